@@ -1,0 +1,62 @@
+"""Work no request does: delivering the outbox and starting/ending deactivation periods."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from app.domain.errors import DomainError
+from app.domain.principal import Actor
+from app.domain.users import apply_deactivation_schedule
+from app.mail import deliver_due
+from app.persistence.users import orgs_with_due_deactivation_changes
+from app.services import Services
+
+log = logging.getLogger("app.background")
+
+
+async def run_deactivation_schedule(services: Services) -> int:
+    async with services.engine.connect() as conn:
+        orgs = await orgs_with_due_deactivation_changes(conn, dt.datetime.now(dt.UTC))
+    changed = 0
+    for org_id, cvr in orgs:
+        try:
+            async with services.unit_of_work(Actor(org_id, cvr, None, frozenset())) as uow:
+                changed += await apply_deactivation_schedule(uow)
+                await uow.commit()
+        except DomainError as exc:  # a concurrent edit: the next round picks it up
+            log.info("deactivation schedule for org %s deferred: %s", org_id, exc.message)
+    return changed
+
+
+async def _every(seconds: float, name: str, job: Callable[[], Awaitable[object]]) -> None:
+    while True:
+        try:
+            await job()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background job %s failed; retrying in %.1fs", name, seconds)
+        await asyncio.sleep(seconds)
+
+
+@contextlib.asynccontextmanager
+async def background_tasks(services: Services) -> AsyncIterator[None]:
+    s = services.settings
+    tasks = [
+        asyncio.create_task(_every(s.outbox_interval_seconds, "outbox", lambda: deliver_due(s, services.engine))),
+        asyncio.create_task(
+            _every(s.scheduler_interval_seconds, "deactivation", lambda: run_deactivation_schedule(services))
+        ),
+    ]
+    try:
+        yield
+    finally:
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t

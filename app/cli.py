@@ -1,0 +1,110 @@
+"""`mitid-gateway`: serve, migrate, seed-demo, token, tokens, export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import uuid
+
+from app.config import Settings
+from app.domain.principal import Role
+
+
+def _services(settings: Settings):  # type: ignore[no-untyped-def]
+    from app.web import build_services
+
+    return build_services(settings)
+
+
+async def _migrate(settings: Settings) -> None:
+    from app.persistence.migrate import upgrade
+
+    services = _services(settings)
+    try:
+        await upgrade(services.engine)
+    finally:
+        await services.engine.dispose()
+
+
+async def _seed(settings: Settings, if_empty: bool) -> bool:
+    from app.seed import database_is_empty, seed_demo
+
+    services = _services(settings)
+    try:
+        if if_empty and not await database_is_empty(services):
+            return False
+        await seed_demo(services)
+        return True
+    finally:
+        await services.engine.dispose()
+
+
+async def _token(settings: Settings, org: str, role: Role, user: str | None) -> str:
+    from app.auth import sign_token
+    from app.seed import person_with_role
+
+    if user is not None:
+        user_id = uuid.UUID(user)
+    else:
+        services = _services(settings)
+        try:
+            found = await person_with_role(services, org, role)
+        finally:
+            await services.engine.dispose()
+        if found is None:
+            raise SystemExit(f"No person holds {role.value} in organisation {org}; run `mitid-gateway seed-demo`")
+        user_id = found
+    return sign_token(settings, user_id, org, [role])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="mitid-gateway", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the API (GraphiQL at /graphql)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    sub.add_parser("migrate", help="upgrade the database to the newest schema")
+    seed = sub.add_parser("seed-demo", help="create the demo organisations")
+    seed.add_argument("--if-empty", action="store_true", help="only when the database has no organisation")
+    token = sub.add_parser("token", help="print a bearer token")
+    token.add_argument("--org", required=True, help="CVR")
+    token.add_argument("--role", required=True, choices=[r.value for r in Role])
+    token.add_argument("--user", help="user UUID (default: the seeded person with that role)")
+    sub.add_parser("tokens", help="print usage lines with tokens for the demo organisation's people")
+    sub.add_parser("export-schema", help="print the GraphQL SDL")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+
+    if args.command == "export-schema":
+        from app.schema import schema
+
+        sys.stdout.write(schema.as_str() + "\n")
+    elif args.command == "migrate":
+        asyncio.run(_migrate(settings))
+        print(f"database migrated: {settings.database_url}", file=sys.stderr)
+    elif args.command == "seed-demo":
+        seeded = asyncio.run(_seed(settings, args.if_empty))
+        print("demo organisations seeded" if seeded else "database not empty; nothing seeded", file=sys.stderr)
+    elif args.command == "token":
+        print(asyncio.run(_token(settings, args.org, Role(args.role), args.user)))
+    elif args.command == "tokens":
+        from app.seed import DEMO
+
+        url = f"{settings.public_base_url}/graphql"
+        for role in (Role.ORGANISATION_ADMINISTRATOR, Role.USER_ADMINISTRATOR, Role.USER):
+            tok = asyncio.run(_token(settings, DEMO.cvr, role, None))
+            print(f"\n{role.value} of {DEMO.name} (CVR {DEMO.cvr}):\n  Authorization: Bearer {tok}")
+        print(f"\nGraphiQL: {url}  (add one of the headers above under 'Headers')\n")
+    elif args.command == "serve":
+        import uvicorn
+
+        uvicorn.run(
+            "app.web:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+            log_level="info",
+        )
+
+
+if __name__ == "__main__":
+    main()

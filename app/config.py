@@ -1,0 +1,71 @@
+"""Configuration from the environment; the defaults give a working local server."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
+DEV_DATA_KEY = "dev-only-data-key-change-me-in-production"
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite+aiosqlite:///var/gateway.db"
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_algorithms: tuple[str, ...] = ("HS256",)
+    jwt_public_key_file: str | None = None
+    jwt_jwks_file: str | None = None
+    jwt_issuer: str = "mitid-gateway-dev"
+    jwt_audience: str = "mitid-gateway"
+    jwt_ttl_seconds: int = 8 * 3600
+    data_key: str = DEV_DATA_KEY
+    smtp_url: str | None = None
+    mail_dir: str = "var/mail"
+    mail_from: str = "MitID Erhverv <no-reply@mitid-erhverv.local>"
+    public_base_url: str = "http://127.0.0.1:8000"
+    outbox_interval_seconds: float = 2.0
+    scheduler_interval_seconds: float = 30.0
+    background_tasks: bool = True
+    graphiql: bool = True
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
+        e = dict(os.environ if env is None else env)
+        algs = tuple(a.strip() for a in e.get("JWT_ALGORITHMS", "").split(",") if a.strip())
+        values: dict[str, object] = {
+            "database_url": e.get("DATABASE_URL") or cls.database_url,
+            "jwt_secret": e.get("JWT_SECRET") or DEV_JWT_SECRET,
+            "jwt_algorithms": algs or ("HS256",),
+            "jwt_public_key_file": e.get("JWT_PUBLIC_KEY_FILE") or None,
+            "jwt_jwks_file": e.get("JWT_JWKS_FILE") or None,
+            "jwt_issuer": e.get("JWT_ISSUER") or cls.jwt_issuer,
+            "jwt_audience": e.get("JWT_AUDIENCE") or cls.jwt_audience,
+            "jwt_ttl_seconds": int(e.get("JWT_TTL_SECONDS") or cls.jwt_ttl_seconds),
+            "data_key": e.get("DATA_KEY") or DEV_DATA_KEY,
+            "smtp_url": e.get("SMTP_URL") or None,
+            "mail_dir": e.get("MAIL_DIR") or cls.mail_dir,
+            "mail_from": e.get("MAIL_FROM") or cls.mail_from,
+            "public_base_url": (e.get("PUBLIC_BASE_URL") or cls.public_base_url).rstrip("/"),
+            "outbox_interval_seconds": float(e.get("OUTBOX_INTERVAL_SECONDS") or cls.outbox_interval_seconds),
+            "scheduler_interval_seconds": float(
+                e.get("SCHEDULER_INTERVAL_SECONDS") or cls.scheduler_interval_seconds
+            ),
+            "background_tasks": _bool(e.get("BACKGROUND_TASKS"), True),
+            "graphiql": _bool(e.get("GRAPHIQL"), True),
+        }
+        values.update(overrides)
+        settings = cls(**values)  # type: ignore[arg-type]
+        if settings.database_url.startswith("sqlite") and ":///" in settings.database_url:
+            path = settings.database_url.split(":///", 1)[1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return settings

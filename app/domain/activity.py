@@ -1,0 +1,54 @@
+"""History: every change is recorded in the same transaction as the change itself."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from app.domain.model import Activity, User
+from app.domain.ports import UnitOfWork
+
+
+class ActivityType(enum.StrEnum):
+    USER_CREATED = "USER_CREATED"
+    USER_UPDATED = "USER_UPDATED"
+    AUTHENTICATORS_CHANGED = "AUTHENTICATORS_CHANGED"
+    ORGANISATION_UNIT_CHANGED = "ORGANISATION_UNIT_CHANGED"
+    ACTIVATION_EMAIL_SENT = "ACTIVATION_EMAIL_SENT"
+    ACTIVATION_CODE_GENERATED = "ACTIVATION_CODE_GENERATED"
+    USER_ACTIVATED = "USER_ACTIVATED"
+    USER_DEACTIVATED = "USER_DEACTIVATED"
+    DEACTIVATION_SCHEDULED = "DEACTIVATION_SCHEDULED"
+    USER_REACTIVATED = "USER_REACTIVATED"
+    USER_DELETED = "USER_DELETED"
+    ANONYMITY_REQUESTED = "ANONYMITY_REQUESTED"
+    ANONYMITY_APPROVED = "ANONYMITY_APPROVED"
+    ANONYMITY_REJECTED = "ANONYMITY_REJECTED"
+    NOTIFICATION_SETTINGS_CHANGED = "NOTIFICATION_SETTINGS_CHANGED"
+
+
+async def record(
+    uow: UnitOfWork,
+    type_: ActivityType,
+    summary: str,
+    *,
+    target: User | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Write one history entry for the current actor. Anonymous targets are named by UUID only."""
+    target_name = None
+    if target is not None:
+        target_name = str(target.id) if target.anonymous else target.full_name
+    await uow.activities.add(
+        Activity(
+            org_id=uow.actor.org_id,
+            occurred_at=uow.platform.now(),
+            actor_id=uow.actor.user_id,
+            actor_name=await uow.actor_name(),
+            type=type_.value,
+            target_user_id=target.id if target is not None else None,
+            target_name=target_name,
+            summary=summary,
+            details=details or {},
+        )
+    )

@@ -1,0 +1,206 @@
+"""Plain data the domain works with: slotted dataclasses, no ORM, no GraphQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class UserStatus(enum.StrEnum):
+    CREATED = "CREATED"
+    PENDING_ACTIVATION = "PENDING_ACTIVATION"
+    ACTIVE = "ACTIVE"
+    DEACTIVATED = "DEACTIVATED"
+    DELETED = "DELETED"
+
+
+class Identification(enum.StrEnum):
+    CPR = "CPR"
+    DATE_OF_BIRTH = "DATE_OF_BIRTH"
+
+
+class Authenticator(enum.StrEnum):
+    PRIVATE_MITID = "PRIVATE_MITID"
+    MITID_APP = "MITID_APP"
+    CODE_DISPLAY = "CODE_DISPLAY"
+    AUDIO_CODE_READER = "AUDIO_CODE_READER"
+    CHIP = "CHIP"
+    SHARED_AUTHENTICATOR = "SHARED_AUTHENTICATOR"
+
+
+SEPARATE_AUTHENTICATORS = frozenset(
+    {Authenticator.MITID_APP, Authenticator.CODE_DISPLAY, Authenticator.AUDIO_CODE_READER, Authenticator.CHIP}
+)
+
+
+class NotificationChannel(enum.StrEnum):
+    IN_APP = "IN_APP"
+    EMAIL = "EMAIL"
+    BOTH = "BOTH"
+
+
+class AnonymityRequestStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+
+
+@dataclass(slots=True)
+class Organisation:
+    id: int
+    cvr: str
+    name: str
+    is_public: bool
+    p_units: list[PUnit] = field(default_factory=list)
+    se_numbers: list[SeNumber] = field(default_factory=list)
+
+
+@dataclass(slots=True, frozen=True)
+class PUnit:
+    p_number: str
+    name: str
+    address: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class SeNumber:
+    se_number: str
+    name: str
+
+
+@dataclass(slots=True)
+class OrganisationSettings:
+    employees_may_request_user: bool = False
+    anonymity_allowed: bool = False
+    required_fields: list[str] = field(default_factory=list)
+    private_mitid_allowed: bool = True
+    allowed_authenticators: list[str] = field(default_factory=lambda: sorted(SEPARATE_AUTHENTICATORS))
+    user_certificates_allowed: bool = True
+    organisation_certificates_allowed: bool = True
+    qualified_certificates_allowed: bool = False
+    default_p_number: str | None = None
+    default_se_number: str | None = None
+
+    def allows_authenticator(self, kind: Authenticator) -> bool:
+        if kind is Authenticator.PRIVATE_MITID:
+            return self.private_mitid_allowed
+        return kind.value in self.allowed_authenticators
+
+    @property
+    def allows_signing(self) -> bool:
+        return self.user_certificates_allowed or self.organisation_certificates_allowed
+
+
+@dataclass(slots=True)
+class User:
+    id: uuid.UUID
+    org_id: int
+    first_name: str
+    last_name: str
+    email: str
+    phone: str | None
+    reference: str | None
+    identification: Identification
+    cpr_masked: str | None
+    date_of_birth: dt.date | None
+    anonymous: bool
+    status: UserStatus
+    p_number: str | None
+    se_number: str | None
+    can_sign: bool
+    can_create_seal: bool
+    created_at: dt.datetime
+    deactivated_from: dt.datetime | None = None
+    deactivated_until: dt.datetime | None = None
+    activated_at: dt.datetime | None = None
+    last_login_at: dt.datetime | None = None
+    deleted_at: dt.datetime | None = None
+    notification_channel: NotificationChannel = NotificationChannel.BOTH
+    version: int = 1
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+@dataclass(slots=True)
+class Activity:
+    org_id: int
+    occurred_at: dt.datetime
+    actor_id: uuid.UUID | None
+    actor_name: str
+    type: str
+    target_user_id: uuid.UUID | None
+    target_name: str | None
+    summary: str
+    details: dict[str, Any]
+    id: int | None = None
+
+
+@dataclass(slots=True)
+class Notification:
+    id: int
+    recipient_id: uuid.UUID
+    kind: str
+    title: str
+    body: str
+    created_at: dt.datetime
+    read_at: dt.datetime | None
+
+
+@dataclass(slots=True)
+class AnonymityRequest:
+    id: uuid.UUID
+    org_id: int
+    user_id: uuid.UUID
+    reason: str | None
+    status: AnonymityRequestStatus
+    requested_at: dt.datetime
+    decided_at: dt.datetime | None = None
+    decided_by: uuid.UUID | None = None
+    new_user_id: uuid.UUID | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class OutgoingMail:
+    org_id: int | None
+    recipient: str
+    subject: str
+    body: str
+
+
+class UserOrderField(enum.StrEnum):
+    NAME = "NAME"
+    EMAIL = "EMAIL"
+    CREATED_AT = "CREATED_AT"
+    STATUS = "STATUS"
+
+
+@dataclass(slots=True, frozen=True)
+class UserFilter:
+    search: str | None = None
+    status: UserStatus | None = None
+    p_number: str | None = None
+    se_number: str | None = None
+    identification: Identification | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class UserOrder:
+    field: UserOrderField = UserOrderField.NAME
+    descending: bool = False
+
+
+@dataclass(slots=True, frozen=True)
+class ActivityFilter:
+    """History filter. `target_user_id` restricts to one user's history."""
+
+    from_: dt.datetime | None = None
+    to: dt.datetime | None = None
+    types: tuple[str, ...] = ()
+    actor_id: uuid.UUID | None = None
+    target_user_id: uuid.UUID | None = None
+    search: str | None = None

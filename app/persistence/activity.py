@@ -1,0 +1,123 @@
+"""History entries: written by every use case, read per user (batched) and organisation-wide."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, func, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.domain.model import Activity, ActivityFilter
+from app.persistence.tables import activities
+
+COLUMNS = [
+    activities.c.id, activities.c.org_id, activities.c.occurred_at, activities.c.actor_id,
+    activities.c.actor_name, activities.c.type, activities.c.target_user_id, activities.c.target_name,
+    activities.c.summary, activities.c.details,
+]
+
+
+def activity_from_row(r: Any) -> Activity:
+    return Activity(
+        id=r.id, org_id=r.org_id, occurred_at=r.occurred_at, actor_id=r.actor_id, actor_name=r.actor_name or "",
+        type=r.type, target_user_id=r.target_user_id, target_name=r.target_name, summary=r.summary,
+        details=r.details or {},
+    )
+
+
+class SqlActivityRepository:
+    def __init__(self, conn: AsyncConnection, org_id: int) -> None:
+        self._conn = conn
+        self._org_id = org_id
+
+    async def add(self, activity: Activity) -> None:
+        assert activity.org_id == self._org_id
+        await self._conn.execute(
+            insert(activities).values(
+                org_id=self._org_id, occurred_at=activity.occurred_at, actor_id=activity.actor_id,
+                actor_name=activity.actor_name, type=activity.type, target_user_id=activity.target_user_id,
+                target_name=activity.target_name, summary=activity.summary, details=activity.details,
+            )
+        )
+
+
+def _filtered(q: Select[Any], org_id: int, f: ActivityFilter) -> Select[Any]:
+    q = q.where(activities.c.org_id == org_id)
+    if f.target_user_id is not None:
+        q = q.where(activities.c.target_user_id == f.target_user_id)
+    if f.actor_id is not None:
+        q = q.where(activities.c.actor_id == f.actor_id)
+    if f.from_ is not None:
+        q = q.where(activities.c.occurred_at >= f.from_)
+    if f.to is not None:
+        q = q.where(activities.c.occurred_at < f.to)
+    if f.types:
+        q = q.where(activities.c.type.in_(f.types))
+    if f.search and f.search.strip():
+        like = f"%{f.search.strip().lower().replace('%', '').replace('_', '')}%"
+        q = q.where(
+            or_(
+                func.lower(activities.c.summary).like(like),
+                func.lower(activities.c.actor_name).like(like),
+                func.lower(activities.c.target_name).like(like),
+                func.lower(activities.c.type).like(like),
+            )
+        )
+    return q
+
+
+async def list_activities(
+    conn: AsyncConnection, org_id: int, f: ActivityFilter, before_id: int | None, limit: int
+) -> list[Activity]:
+    """Newest first, keyset-paginated on the id: page 1000 costs what page 1 costs."""
+    q = _filtered(select(*COLUMNS), org_id, f)
+    if before_id is not None:
+        q = q.where(activities.c.id < before_id)
+    rows = await conn.execute(q.order_by(activities.c.id.desc()).limit(limit))
+    return [activity_from_row(r) for r in rows]
+
+
+async def count_activities(conn: AsyncConnection, org_id: int, f: ActivityFilter) -> int:
+    q = _filtered(select(func.count()).select_from(activities), org_id, f)
+    return int((await conn.execute(q)).scalar_one())
+
+
+async def latest_activities_by_user(
+    conn: AsyncConnection, org_id: int, user_ids: Sequence[uuid.UUID], f: ActivityFilter,
+    before_id: int | None, limit: int,
+) -> dict[uuid.UUID, list[Activity]]:
+    """The newest `limit` entries of each user in one statement (a window per user)."""
+    base = _filtered(select(*COLUMNS), org_id, f).where(activities.c.target_user_id.in_(user_ids))
+    if before_id is not None:
+        base = base.where(activities.c.id < before_id)
+    ranked = base.add_columns(
+        func.row_number()
+        .over(partition_by=activities.c.target_user_id, order_by=activities.c.id.desc())
+        .label("rn")
+    ).subquery()
+    q = select(ranked).where(ranked.c.rn <= limit).order_by(ranked.c.target_user_id, ranked.c.id.desc())
+    out: dict[uuid.UUID, list[Activity]] = defaultdict(list)
+    for r in await conn.execute(q):
+        out[r.target_user_id].append(activity_from_row(r))
+    return {i: out.get(i, []) for i in user_ids}
+
+
+async def count_activities_by_user(
+    conn: AsyncConnection, org_id: int, user_ids: Sequence[uuid.UUID], f: ActivityFilter
+) -> dict[uuid.UUID, int]:
+    q = (
+        _filtered(select(activities.c.target_user_id, func.count()), org_id, f)
+        .where(activities.c.target_user_id.in_(user_ids))
+        .group_by(activities.c.target_user_id)
+    )
+    counts = {r[0]: int(r[1]) for r in await conn.execute(q)}
+    return {i: counts.get(i, 0) for i in user_ids}
+
+
+async def activity_by_id(conn: AsyncConnection, org_id: int, activity_id: int) -> Activity | None:
+    q = select(*COLUMNS).where(activities.c.org_id == org_id, activities.c.id == activity_id)
+    row = (await conn.execute(q)).first()
+    return activity_from_row(row) if row else None

@@ -1,0 +1,122 @@
+"""The read path of one request: one pooled connection, used by one loader batch at a time
+(an AsyncConnection must never run two statements at once), every read scoped to one organisation."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.domain.model import (
+    Activity,
+    ActivityFilter,
+    AnonymityRequest,
+    AnonymityRequestStatus,
+    Notification,
+    Organisation,
+    OrganisationSettings,
+    User,
+    UserFilter,
+    UserOrder,
+)
+from app.persistence import activity, notifications, organisations
+from app.persistence import users as users_sql
+
+
+class Reader:
+    def __init__(self, engine: AsyncEngine, org_id: int) -> None:
+        self._engine = engine
+        self.org_id = org_id
+        self._conn: AsyncConnection | None = None
+        self._lock = asyncio.Lock()
+
+    async def _connection(self) -> AsyncConnection:
+        if self._conn is None:
+            self._conn = await self._engine.connect()
+        return self._conn
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await conn.rollback()
+            await conn.close()
+
+    async def organisation(self) -> Organisation:
+        async with self._lock:
+            return await organisations.load_organisation(await self._connection(), self.org_id)
+
+    async def settings(self) -> OrganisationSettings:
+        async with self._lock:
+            return await organisations.load_settings(await self._connection(), self.org_id)
+
+    async def users_by_ids(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, User]:
+        async with self._lock:
+            return await users_sql.users_by_ids(await self._connection(), self.org_id, ids)
+
+    async def authenticators_by_user(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+        async with self._lock:
+            return await users_sql.authenticators_by_user(await self._connection(), self.org_id, ids)
+
+    async def rights_by_user(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+        async with self._lock:
+            return await users_sql.rights_by_user(await self._connection(), self.org_id, ids)
+
+    async def roles_by_user(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+        async with self._lock:
+            return await users_sql.roles_by_user(await self._connection(), self.org_id, ids)
+
+    async def list_users(self, f: UserFilter, order: UserOrder, offset: int, limit: int) -> list[User]:
+        async with self._lock:
+            return await users_sql.list_users(await self._connection(), self.org_id, f, order, offset, limit)
+
+    async def count_users(self, f: UserFilter) -> int:
+        async with self._lock:
+            return await users_sql.count_users(await self._connection(), self.org_id, f)
+
+    async def anonymity_requests(self, status: AnonymityRequestStatus | None) -> list[AnonymityRequest]:
+        async with self._lock:
+            return await users_sql.anonymity_requests_of_org(await self._connection(), self.org_id, status)
+
+    async def list_activities(self, f: ActivityFilter, before_id: int | None, limit: int) -> list[Activity]:
+        async with self._lock:
+            return await activity.list_activities(await self._connection(), self.org_id, f, before_id, limit)
+
+    async def count_activities(self, f: ActivityFilter) -> int:
+        async with self._lock:
+            return await activity.count_activities(await self._connection(), self.org_id, f)
+
+    async def latest_activities_by_user(
+        self, ids: Sequence[uuid.UUID], f: ActivityFilter, before_id: int | None, limit: int
+    ) -> dict[uuid.UUID, list[Activity]]:
+        async with self._lock:
+            return await activity.latest_activities_by_user(
+                await self._connection(), self.org_id, ids, f, before_id, limit
+            )
+
+    async def count_activities_by_user(self, ids: Sequence[uuid.UUID], f: ActivityFilter) -> dict[uuid.UUID, int]:
+        async with self._lock:
+            return await activity.count_activities_by_user(await self._connection(), self.org_id, ids, f)
+
+    async def notifications(
+        self, recipient: uuid.UUID, unread_only: bool, before_id: int | None, limit: int
+    ) -> list[Notification]:
+        async with self._lock:
+            return await notifications.list_notifications(
+                await self._connection(), self.org_id, recipient, unread_only, before_id, limit
+            )
+
+    async def count_notifications(self, recipient: uuid.UUID, unread_only: bool) -> int:
+        async with self._lock:
+            return await notifications.count_notifications(await self._connection(), self.org_id, recipient, unread_only)
+
+    async def activity_by_id(self, activity_id: int) -> Activity | None:
+        async with self._lock:
+            return await activity.activity_by_id(await self._connection(), self.org_id, activity_id)
+
+    async def notification_by_id(self, recipient: uuid.UUID, notification_id: int) -> Notification | None:
+        async with self._lock:
+            return await notifications.notification_by_id(
+                await self._connection(), self.org_id, recipient, notification_id
+            )

@@ -1,0 +1,80 @@
+"""The unit of work: one transaction per use case; leaving without commit rolls back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.domain.errors import DomainError
+from app.domain.ports import Platform
+from app.domain.principal import Actor
+from app.persistence.activity import SqlActivityRepository
+from app.persistence.db import is_sqlite
+from app.persistence.notifications import SqlNotificationRepository
+from app.persistence.organisations import SqlOrganisationRepository
+from app.persistence.outbox import SqlOutbox
+from app.persistence.tables import users
+from app.persistence.users import SqlUserRepository
+
+
+class SqlUnitOfWork:
+    def __init__(self, engine: AsyncEngine, actor: Actor, platform: Platform) -> None:
+        self._engine = engine
+        self.actor = actor
+        self.platform = platform
+        self._conn: AsyncConnection | None = None
+        self._actor_name: str | None = None
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        conn = await self._engine.connect()
+        self._conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
+        await self._conn.begin()
+        conn, org = self._conn, self.actor.org_id
+        self.organisations = SqlOrganisationRepository(conn, org)
+        self.users = SqlUserRepository(conn, org, lock_rows=not is_sqlite(str(self._engine.url)))
+        self.activities = SqlActivityRepository(conn, org)
+        self.notifications = SqlNotificationRepository(conn, org)
+        self.outbox = SqlOutbox(conn, self.platform.now())
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        assert self._conn is not None
+        try:
+            if self._conn.in_transaction():
+                await self._conn.rollback()
+        finally:
+            await self._conn.close()
+            self._conn = None
+
+    async def commit(self) -> None:
+        assert self._conn is not None
+        try:
+            await self._conn.commit()
+        except IntegrityError as exc:
+            raise DomainError("CONFLICT", "A concurrent change conflicts with this one; try again") from exc
+
+    async def rollback(self) -> None:
+        assert self._conn is not None
+        await self._conn.rollback()
+
+    async def actor_name(self) -> str:
+        if self._actor_name is None:
+            if self.actor.user_id is None:
+                self._actor_name = "System"
+            else:
+                assert self._conn is not None
+                row = (
+                    await self._conn.execute(
+                        select(users.c.first_name, users.c.last_name, users.c.anonymous).where(
+                            users.c.id == self.actor.user_id, users.c.org_id == self.actor.org_id
+                        )
+                    )
+                ).first()
+                if row is None:
+                    self._actor_name = str(self.actor.user_id)
+                else:
+                    self._actor_name = str(self.actor.user_id) if row.anonymous else f"{row.first_name} {row.last_name}"
+        return self._actor_name

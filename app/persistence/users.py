@@ -1,0 +1,388 @@
+"""Users: the write repository (scoped to one organisation) and the batched reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.domain.errors import DomainError
+from app.domain.model import (
+    AnonymityRequest,
+    AnonymityRequestStatus,
+    Identification,
+    NotificationChannel,
+    User,
+    UserFilter,
+    UserOrder,
+    UserOrderField,
+    UserStatus,
+)
+from app.domain.principal import Role
+from app.persistence.tables import anonymity_requests, user_authenticators, user_rights, user_roles, users
+
+USER_COLUMNS = [
+    users.c.id, users.c.org_id, users.c.first_name, users.c.last_name, users.c.email, users.c.phone,
+    users.c.reference, users.c.identification, users.c.cpr_masked, users.c.date_of_birth, users.c.anonymous,
+    users.c.status, users.c.p_number, users.c.se_number, users.c.can_sign, users.c.can_create_seal,
+    users.c.created_at, users.c.deactivated_from, users.c.deactivated_until, users.c.activated_at,
+    users.c.last_login_at, users.c.deleted_at, users.c.notification_channel, users.c.version,
+]
+
+
+def user_from_row(r: Any) -> User:
+    return User(
+        id=r.id, org_id=r.org_id, first_name=r.first_name, last_name=r.last_name, email=r.email,
+        phone=r.phone, reference=r.reference, identification=Identification(r.identification),
+        cpr_masked=r.cpr_masked, date_of_birth=r.date_of_birth, anonymous=r.anonymous,
+        status=UserStatus(r.status), p_number=r.p_number, se_number=r.se_number, can_sign=r.can_sign,
+        can_create_seal=r.can_create_seal, created_at=r.created_at, deactivated_from=r.deactivated_from,
+        deactivated_until=r.deactivated_until, activated_at=r.activated_at, last_login_at=r.last_login_at,
+        deleted_at=r.deleted_at, notification_channel=NotificationChannel(r.notification_channel),
+        version=r.version,
+    )
+
+
+def _user_values(u: User) -> dict[str, Any]:
+    return {
+        "first_name": u.first_name, "last_name": u.last_name, "email": u.email, "email_lower": u.email.lower(),
+        "phone": u.phone, "reference": u.reference, "identification": u.identification.value,
+        "cpr_masked": u.cpr_masked, "date_of_birth": u.date_of_birth, "anonymous": u.anonymous,
+        "status": u.status.value, "p_number": u.p_number, "se_number": u.se_number, "can_sign": u.can_sign,
+        "can_create_seal": u.can_create_seal, "deactivated_from": u.deactivated_from,
+        "deactivated_until": u.deactivated_until, "activated_at": u.activated_at,
+        "last_login_at": u.last_login_at, "deleted_at": u.deleted_at,
+        "notification_channel": u.notification_channel.value,
+    }
+
+
+def _request_from_row(r: Any) -> AnonymityRequest:
+    return AnonymityRequest(
+        id=r.id, org_id=r.org_id, user_id=r.user_id, reason=r.reason,
+        status=AnonymityRequestStatus(r.status), requested_at=r.requested_at, decided_at=r.decided_at,
+        decided_by=r.decided_by, new_user_id=r.new_user_id,
+    )
+
+
+class SqlUserRepository:
+    """Every statement is scoped by the organisation given at construction."""
+
+    def __init__(self, conn: AsyncConnection, org_id: int, *, lock_rows: bool) -> None:
+        self._conn = conn
+        self._org_id = org_id
+        self._lock_rows = lock_rows
+
+    def _own(self, user_id: uuid.UUID) -> Any:
+        return and_(users.c.id == user_id, users.c.org_id == self._org_id)
+
+    async def _owned_id(self, user_id: uuid.UUID) -> bool:
+        return (await self._conn.execute(select(users.c.id).where(self._own(user_id)))).first() is not None
+
+    async def get(self, user_id: uuid.UUID, *, for_update: bool = False) -> User | None:
+        q = select(*USER_COLUMNS).where(self._own(user_id))
+        if for_update and self._lock_rows:
+            q = q.with_for_update()
+        row = (await self._conn.execute(q)).first()
+        return user_from_row(row) if row else None
+
+    async def add(self, user: User, *, cpr_hash: str | None, cpr_encrypted: bytes | None) -> None:
+        assert user.org_id == self._org_id
+        await self._conn.execute(
+            insert(users).values(
+                id=user.id, org_id=self._org_id, created_at=user.created_at, version=user.version,
+                cpr_hash=cpr_hash, cpr_encrypted=cpr_encrypted, **_user_values(user),
+            )
+        )
+
+    async def save(self, user: User) -> None:
+        """Optimistic concurrency: the row must still have the version we read."""
+        result = await self._conn.execute(
+            update(users)
+            .where(self._own(user.id), users.c.version == user.version)
+            .values(version=user.version + 1, **_user_values(user))
+        )
+        if result.rowcount != 1:
+            raise DomainError("CONFLICT", "The user was changed by someone else; try again", ["userId"])
+        user.version += 1
+
+    async def email_taken(self, email: str, *, except_user: uuid.UUID | None = None) -> bool:
+        q = select(users.c.id).where(
+            users.c.org_id == self._org_id,
+            users.c.email_lower == email.lower(),
+            users.c.status != UserStatus.DELETED.value,
+        )
+        if except_user is not None:
+            q = q.where(users.c.id != except_user)
+        return (await self._conn.execute(q.limit(1))).first() is not None
+
+    async def cpr_taken(self, cpr_hash: str) -> bool:
+        q = select(users.c.id).where(
+            users.c.org_id == self._org_id,
+            users.c.cpr_hash == cpr_hash,
+            users.c.status != UserStatus.DELETED.value,
+        )
+        return (await self._conn.execute(q.limit(1))).first() is not None
+
+    async def cpr_hash_of(self, user_id: uuid.UUID) -> tuple[str | None, bytes | None]:
+        row = (
+            await self._conn.execute(select(users.c.cpr_hash, users.c.cpr_encrypted).where(self._own(user_id)))
+        ).first()
+        return (row.cpr_hash, row.cpr_encrypted) if row else (None, None)
+
+    async def authenticators(self, user_id: uuid.UUID) -> list[str]:
+        return (await authenticators_by_user(self._conn, self._org_id, [user_id]))[user_id]
+
+    async def set_authenticators(self, user_id: uuid.UUID, kinds: Sequence[str], now: dt.datetime) -> None:
+        if not await self._owned_id(user_id):
+            return
+        await self._conn.execute(delete(user_authenticators).where(user_authenticators.c.user_id == user_id))
+        if kinds:
+            await self._conn.execute(
+                insert(user_authenticators), [{"user_id": user_id, "kind": k, "added_at": now} for k in kinds]
+            )
+
+    async def rights(self, user_id: uuid.UUID) -> list[str]:
+        return (await rights_by_user(self._conn, self._org_id, [user_id]))[user_id]
+
+    async def set_rights(self, user_id: uuid.UUID, codes: Sequence[str]) -> None:
+        if not await self._owned_id(user_id):
+            return
+        await self._conn.execute(delete(user_rights).where(user_rights.c.user_id == user_id))
+        if codes:
+            await self._conn.execute(insert(user_rights), [{"user_id": user_id, "code": c} for c in codes])
+
+    async def set_roles(self, user_id: uuid.UUID, roles: Sequence[Role]) -> None:
+        if not await self._owned_id(user_id):
+            return
+        await self._conn.execute(delete(user_roles).where(user_roles.c.user_id == user_id))
+        if roles:
+            await self._conn.execute(insert(user_roles), [{"user_id": user_id, "role": r.value} for r in roles])
+
+    async def set_activation(
+        self, user_id: uuid.UUID, *, token_hash: str | None, code_hash: str | None, expires_at: dt.datetime | None
+    ) -> None:
+        await self._conn.execute(
+            update(users)
+            .where(self._own(user_id))
+            .values(activation_token_hash=token_hash, activation_code_hash=code_hash, activation_expires_at=expires_at)
+        )
+
+    async def activation_secret(self, user_id: uuid.UUID) -> tuple[str | None, str | None, dt.datetime | None]:
+        row = (
+            await self._conn.execute(
+                select(users.c.activation_token_hash, users.c.activation_code_hash, users.c.activation_expires_at)
+                .where(self._own(user_id))
+            )
+        ).first()
+        return (row[0], row[1], row[2]) if row else (None, None, None)
+
+    async def ids_with_role(self, role: Role) -> list[uuid.UUID]:
+        q = (
+            select(users.c.id)
+            .join(user_roles, user_roles.c.user_id == users.c.id)
+            .where(
+                users.c.org_id == self._org_id,
+                user_roles.c.role == role.value,
+                users.c.status != UserStatus.DELETED.value,
+            )
+            .order_by(users.c.id)
+        )
+        return list((await self._conn.execute(q)).scalars())
+
+    async def due_deactivation_changes(self, now: dt.datetime) -> list[uuid.UUID]:
+        q = select(users.c.id).where(
+            users.c.org_id == self._org_id,
+            or_(
+                and_(users.c.status.in_(["ACTIVE", "DEACTIVATED"]), users.c.deactivated_until <= now),
+                and_(users.c.status == "ACTIVE", users.c.deactivated_from <= now),
+            ),
+        )
+        return list((await self._conn.execute(q)).scalars())
+
+    async def add_anonymity_request(self, request: AnonymityRequest) -> None:
+        await self._conn.execute(
+            insert(anonymity_requests).values(
+                id=request.id, org_id=self._org_id, user_id=request.user_id, reason=request.reason,
+                status=request.status.value, requested_at=request.requested_at,
+            )
+        )
+
+    async def get_anonymity_request(self, request_id: uuid.UUID) -> AnonymityRequest | None:
+        q = select(anonymity_requests).where(
+            anonymity_requests.c.id == request_id, anonymity_requests.c.org_id == self._org_id
+        )
+        row = (await self._conn.execute(q)).first()
+        return _request_from_row(row) if row else None
+
+    async def save_anonymity_request(self, request: AnonymityRequest) -> None:
+        await self._conn.execute(
+            update(anonymity_requests)
+            .where(anonymity_requests.c.id == request.id, anonymity_requests.c.org_id == self._org_id)
+            .values(
+                status=request.status.value, decided_at=request.decided_at, decided_by=request.decided_by,
+                new_user_id=request.new_user_id,
+            )
+        )
+
+    async def pending_anonymity_request_of(self, user_id: uuid.UUID) -> AnonymityRequest | None:
+        q = select(anonymity_requests).where(
+            anonymity_requests.c.user_id == user_id,
+            anonymity_requests.c.org_id == self._org_id,
+            anonymity_requests.c.status == AnonymityRequestStatus.PENDING.value,
+        )
+        row = (await self._conn.execute(q)).first()
+        return _request_from_row(row) if row else None
+
+
+# --- batched reads (dataloaders) ------------------------------------------------------------------
+
+
+async def users_by_ids(conn: AsyncConnection, org_id: int, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, User]:
+    rows = await conn.execute(select(*USER_COLUMNS).where(users.c.org_id == org_id, users.c.id.in_(ids)))
+    return {r.id: user_from_row(r) for r in rows}
+
+
+async def authenticators_by_user(
+    conn: AsyncConnection, org_id: int, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[str]]:
+    q = (
+        select(user_authenticators.c.user_id, user_authenticators.c.kind)
+        .join(users, users.c.id == user_authenticators.c.user_id)
+        .where(users.c.org_id == org_id, user_authenticators.c.user_id.in_(ids))
+        .order_by(user_authenticators.c.user_id, user_authenticators.c.kind)
+    )
+    out: dict[uuid.UUID, list[str]] = defaultdict(list)
+    for r in await conn.execute(q):
+        out[r.user_id].append(r.kind)
+    return {i: out.get(i, []) for i in ids}
+
+
+async def rights_by_user(
+    conn: AsyncConnection, org_id: int, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[str]]:
+    q = (
+        select(user_rights.c.user_id, user_rights.c.code)
+        .join(users, users.c.id == user_rights.c.user_id)
+        .where(users.c.org_id == org_id, user_rights.c.user_id.in_(ids))
+        .order_by(user_rights.c.user_id, user_rights.c.code)
+    )
+    out: dict[uuid.UUID, list[str]] = defaultdict(list)
+    for r in await conn.execute(q):
+        out[r.user_id].append(r.code)
+    return {i: out.get(i, []) for i in ids}
+
+
+async def roles_by_user(
+    conn: AsyncConnection, org_id: int, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[str]]:
+    q = (
+        select(user_roles.c.user_id, user_roles.c.role)
+        .join(users, users.c.id == user_roles.c.user_id)
+        .where(users.c.org_id == org_id, user_roles.c.user_id.in_(ids))
+        .order_by(user_roles.c.user_id, user_roles.c.role)
+    )
+    out: dict[uuid.UUID, list[str]] = defaultdict(list)
+    for r in await conn.execute(q):
+        out[r.user_id].append(r.role)
+    return {i: out.get(i, []) for i in ids}
+
+
+def _filtered(q: Select[Any], org_id: int, f: UserFilter) -> Select[Any]:
+    q = q.where(users.c.org_id == org_id)
+    if f.status is not None:
+        q = q.where(users.c.status == f.status.value)
+    else:
+        q = q.where(users.c.status != UserStatus.DELETED.value)
+    if f.p_number:
+        q = q.where(users.c.p_number == f.p_number)
+    if f.se_number:
+        q = q.where(users.c.se_number == f.se_number)
+    if f.identification is not None:
+        q = q.where(users.c.identification == f.identification.value)
+    if f.search and f.search.strip():
+        term = f.search.strip().lower()
+        like = f"%{term.replace('%', '').replace('_', '')}%"
+        conds = [
+            func.lower(users.c.first_name + " " + users.c.last_name).like(like),
+            users.c.email_lower.like(like),
+        ]
+        try:
+            conds.append(users.c.id == uuid.UUID(term))
+        except ValueError:
+            pass
+        q = q.where(or_(*conds))
+    return q
+
+
+_ORDER = {
+    UserOrderField.NAME: (users.c.last_name, users.c.first_name),
+    UserOrderField.EMAIL: (users.c.email_lower,),
+    UserOrderField.CREATED_AT: (users.c.created_at,),
+    UserOrderField.STATUS: (users.c.status,),
+}
+
+
+async def list_users(
+    conn: AsyncConnection, org_id: int, f: UserFilter, order: UserOrder, offset: int, limit: int
+) -> list[User]:
+    cols = [*_ORDER[order.field], users.c.id]
+    q = _filtered(select(*USER_COLUMNS), org_id, f).order_by(*(c.desc() if order.descending else c for c in cols))
+    rows = await conn.execute(q.offset(offset).limit(limit))
+    return [user_from_row(r) for r in rows]
+
+
+async def count_users(conn: AsyncConnection, org_id: int, f: UserFilter) -> int:
+    q = _filtered(select(func.count()).select_from(users), org_id, f)
+    return int((await conn.execute(q)).scalar_one())
+
+
+async def anonymity_requests_of_org(
+    conn: AsyncConnection, org_id: int, status: AnonymityRequestStatus | None
+) -> list[AnonymityRequest]:
+    q = select(anonymity_requests).where(anonymity_requests.c.org_id == org_id)
+    if status is not None:
+        q = q.where(anonymity_requests.c.status == status.value)
+    rows = await conn.execute(q.order_by(anonymity_requests.c.requested_at.desc()))
+    return [_request_from_row(r) for r in rows]
+
+
+async def find_pending_activation(
+    conn: AsyncConnection, *, token_hash: str | None = None, user_id: uuid.UUID | None = None
+) -> tuple[uuid.UUID, int] | None:
+    """The one unscoped lookup: the activating person has no organisation context yet."""
+    q = select(users.c.id, users.c.org_id).where(users.c.status == UserStatus.PENDING_ACTIVATION.value)
+    if token_hash is not None:
+        q = q.where(users.c.activation_token_hash == token_hash)
+    elif user_id is not None:
+        q = q.where(users.c.id == user_id)
+    else:
+        return None
+    row = (await conn.execute(q)).first()
+    return (row.id, row.org_id) if row else None
+
+
+async def orgs_with_due_deactivation_changes(conn: AsyncConnection, now: dt.datetime) -> list[tuple[int, str]]:
+    """System-wide: which organisations have deactivation periods starting or ending now."""
+    from app.persistence.tables import organisations
+
+    q = (
+        select(organisations.c.id, organisations.c.cvr)
+        .where(
+            select(users.c.id)
+            .where(
+                users.c.org_id == organisations.c.id,
+                or_(
+                    and_(users.c.status.in_(["ACTIVE", "DEACTIVATED"]), users.c.deactivated_until <= now),
+                    and_(users.c.status == "ACTIVE", users.c.deactivated_from <= now),
+                ),
+            )
+            .exists()
+        )
+        .order_by(organisations.c.id)
+    )
+    return [(r.id, r.cvr) for r in await conn.execute(q)]

@@ -1,0 +1,154 @@
+"""History entries: a user's own history and the organisation-wide activity log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from app.domain.errors import DomainError
+from app.domain.model import Activity, ActivityFilter
+from app.domain.policy import Action
+from app.domain.users import parse_moment
+from app.schema.base import (
+    Node,
+    PageInfo,
+    bad_input,
+    decode_cursor,
+    encode_cursor,
+    page_size,
+    requires,
+    to_global_id,
+    uuid_of,
+)
+from app.schema.enums import ActivityType
+
+if TYPE_CHECKING:
+    from app.schema.context import Context
+    from app.schema.users.types import User
+
+
+@strawberry.type(name="Activity", description="One history entry: when, who, what, on whom.")
+class ActivityNode(Node):
+    id: strawberry.ID
+    occurred_at: dt.datetime
+    type: ActivityType
+    actor_name: str
+    target_name: str | None
+    summary: str
+    details: JSON
+    actor_id: strawberry.Private[uuid.UUID | None]
+    target_user_id: strawberry.Private[uuid.UUID | None]
+
+    @classmethod
+    def of(cls, a: Activity) -> ActivityNode:
+        return cls(
+            id=to_global_id("Activity", a.id), occurred_at=a.occurred_at, type=ActivityType(a.type),
+            actor_name=a.actor_name, target_name=a.target_name, summary=a.summary, details=a.details,
+            actor_id=a.actor_id, target_user_id=a.target_user_id,
+        )
+
+    @strawberry.field
+    async def actor(self, info: Info) -> Annotated[User, strawberry.lazy("app.schema.users.types")] | None:
+        from app.schema.users.types import load_user
+
+        return await load_user(info, self.actor_id)
+
+    @strawberry.field
+    async def target_user(self, info: Info) -> Annotated[User, strawberry.lazy("app.schema.users.types")] | None:
+        from app.schema.users.types import load_user
+
+        return await load_user(info, self.target_user_id)
+
+
+@strawberry.type
+class ActivityEdge:
+    cursor: str
+    node: ActivityNode
+
+
+@strawberry.type
+class ActivityConnection:
+    edges: list[ActivityEdge]
+    page_info: PageInfo
+    _count: strawberry.Private[Any]
+
+    @strawberry.field
+    async def total_count(self) -> int:
+        return int(await self._count())
+
+    @classmethod
+    def of(cls, rows: list[Activity], limit: int, after: int | None, count: Any) -> ActivityConnection:
+        page = rows[:limit]
+        edges = [ActivityEdge(cursor=encode_cursor("Activity", a.id or 0), node=ActivityNode.of(a)) for a in page]
+        return cls(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(rows) > limit,
+                has_previous_page=after is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            _count=count,
+        )
+
+
+def activity_filter(
+    *,
+    from_: str | None,
+    to: str | None,
+    types: list[ActivityType] | None,
+    search: str | None,
+    actor_id: strawberry.ID | None = None,
+    target_user_id: uuid.UUID | None = None,
+) -> ActivityFilter:
+    try:
+        start = parse_moment(from_, "from", end_of_day=False) if from_ else None
+        end = parse_moment(to, "to", end_of_day=True) if to else None
+    except DomainError as exc:
+        raise bad_input(exc.message, exc.field[0] if exc.field else "from") from exc
+    actor = None
+    if actor_id is not None:
+        # An id of another type or organisation simply matches nothing.
+        actor = uuid_of(actor_id, "User") or uuid.UUID(int=0)
+    return ActivityFilter(
+        from_=start, to=end, types=tuple(t.value for t in types or ()), actor_id=actor,
+        target_user_id=target_user_id, search=search,
+    )
+
+
+@strawberry.input
+class ActivityFilterInput:
+    from_: str | None = strawberry.field(name="from", default=None, description="ISO date or date-time")
+    to: str | None = strawberry.field(default=None, description="ISO date (inclusive) or date-time")
+    types: list[ActivityType] | None = None
+    actor_id: strawberry.ID | None = None
+    target_user_id: strawberry.ID | None = None
+    search: str | None = None
+
+
+@strawberry.type
+class ActivityQueries:
+    @strawberry.field(
+        permission_classes=requires(Action.VIEW_ACTIVITIES),
+        description="The organisation's history, newest first (reporting).",
+    )
+    async def activities(
+        self, info: Info, first: int | None = None, after: str | None = None, filter: ActivityFilterInput | None = None
+    ) -> ActivityConnection:
+        ctx: Context = info.context
+        f = filter or ActivityFilterInput()
+        target = None
+        if f.target_user_id is not None:
+            target = uuid_of(f.target_user_id, "User") or uuid.UUID(int=0)
+        flt = activity_filter(
+            from_=f.from_, to=f.to, types=f.types, search=f.search, actor_id=f.actor_id, target_user_id=target
+        )
+        limit = page_size(first)
+        before = decode_cursor(after, "Activity")
+        rows = await ctx.reader.list_activities(flt, before, limit + 1)
+        return ActivityConnection.of(rows, limit, before, lambda: ctx.reader.count_activities(flt))

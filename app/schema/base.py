@@ -1,0 +1,183 @@
+"""Shared GraphQL pieces: Node, global ids, pages, user errors, the policy gate, the unit of work."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.permission import BasePermission
+from strawberry.types import Info
+
+from app.domain.errors import DomainError, errors_of
+from app.domain.policy import Action, is_allowed
+
+if TYPE_CHECKING:
+    from app.domain.ports import UnitOfWork
+    from app.schema.context import Context
+
+T = TypeVar("T")
+DEFAULT_PAGE = 50
+MAX_PAGE = 500
+
+
+def unauthenticated(message: str = "Authentication required") -> GraphQLError:
+    return GraphQLError(message, extensions={"code": "UNAUTHENTICATED"})
+
+
+def forbidden(message: str = "You are not allowed to do this") -> GraphQLError:
+    return GraphQLError(message, extensions={"code": "FORBIDDEN"})
+
+
+def bad_input(message: str, field: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT", "field": field})
+
+
+# --- global ids -----------------------------------------------------------------------------------
+
+
+def to_global_id(type_name: str, raw: Any) -> strawberry.ID:
+    return strawberry.ID(base64.urlsafe_b64encode(f"{type_name}:{raw}".encode()).decode().rstrip("="))
+
+
+def from_global_id(value: str) -> tuple[str, str] | None:
+    try:
+        padded = value + "=" * (-len(value) % 4)
+        decoded = base64.urlsafe_b64decode(padded.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    type_name, sep, raw = decoded.partition(":")
+    return (type_name, raw) if sep and type_name and raw else None
+
+
+def uuid_of(value: str, type_name: str) -> uuid.UUID | None:
+    """The UUID inside a global id of the given type; None for anything else (treated as missing)."""
+    parsed = from_global_id(value)
+    if parsed is None or parsed[0] != type_name:
+        return None
+    try:
+        return uuid.UUID(parsed[1])
+    except ValueError:
+        return None
+
+
+def int_of(value: str, type_name: str) -> int | None:
+    parsed = from_global_id(value)
+    if parsed is None or parsed[0] != type_name or not parsed[1].isdigit():
+        return None
+    return int(parsed[1])
+
+
+@strawberry.interface(description="An object with a global id.")
+class Node:
+    id: strawberry.ID
+
+
+# --- pages ----------------------------------------------------------------------------------------
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+def page_size(first: int | None) -> int:
+    if first is None:
+        return DEFAULT_PAGE
+    if first < 0 or first > MAX_PAGE:
+        raise bad_input(f"`first` must be between 0 and {MAX_PAGE}", "first")
+    return first
+
+
+def encode_cursor(kind: str, value: int) -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, kind: str) -> int | None:
+    if cursor is None:
+        return None
+    parsed = from_global_id(cursor)
+    if parsed is None or parsed[0] != kind or not parsed[1].isdigit():
+        raise bad_input("Invalid cursor", "after")
+    return int(parsed[1])
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+
+@strawberry.type(description="A validation or domain-rule failure; nothing was written.")
+class UserError:
+    field: list[str] | None
+    code: str
+    message: str
+
+
+def user_errors(exc: DomainError) -> list[UserError]:
+    return [UserError(field=e.field, code=e.code, message=e.message) for e in errors_of(exc)]
+
+
+def not_found(field: str, what: str = "Object") -> list[UserError]:
+    return [UserError(field=[field], code="NOT_FOUND", message=f"{what} not found")]
+
+
+# --- the policy gate ------------------------------------------------------------------------------
+
+
+class PolicyPermission(BasePermission):
+    action: Action | None = None
+    message = "You are not allowed to do this"
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        ctx: Context = info.context
+        principal = ctx.principal
+        if principal is None:
+            raise unauthenticated(ctx.auth_error or "Authentication required")
+        await ctx.resolve_actor()
+        if self.action is not None and not is_allowed(principal.roles, self.action):
+            raise forbidden(f"Your roles do not allow {self.action.value}")
+        return True
+
+
+_PERMISSIONS: dict[Action | None, type[PolicyPermission]] = {}
+
+
+def requires(action: Action | None) -> list[type[BasePermission]]:
+    """The permission classes for a field: authenticated, and allowed `action` by the policy."""
+    if action not in _PERMISSIONS:
+        name = "Authenticated" if action is None else f"Requires{action.value.title().replace('_', '')}"
+        _PERMISSIONS[action] = type(name, (PolicyPermission,), {"action": action})
+    return [_PERMISSIONS[action]]
+
+
+def required_action(field: Any) -> Action | None | str:
+    """For the role-matrix test: the policy action a schema field is gated by ("none" if ungated)."""
+    for cls in getattr(field, "permission_classes", []) or []:
+        if issubclass(cls, PolicyPermission):
+            return cls.action
+    return "none"
+
+
+# --- running a use case ---------------------------------------------------------------------------
+
+
+async def in_unit_of_work(
+    info: Info, use_case: Callable[[UnitOfWork], Awaitable[T]]
+) -> tuple[T | None, list[UserError]]:
+    """One transaction: commit on success; on a domain error nothing is written and the error
+    becomes userErrors. Loaders are reset so the payload shows what was committed."""
+    ctx: Context = info.context
+    try:
+        async with ctx.unit_of_work() as uow:
+            result = await use_case(uow)
+            await uow.commit()
+    except DomainError as exc:
+        return None, user_errors(exc)
+    ctx.reset_loaders()
+    return result, []

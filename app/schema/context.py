@@ -1,0 +1,64 @@
+"""The per-request context: who is calling, the request's read connection and fresh loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from app.domain.principal import Actor, Principal
+from app.schema.base import unauthenticated
+
+if TYPE_CHECKING:
+    from app.domain.ports import UnitOfWork
+    from app.persistence.reader import Reader
+    from app.schema.loaders import Loaders
+    from app.services import Services
+
+
+@dataclass
+class Context:
+    services: Services
+    principal: Principal | None
+    auth_error: str | None = None
+    request: Any = None
+    response: Any = None
+    actor: Actor | None = None
+    _reader: Reader | None = field(default=None, repr=False)
+    _loaders: Loaders | None = field(default=None, repr=False)
+
+    async def resolve_actor(self) -> Actor:
+        if self.actor is None:
+            if self.principal is None:
+                raise unauthenticated(self.auth_error or "Authentication required")
+            org_id = await self.services.org_id_for_cvr(self.principal.org_cvr)
+            if org_id is None:
+                raise unauthenticated("The token's organisation is not known here")
+            self.actor = Actor(org_id, self.principal.org_cvr, self.principal.user_id, self.principal.roles)
+        return self.actor
+
+    @property
+    def reader(self) -> Reader:
+        assert self.actor is not None, "resolve_actor() first (the permission gate does)"
+        if self._reader is None:
+            self._reader = self.services.reader(self.actor.org_id)
+        return self._reader
+
+    @property
+    def loaders(self) -> Loaders:
+        if self._loaders is None:
+            from app.schema.loaders import Loaders
+
+            self._loaders = Loaders.create(self.reader)
+        return self._loaders
+
+    def reset_loaders(self) -> None:
+        self._loaders = None
+
+    def unit_of_work(self) -> UnitOfWork:
+        assert self.actor is not None
+        return self.services.unit_of_work(self.actor)
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            reader, self._reader = self._reader, None
+            await reader.close()

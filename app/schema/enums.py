@@ -1,0 +1,25 @@
+"""Domain enums exposed to GraphQL under their own names."""
+
+from __future__ import annotations
+
+import strawberry
+
+from app.domain.activity import ActivityType
+from app.domain.model import (
+    AnonymityRequestStatus,
+    Authenticator,
+    Identification,
+    NotificationChannel,
+    UserOrderField,
+    UserStatus,
+)
+from app.domain.principal import Role
+
+UserStatusEnum = strawberry.enum(UserStatus, name="UserStatus")
+IdentificationEnum = strawberry.enum(Identification, name="Identification")
+AuthenticatorEnum = strawberry.enum(Authenticator, name="Authenticator")
+NotificationChannelEnum = strawberry.enum(NotificationChannel, name="NotificationChannel")
+AnonymityRequestStatusEnum = strawberry.enum(AnonymityRequestStatus, name="AnonymityRequestStatus")
+ActivityTypeEnum = strawberry.enum(ActivityType, name="ActivityType")
+RoleEnum = strawberry.enum(Role, name="Role")
+UserOrderFieldEnum = strawberry.enum(UserOrderField, name="UserOrderField")

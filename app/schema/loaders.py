@@ -1,0 +1,89 @@
+"""One loader per relationship, built fresh for every request (and after every mutation)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from aiodataloader import DataLoader
+
+from app.domain.model import Activity, ActivityFilter, User
+from app.persistence.reader import Reader
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+def _by_key(fetch: Callable[[Sequence[K]], Awaitable[dict[K, V]]], default: Any = None) -> DataLoader:
+    async def batch(keys: list[K]) -> list[V]:
+        found = await fetch(list(dict.fromkeys(keys)))
+        return [found.get(k, default) for k in keys]
+
+    return DataLoader(batch)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryArgs:
+    filter: ActivityFilter
+    before_id: int | None
+    limit: int
+
+
+def _history_loader(reader: Reader) -> DataLoader:
+    """Key (user id, HistoryArgs): one windowed statement per distinct argument set."""
+
+    async def batch(keys: list[tuple[uuid.UUID, HistoryArgs]]) -> list[list[Activity]]:
+        groups: dict[HistoryArgs, list[uuid.UUID]] = defaultdict(list)
+        for user_id, args in keys:
+            groups[args].append(user_id)
+        results: dict[tuple[uuid.UUID, HistoryArgs], list[Activity]] = {}
+        for args, ids in groups.items():
+            found = await reader.latest_activities_by_user(list(dict.fromkeys(ids)), args.filter, args.before_id, args.limit)
+            for user_id in ids:
+                results[(user_id, args)] = found.get(user_id, [])
+        return [results[k] for k in keys]
+
+    return DataLoader(batch)
+
+
+def _history_count_loader(reader: Reader) -> DataLoader:
+    async def batch(keys: list[tuple[uuid.UUID, ActivityFilter]]) -> list[int]:
+        groups: dict[ActivityFilter, list[uuid.UUID]] = defaultdict(list)
+        for user_id, f in keys:
+            groups[f].append(user_id)
+        results: dict[tuple[uuid.UUID, ActivityFilter], int] = {}
+        for f, ids in groups.items():
+            found = await reader.count_activities_by_user(list(dict.fromkeys(ids)), f)
+            for user_id in ids:
+                results[(user_id, f)] = found.get(user_id, 0)
+        return [results[k] for k in keys]
+
+    return DataLoader(batch)
+
+
+@dataclass(slots=True)
+class Loaders:
+    user_by_id: DataLoader  # uuid -> User | None
+    authenticators_by_user: DataLoader  # uuid -> list[str]
+    rights_by_user: DataLoader  # uuid -> list[str]
+    roles_by_user: DataLoader  # uuid -> list[str]
+    history_by_user: DataLoader  # (uuid, HistoryArgs) -> list[Activity]
+    history_count_by_user: DataLoader  # (uuid, ActivityFilter) -> int
+
+    @classmethod
+    def create(cls, reader: Reader) -> Loaders:
+        return cls(
+            user_by_id=_by_key(reader.users_by_ids),
+            authenticators_by_user=_by_key(reader.authenticators_by_user, []),
+            rights_by_user=_by_key(reader.rights_by_user, []),
+            roles_by_user=_by_key(reader.roles_by_user, []),
+            history_by_user=_history_loader(reader),
+            history_count_by_user=_history_count_loader(reader),
+        )
+
+    def prime_users(self, users: Sequence[User]) -> None:
+        for u in users:
+            self.user_by_id.prime(u.id, u)

@@ -1,0 +1,44 @@
+"""`node(id:)`: any object by global id, under the same rules as its own query field."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from app.domain.policy import Action, can_view_user, is_allowed
+from app.schema.activity import ActivityNode
+from app.schema.base import Node, from_global_id, int_of, requires, uuid_of
+from app.schema.context import Context
+from app.schema.notifications import NotificationNode
+from app.schema.users.types import load_user
+
+
+@strawberry.type
+class NodeQueries:
+    @strawberry.field(permission_classes=requires(None))
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        ctx: Context = info.context
+        principal = ctx.principal
+        assert principal is not None
+        parsed = from_global_id(id)
+        if parsed is None:
+            return None
+        kind = parsed[0]
+        if kind == "User":
+            user_id = uuid_of(id, "User")
+            if user_id is None or not can_view_user(principal, user_id):
+                return None
+            return await load_user(info, user_id)
+        if kind == "Activity":
+            activity_id = int_of(id, "Activity")
+            if activity_id is None or not is_allowed(principal.roles, Action.VIEW_ACTIVITIES):
+                return None
+            a = await ctx.reader.activity_by_id(activity_id)
+            return ActivityNode.of(a) if a else None
+        if kind == "Notification":
+            n_id = int_of(id, "Notification")
+            if n_id is None:
+                return None
+            n = await ctx.reader.notification_by_id(principal.user_id, n_id)
+            return NotificationNode.of(n) if n else None
+        return None

@@ -1,0 +1,158 @@
+"""The caller's notifications and how they want to receive them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from app.domain import notifications as notif
+from app.domain import users as uc
+from app.domain.model import Notification as DomainNotification
+from app.domain.policy import Action
+from app.schema.base import (
+    Node,
+    PageInfo,
+    UserError,
+    decode_cursor,
+    encode_cursor,
+    in_unit_of_work,
+    int_of,
+    page_size,
+    requires,
+    to_global_id,
+)
+from app.schema.context import Context
+from app.schema.enums import NotificationChannel
+
+
+@strawberry.type(name="Notification")
+class NotificationNode(Node):
+    id: strawberry.ID
+    kind: str
+    title: str
+    body: str
+    created_at: dt.datetime
+    read_at: dt.datetime | None
+
+    @strawberry.field
+    def read(self) -> bool:
+        return self.read_at is not None
+
+    @classmethod
+    def of(cls, n: DomainNotification) -> NotificationNode:
+        return cls(
+            id=to_global_id("Notification", n.id), kind=n.kind, title=n.title, body=n.body,
+            created_at=n.created_at, read_at=n.read_at,
+        )
+
+
+@strawberry.type
+class NotificationEdge:
+    cursor: str
+    node: NotificationNode
+
+
+@strawberry.type
+class NotificationConnection:
+    edges: list[NotificationEdge]
+    page_info: PageInfo
+    _count: strawberry.Private[Any]
+    _unread: strawberry.Private[Any]
+
+    @strawberry.field
+    async def total_count(self) -> int:
+        return int(await self._count())
+
+    @strawberry.field
+    async def unread_count(self) -> int:
+        return int(await self._unread())
+
+
+@strawberry.type
+class NotificationSettings:
+    channel: NotificationChannel
+
+
+@strawberry.input
+class UpdateNotificationSettingsInput:
+    channel: NotificationChannel
+
+
+@strawberry.type
+class NotificationSettingsPayload:
+    notification_settings: NotificationSettings | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class MarkNotificationsReadInput:
+    ids: list[strawberry.ID] | None = strawberry.field(default=None, description="Omit to mark all as read")
+
+
+@strawberry.type
+class MarkNotificationsReadPayload:
+    marked: int
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class NotificationQueries:
+    @strawberry.field(permission_classes=requires(Action.MANAGE_OWN_NOTIFICATIONS))
+    async def notifications(
+        self, info: Info, first: int | None = None, after: str | None = None, unread_only: bool = False
+    ) -> NotificationConnection:
+        ctx: Context = info.context
+        assert ctx.principal is not None
+        me = ctx.principal.user_id
+        limit = page_size(first)
+        before = decode_cursor(after, "Notification")
+        rows = await ctx.reader.notifications(me, unread_only, before, limit + 1)
+        edges = [
+            NotificationEdge(cursor=encode_cursor("Notification", n.id), node=NotificationNode.of(n))
+            for n in rows[:limit]
+        ]
+        return NotificationConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(rows) > limit, has_previous_page=before is not None,
+                start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None,
+            ),
+            _count=lambda: ctx.reader.count_notifications(me, unread_only),
+            _unread=lambda: ctx.reader.count_notifications(me, True),
+        )
+
+    @strawberry.field(permission_classes=requires(Action.MANAGE_OWN_NOTIFICATIONS))
+    async def notification_settings(self, info: Info) -> NotificationSettings:
+        ctx: Context = info.context
+        assert ctx.principal is not None
+        me = await ctx.loaders.user_by_id.load(ctx.principal.user_id)
+        return NotificationSettings(channel=me.notification_channel if me else NotificationChannel.BOTH)
+
+
+@strawberry.type
+class NotificationMutations:
+    @strawberry.mutation(permission_classes=requires(Action.MANAGE_OWN_NOTIFICATIONS))
+    async def update_notification_settings(
+        self, info: Info, input: UpdateNotificationSettingsInput
+    ) -> NotificationSettingsPayload:
+        user, errors = await in_unit_of_work(
+            info, lambda uow: uc.update_notification_settings(uow, input.channel.value)
+        )
+        return NotificationSettingsPayload(
+            notification_settings=NotificationSettings(channel=user.notification_channel) if user else None,
+            user_errors=errors,
+        )
+
+    @strawberry.mutation(permission_classes=requires(Action.MANAGE_OWN_NOTIFICATIONS))
+    async def mark_notifications_read(
+        self, info: Info, input: MarkNotificationsReadInput | None = None
+    ) -> MarkNotificationsReadPayload:
+        ids = None
+        if input is not None and input.ids is not None:
+            # Ids of other types or people simply match nothing.
+            ids = [i for i in (int_of(raw, "Notification") for raw in input.ids) if i is not None]
+        marked, errors = await in_unit_of_work(info, lambda uow: notif.mark_notifications_read(uow, ids))
+        return MarkNotificationsReadPayload(marked=marked or 0, user_errors=errors)

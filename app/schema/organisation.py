@@ -1,0 +1,72 @@
+"""The caller and their organisation."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from app.domain.model import Organisation as DomainOrganisation
+from app.domain.policy import Action
+from app.schema.base import requires, to_global_id
+from app.schema.context import Context
+from app.schema.enums import Role
+from app.schema.users.types import User, load_user
+
+
+@strawberry.type
+class PUnit:
+    p_number: str
+    name: str
+    address: str | None
+
+
+@strawberry.type
+class SeNumber:
+    se_number: str
+    name: str
+
+
+@strawberry.type
+class Organisation:
+    id: strawberry.ID
+    cvr: str
+    name: str
+    is_public: bool
+    p_units: list[PUnit]
+    se_numbers: list[SeNumber]
+
+    @classmethod
+    def of(cls, o: DomainOrganisation) -> Organisation:
+        return cls(
+            id=to_global_id("Organisation", o.cvr), cvr=o.cvr, name=o.name, is_public=o.is_public,
+            p_units=[PUnit(p_number=p.p_number, name=p.name, address=p.address) for p in o.p_units],
+            se_numbers=[SeNumber(se_number=s.se_number, name=s.name) for s in o.se_numbers],
+        )
+
+
+@strawberry.type
+class Viewer:
+    roles: list[Role]
+
+    @strawberry.field
+    async def user(self, info: Info) -> User | None:
+        ctx: Context = info.context
+        assert ctx.principal is not None
+        return await load_user(info, ctx.principal.user_id)
+
+    @strawberry.field
+    async def organisation(self, info: Info) -> Organisation:
+        return Organisation.of(await info.context.reader.organisation())
+
+
+@strawberry.type
+class OrganisationQueries:
+    @strawberry.field(permission_classes=requires(None))
+    async def viewer(self, info: Info) -> Viewer:
+        ctx: Context = info.context
+        assert ctx.principal is not None
+        return Viewer(roles=sorted(ctx.principal.roles))
+
+    @strawberry.field(permission_classes=requires(Action.VIEW_ORGANISATION))
+    async def organisation(self, info: Info) -> Organisation:
+        return Organisation.of(await info.context.reader.organisation())

@@ -1,0 +1,101 @@
+"""User queries: the organisation's users (administrators) and one user (administrators or self)."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from app.domain.model import AnonymityRequest as DomainRequest
+from app.domain.model import UserFilter, UserOrder
+from app.domain.policy import Action, can_view_user
+from app.domain.identifiers import IdentifierError, normalise_p_number, normalise_se_number
+from app.schema.base import Node, bad_input, requires, to_global_id, uuid_of
+from app.schema.context import Context
+from app.schema.enums import AnonymityRequestStatus, Identification, UserOrderField, UserStatus
+from app.schema.users.types import User, UserConnection, load_user, users_page_args
+
+
+@strawberry.input
+class UserFilterInput:
+    search: str | None = strawberry.field(default=None, description="Name, email or UUID")
+    status: UserStatus | None = None
+    p_number: str | None = None
+    se_number: str | None = None
+    identification: Identification | None = None
+
+
+@strawberry.input
+class UserOrderInput:
+    field: UserOrderField = UserOrderField.NAME
+    direction: str = strawberry.field(default="ASC", description="ASC or DESC")
+
+
+def _user_filter(f: UserFilterInput | None) -> UserFilter:
+    if f is None:
+        return UserFilter()
+    try:
+        p = normalise_p_number(f.p_number) if f.p_number else None
+        se = normalise_se_number(f.se_number) if f.se_number else None
+    except IdentifierError as exc:
+        raise bad_input(exc.message, "filter") from exc
+    return UserFilter(search=f.search, status=f.status, p_number=p, se_number=se, identification=f.identification)
+
+
+@strawberry.type(name="AnonymityRequest")
+class AnonymityRequestNode(Node):
+    id: strawberry.ID
+    status: AnonymityRequestStatus
+    reason: str | None
+    requested_at: strawberry.Private[object]
+    _user_id: strawberry.Private[object]
+    _new_user_id: strawberry.Private[object]
+
+    @classmethod
+    def of(cls, r: DomainRequest) -> AnonymityRequestNode:
+        return cls(
+            id=to_global_id("AnonymityRequest", r.id), status=r.status, reason=r.reason,
+            requested_at=r.requested_at, _user_id=r.user_id, _new_user_id=r.new_user_id,
+        )
+
+    @strawberry.field
+    async def user(self, info: Info) -> User | None:
+        return await load_user(info, self._user_id)  # type: ignore[arg-type]
+
+    @strawberry.field
+    async def new_user(self, info: Info) -> User | None:
+        return await load_user(info, self._new_user_id)  # type: ignore[arg-type]
+
+
+@strawberry.type
+class UserQueries:
+    @strawberry.field(permission_classes=requires(Action.VIEW_USERS))
+    async def users(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: UserFilterInput | None = None,
+        order_by: UserOrderInput | None = None,
+    ) -> UserConnection:
+        ctx: Context = info.context
+        offset, limit = users_page_args(first, after)
+        f = _user_filter(filter)
+        o = order_by or UserOrderInput()
+        order = UserOrder(field=o.field, descending=o.direction.upper() == "DESC")
+        rows = await ctx.reader.list_users(f, order, offset, limit + 1)
+        return UserConnection.of(rows, offset, limit, f, info)
+
+    @strawberry.field(permission_classes=requires(Action.VIEW_OWN_PROFILE))
+    async def user(self, info: Info, id: strawberry.ID) -> User | None:
+        ctx: Context = info.context
+        user_id = uuid_of(id, "User")
+        if user_id is None or ctx.principal is None or not can_view_user(ctx.principal, user_id):
+            return None
+        return await load_user(info, user_id)
+
+    @strawberry.field(permission_classes=requires(Action.VIEW_ANONYMITY_REQUESTS))
+    async def anonymity_requests(
+        self, info: Info, status: AnonymityRequestStatus | None = AnonymityRequestStatus.PENDING
+    ) -> list[AnonymityRequestNode]:
+        ctx: Context = info.context
+        return [AnonymityRequestNode.of(r) for r in await ctx.reader.anonymity_requests(status)]

@@ -1,0 +1,164 @@
+"""The User type: scalar fields are plain attributes; relations go through the request's loaders."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+import uuid as uuid_mod
+
+import strawberry
+from strawberry.types import Info
+
+from app.domain.model import User as DomainUser
+from app.domain.model import UserFilter, UserOrder
+from app.domain.policy import reveals_identity
+from app.schema.activity import ActivityConnection, ActivityNode, activity_filter
+from app.schema.base import Node, PageInfo, decode_cursor, encode_cursor, page_size, to_global_id
+from app.schema.context import Context
+from app.schema.enums import (
+    ActivityType,
+    Authenticator,
+    Identification,
+    Role,
+    UserStatus,
+)
+from app.schema.loaders import HistoryArgs
+
+HISTORY_DEFAULT = 200
+
+
+@strawberry.type
+class Deactivation:
+    from_: dt.datetime | None = strawberry.field(name="from")
+    until: dt.datetime | None
+
+
+@strawberry.type(name="User")
+class User(Node):
+    id: strawberry.ID
+    uuid: uuid_mod.UUID = strawberry.field(description="The stable user number")
+    first_name: str | None
+    last_name: str | None
+    name: str | None
+    email: str | None
+    phone: str | None
+    reference: str | None
+    cpr_masked: str | None = strawberry.field(description="DDMMYY-**** for CPR users; never the full CPR")
+    date_of_birth: dt.date | None
+    identification: Identification
+    anonymous: bool
+    status: UserStatus
+    p_number: str | None
+    se_number: str | None
+    can_sign: bool
+    can_create_seal: bool
+    deactivation: Deactivation | None
+    created_at: dt.datetime
+    activated_at: dt.datetime | None
+    last_login_at: dt.datetime | None
+    _id: strawberry.Private[uuid_mod.UUID]
+
+    @classmethod
+    def of(cls, u: DomainUser, info: Info) -> User:
+        ctx: Context = info.context
+        reveal = not u.anonymous or (ctx.principal is not None and reveals_identity(ctx.principal, u.id))
+        deactivation = (
+            Deactivation(from_=u.deactivated_from, until=u.deactivated_until)
+            if u.deactivated_from is not None or u.deactivated_until is not None
+            else None
+        )
+        return cls(
+            id=to_global_id("User", u.id), uuid=u.id, _id=u.id,
+            first_name=u.first_name if reveal else None,
+            last_name=u.last_name if reveal else None,
+            name=u.full_name if reveal else None,
+            email=u.email if reveal else None,
+            phone=u.phone if reveal else None,
+            reference=u.reference if reveal else None,
+            cpr_masked=u.cpr_masked if reveal else None,
+            date_of_birth=u.date_of_birth if reveal else None,
+            identification=u.identification, anonymous=u.anonymous, status=u.status,
+            p_number=u.p_number if reveal else None,
+            se_number=u.se_number if reveal else None,
+            can_sign=u.can_sign, can_create_seal=u.can_create_seal, deactivation=deactivation,
+            created_at=u.created_at, activated_at=u.activated_at, last_login_at=u.last_login_at,
+        )
+
+    @strawberry.field
+    async def authenticators(self, info: Info) -> list[Authenticator]:
+        kinds = await info.context.loaders.authenticators_by_user.load(self._id)
+        return [Authenticator(k) for k in kinds]
+
+    @strawberry.field(description="Rights assigned directly to the user (right codes)")
+    async def rights(self, info: Info) -> list[str]:
+        return list(await info.context.loaders.rights_by_user.load(self._id))
+
+    @strawberry.field
+    async def roles(self, info: Info) -> list[Role]:
+        return [Role(r) for r in await info.context.loaders.roles_by_user.load(self._id)]
+
+    @strawberry.field(description="The user's history, newest first; the latest 200 by default.")
+    async def history(
+        self,
+        info: Info,
+        first: int | None = HISTORY_DEFAULT,
+        after: str | None = None,
+        from_: Annotated[str | None, strawberry.argument(name="from")] = None,
+        to: str | None = None,
+        types: list[ActivityType] | None = None,
+        search: str | None = None,
+    ) -> ActivityConnection:
+        loaders = info.context.loaders
+        flt = activity_filter(from_=from_, to=to, types=types, search=search, target_user_id=None)
+        limit = page_size(first)
+        before = decode_cursor(after, "Activity")
+        rows = await loaders.history_by_user.load((self._id, HistoryArgs(flt, before, limit + 1)))
+        user_id = self._id
+        return ActivityConnection.of(rows, limit, before, lambda: loaders.history_count_by_user.load((user_id, flt)))
+
+
+async def load_user(info: Info, user_id: uuid_mod.UUID | None) -> User | None:
+    if user_id is None:
+        return None
+    u = await info.context.loaders.user_by_id.load(user_id)
+    return User.of(u, info) if u is not None else None
+
+
+@strawberry.type
+class UserEdge:
+    cursor: str
+    node: User
+
+
+@strawberry.type
+class UserConnection:
+    edges: list[UserEdge]
+    page_info: PageInfo
+    _filter: strawberry.Private[UserFilter]
+
+    @strawberry.field
+    async def total_count(self, info: Info) -> int:
+        return await info.context.reader.count_users(self._filter)
+
+    @classmethod
+    def of(cls, users: list[DomainUser], offset: int, limit: int, f: UserFilter, info: Info) -> UserConnection:
+        page = users[:limit]
+        info.context.loaders.prime_users(page)
+        edges = [UserEdge(cursor=encode_cursor("Offset", offset + i + 1), node=User.of(u, info)) for i, u in enumerate(page)]
+        return cls(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(users) > limit,
+                has_previous_page=offset > 0,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            _filter=f,
+        )
+
+
+def users_page_args(first: int | None, after: str | None) -> tuple[int, int]:
+    return (decode_cursor(after, "Offset") or 0), page_size(first)
+
+
+__all__ = ["ActivityNode", "User", "UserConnection", "UserOrder", "load_user", "users_page_args"]

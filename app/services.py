@@ -1,0 +1,72 @@
+"""The composition root's bundle: engine, platform, verifier, and factories for scoped access."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.auth import TokenVerifier
+from app.config import Settings
+from app.domain.errors import DomainError
+from app.domain.model import User
+from app.domain.principal import Actor
+from app.domain.users import activate_user
+from app.persistence.organisations import org_id_for_cvr
+from app.persistence.reader import Reader
+from app.persistence.tables import organisations
+from app.persistence.users import find_pending_activation
+from app.persistence.uow import SqlUnitOfWork
+from app.platform import SystemPlatform
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    platform: SystemPlatform
+    verifier: TokenVerifier
+    _org_ids: dict[str, int] = field(default_factory=dict)
+
+    async def org_id_for_cvr(self, cvr: str) -> int | None:
+        # Organisations are never deleted, so a known CVR's id can be remembered.
+        if cvr not in self._org_ids:
+            async with self.engine.connect() as conn:
+                org_id = await org_id_for_cvr(conn, cvr)
+            if org_id is None:
+                return None
+            self._org_ids[cvr] = org_id
+        return self._org_ids[cvr]
+
+    def reader(self, org_id: int) -> Reader:
+        return Reader(self.engine, org_id)
+
+    def unit_of_work(self, actor: Actor) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, actor, self.platform)
+
+    async def activate(
+        self, *, token: str | None, user_id: uuid.UUID | None, code: str | None
+    ) -> User | None:
+        """The first login. The person has no organisation context yet, so the pending user is
+        found first (the one unscoped lookup) and the activation then runs scoped to its org."""
+        if not token and not (user_id and code):
+            return None
+        async with self.engine.connect() as conn:
+            found = await find_pending_activation(
+                conn, token_hash=self.platform.hash_token(token) if token else None, user_id=user_id
+            )
+        if found is None:
+            return None
+        found_id, org_id = found
+        async with self.engine.connect() as conn:
+            cvr = (await conn.execute(select(organisations.c.cvr).where(organisations.c.id == org_id))).scalar_one()
+        actor = Actor(org_id, cvr, found_id, frozenset())
+        try:
+            async with self.unit_of_work(actor) as uow:
+                user = await activate_user(uow, found_id, token=token, code=None if token else code)
+                await uow.commit()
+        except DomainError:
+            return None
+        return user

@@ -1,0 +1,112 @@
+"""The composition root: wires settings, engine, platform and schema into one ASGI app."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+from strawberry.asgi import GraphQL
+
+from app.auth import AuthError, TokenVerifier, bearer_token
+from app.background import background_tasks
+from app.config import Settings
+from app.persistence.db import make_engine
+from app.platform import SystemPlatform
+from app.schema import schema
+from app.schema.context import Context
+from app.services import Services
+
+log = logging.getLogger("app.web")
+
+
+class GatewayGraphQL(GraphQL):
+    def __init__(self, services: Services) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if services.settings.graphiql else None,
+            multipart_uploads_enabled=True,
+        )
+        self.services = services
+
+    async def get_context(self, request: Any, response: Any = None) -> Context:  # type: ignore[override]
+        header = request.headers.get("authorization")
+        token = bearer_token(header)
+        principal, error = None, None
+        if token is not None:
+            try:
+                principal = self.services.verifier.verify(token)
+            except AuthError as exc:
+                error = exc.message
+        elif header:
+            error = "Authorization header must be 'Bearer <token>'"
+        return Context(self.services, principal, auth_error=error, request=request, response=response)
+
+
+def build_services(settings: Settings) -> Services:
+    return Services(
+        settings=settings,
+        engine=make_engine(settings.database_url),
+        platform=SystemPlatform(settings),
+        verifier=TokenVerifier(settings),
+    )
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    services = services or build_services(settings)
+
+    async def healthz(request: Request) -> Response:
+        try:
+            async with services.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:  # any driver error means: not ready
+            log.warning("health check: database unreachable: %s", exc)
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    async def activate_page(request: Request) -> Response:
+        """The activation email's link: a page that activates on a deliberate POST."""
+        if request.method == "GET":
+            token = html.escape(request.query_params.get("token", ""))
+            return HTMLResponse(
+                "<!doctype html><title>Activate your MitID Erhverv user</title>"
+                "<h1>Activate your MitID Erhverv user</h1>"
+                f'<form method="post"><input type="hidden" name="token" value="{token}">'
+                "<button>Log in with private MitID and activate</button></form>"
+            )
+        form = await request.form()
+        user = await services.activate(token=str(form.get("token", "")), user_id=None, code=None)
+        if user is None:
+            return HTMLResponse("<h1>The link is invalid or has expired</h1>", status_code=400)
+        return HTMLResponse("<h1>Your user is activated</h1>")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            if settings.background_tasks:
+                async with background_tasks(services):
+                    yield
+            else:
+                yield
+        finally:
+            await services.engine.dispose()
+
+    graphql_app = GatewayGraphQL(services)
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+            Route("/activate", activate_page, methods=["GET", "POST"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    return app
