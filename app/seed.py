@@ -86,7 +86,7 @@ async def _seed_org(services: Services, org: DemoOrg, index: int, per_status: in
                            authenticators=["MITID_APP"]),
                 send=False,
             )
-            await _activate(uow, created.user, now)
+            await activate_directly(uow, created.user, now)
             await uow.users.set_roles(created.user.id, [role])
         n = 0
         for status in STATUSES:
@@ -112,7 +112,7 @@ async def _seed_org(services: Services, org: DemoOrg, index: int, per_status: in
                 if status is not UserStatus.CREATED:
                     await uc.send_for_activation(uow, user)
                 if status in (UserStatus.ACTIVE, UserStatus.DEACTIVATED, UserStatus.DELETED):
-                    await _activate(uow, user, now)
+                    await activate_directly(uow, user, now)
                 if status is UserStatus.DEACTIVATED:
                     until = (now + dt.timedelta(days=30 + n)).date().isoformat() if n % 2 else None
                     await uc.deactivate_user(uow, user.id, None, until)
@@ -122,7 +122,7 @@ async def _seed_org(services: Services, org: DemoOrg, index: int, per_status: in
         await uow.commit()
 
 
-async def _activate(uow, user, now: dt.datetime) -> None:  # type: ignore[no-untyped-def]
+async def activate_directly(uow, user, now: dt.datetime) -> None:  # type: ignore[no-untyped-def]
     """The demo skips the person's own first login."""
     fresh = await uow.users.get(user.id)
     fresh.status = UserStatus.ACTIVE

@@ -17,8 +17,8 @@ from app.domain.users import activate_user
 from app.persistence.organisations import org_id_for_cvr
 from app.persistence.reader import Reader
 from app.persistence.tables import organisations
-from app.persistence.users import find_pending_activation
 from app.persistence.uow import SqlUnitOfWork
+from app.persistence.users import find_pending_activation
 from app.platform import SystemPlatform
 
 

@@ -7,9 +7,9 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from app.persistence import tables  # noqa: F401  (registers every table on the metadata)
 from app.persistence.base import metadata
 from app.persistence.db import make_engine
-from app.persistence import tables  # noqa: F401  (registers every table on the metadata)
 
 config = context.config
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from app.domain.identifiers import IdentifierError, normalise_p_number, normalise_se_number
 from app.domain.model import AnonymityRequest as DomainRequest
 from app.domain.model import UserFilter, UserOrder
 from app.domain.policy import Action, can_view_user
-from app.domain.identifiers import IdentifierError, normalise_p_number, normalise_se_number
 from app.schema.base import Node, bad_input, requires, to_global_id, uuid_of
 from app.schema.context import Context
 from app.schema.enums import AnonymityRequestStatus, Identification, UserOrderField, UserStatus

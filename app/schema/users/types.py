@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
 import uuid as uuid_mod
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
