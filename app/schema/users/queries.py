@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+
 import strawberry
 from strawberry.types import Info
 
@@ -24,10 +26,16 @@ class UserFilterInput:
     identification: Identification | None = None
 
 
+@strawberry.enum
+class OrderDirection(enum.Enum):
+    ASC = "ASC"
+    DESC = "DESC"
+
+
 @strawberry.input
 class UserOrderInput:
     field: UserOrderField = UserOrderField.NAME
-    direction: str = strawberry.field(default="ASC", description="ASC or DESC")
+    direction: OrderDirection = OrderDirection.ASC
 
 
 def _user_filter(f: UserFilterInput | None) -> UserFilter:
@@ -81,7 +89,7 @@ class UserQueries:
         offset, limit = users_page_args(first, after)
         f = _user_filter(filter)
         o = order_by or UserOrderInput()
-        order = UserOrder(field=o.field, descending=o.direction.upper() == "DESC")
+        order = UserOrder(field=o.field, descending=o.direction is OrderDirection.DESC)
         rows = await ctx.reader.list_users(f, order, offset, limit + 1)
         return UserConnection.of(rows, offset, limit, f, info)
 
