@@ -12,12 +12,15 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UNSET, UnsetType
 
 from app.auth import AuthError, TokenVerifier, bearer_token
 from app.background import background_tasks
 from app.config import Settings
+from app.domain.principal import Principal
 from app.persistence.db import make_engine
 from app.platform import SystemPlatform
 from app.schema import schema
@@ -36,18 +39,29 @@ class GatewayGraphQL(GraphQL):
         )
         self.services = services
 
-    async def get_context(self, request: Any, response: Any = None) -> Context:  # type: ignore[override]
-        header = request.headers.get("authorization")
+    def _authenticate(self, header: str | None) -> tuple[Principal | None, str | None]:
         token = bearer_token(header)
-        principal, error = None, None
         if token is not None:
             try:
-                principal = self.services.verifier.verify(token)
+                return self.services.verifier.verify(token), None
             except AuthError as exc:
-                error = exc.message
-        elif header:
-            error = "Authorization header must be 'Bearer <token>'"
+                return None, exc.message
+        return None, ("Authorization header must be 'Bearer <token>'" if header else None)
+
+    async def get_context(self, request: Any, response: Any = None) -> Context:  # type: ignore[override]
+        principal, error = self._authenticate(request.headers.get("authorization"))
         return Context(self.services, principal, auth_error=error, request=request, response=response)
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:  # type: ignore[override]
+        """WebSocket clients authenticate once, in connection_init's payload
+        (`{"Authorization": "Bearer …"}`); a bad or missing token closes the socket (4403)."""
+        params = context.connection_params or {}
+        header = params.get("Authorization") or params.get("authorization")
+        principal, _error = self._authenticate(header if isinstance(header, str) else None)
+        if principal is None or await self.services.org_id_for_cvr(principal.org_cvr) is None:
+            raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
+        context.principal, context.auth_error = principal, None
+        return UNSET
 
 
 def build_services(settings: Settings) -> Services:
@@ -103,6 +117,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app = Starlette(
         routes=[
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql_app),
             Route("/healthz", healthz),
             Route("/activate", activate_page, methods=["GET", "POST"]),
         ],

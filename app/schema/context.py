@@ -23,6 +23,7 @@ class Context:
     request: Any = None
     response: Any = None
     actor: Actor | None = None
+    connection_params: dict[str, Any] | None = None
     _reader: Reader | None = field(default=None, repr=False)
     _loaders: Loaders | None = field(default=None, repr=False)
 

@@ -1,0 +1,68 @@
+"""WebSocket clients authenticate at connection time (graphql-transport-ws connection_init)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from app.auth import sign_token
+from app.config import Settings
+from app.domain.principal import Role
+from app.persistence.migrate import upgrade
+from app.web import build_services, create_app
+from tests.factories import make_org
+
+PROTOCOL = ["graphql-transport-ws"]
+
+
+@pytest.fixture
+def ws_app(tmp_path) -> Iterator[tuple[TestClient, str]]:  # type: ignore[no-untyped-def]
+    """Its own app and SQLite database: the test client runs the app on its own event loop."""
+    settings = Settings.from_env({}, database_url=f"sqlite+aiosqlite:///{tmp_path / 'ws.db'}", background_tasks=False)
+
+    async def prepare() -> str:
+        services = build_services(settings)
+        await upgrade(services.engine)
+        org = await make_org(services)
+        await services.engine.dispose()
+        return sign_token(settings, org.people[Role.USER_ADMINISTRATOR], org.cvr, [Role.USER_ADMINISTRATOR])
+
+    token = asyncio.run(prepare())
+    with TestClient(create_app(settings)) as client:
+        yield client, token
+
+
+def test_websocket_with_a_valid_token_is_acknowledged_and_can_query(ws_app: tuple[TestClient, str]) -> None:
+    client, token = ws_app
+    with client.websocket_connect("/graphql", subprotocols=PROTOCOL) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_json({"type": "subscribe", "id": "1", "payload": {"query": "{ viewer { roles } }"}})
+        message = ws.receive_json()
+        assert message["type"] == "next", message
+        assert message["payload"]["data"]["viewer"]["roles"] == ["USER_ADMINISTRATOR"]
+
+
+@pytest.mark.parametrize("payload", [{}, {"Authorization": "Bearer not-a-jwt"}, {"Authorization": "Basic abc"}])
+def test_websocket_without_a_valid_token_is_closed(ws_app: tuple[TestClient, str], payload: dict[str, str]) -> None:
+    client, _ = ws_app
+    with client.websocket_connect("/graphql", subprotocols=PROTOCOL) as ws:
+        ws.send_json({"type": "connection_init", "payload": payload})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+        assert closed.value.code == 4403
+
+
+def test_websocket_token_of_an_unknown_organisation_is_closed(ws_app: tuple[TestClient, str]) -> None:
+    client, _ = ws_app
+    token = sign_token(Settings.from_env({}), uuid.uuid4(), "11111111", [Role.USER])
+    with client.websocket_connect("/graphql", subprotocols=PROTOCOL) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+        assert closed.value.code == 4403
