@@ -44,7 +44,9 @@ class TokenVerifier:
             kid = header.get("kid")
             for key in self._jwks.keys:
                 if key.key_id == kid:
-                    return key.key
+                    # The PyJWK itself: PyJWT then verifies with the key's own algorithm and
+                    # refuses a token whose header names another (e.g. HS256 or ES256 on an RSA key).
+                    return key
             raise AuthError("Token signed with an unknown key")
         if alg in ASYMMETRIC:
             if self._public_key is None:
@@ -68,8 +70,11 @@ class TokenVerifier:
             raise AuthError(f"Invalid token: {exc}") from exc
         try:
             user_id = uuid.UUID(str(claims["sub"]))
-            org = str(claims["org"])
-            roles = frozenset(Role(r) for r in claims.get("roles", []))
+            org = claims["org"]
+            raw_roles = claims.get("roles", [])
+            if not isinstance(org, str) or not isinstance(raw_roles, list):
+                raise ValueError("org must be a string and roles a list")
+            roles = frozenset(Role(r) for r in raw_roles)
         except (KeyError, ValueError) as exc:
             raise AuthError("Token claims sub, org and roles are malformed") from exc
         return Principal(user_id=user_id, org_cvr=org, roles=roles)

@@ -416,6 +416,8 @@ async def set_user_organisation_unit(
     before = {"pNumber": user.p_number, "seNumber": user.se_number}
     user.p_number = p or user.p_number
     user.se_number = se or user.se_number
+    if before == {"pNumber": user.p_number, "seNumber": user.se_number}:
+        return user  # like the other edits: no change, no history entry
     await uow.users.save(user)
     await record(
         uow,

@@ -40,22 +40,26 @@ class PendingMail:
 async def claim_due(engine: AsyncEngine, now: dt.datetime, limit: int, lease: dt.timedelta) -> list[PendingMail]:
     """Claim due mail by pushing its next attempt into the future (a lease). Several gateway
     processes never claim the same row: PostgreSQL skips rows another one has locked."""
-    async with engine.begin() as conn:
-        q = (
-            select(outbox.c.id, outbox.c.recipient, outbox.c.subject, outbox.c.body, outbox.c.attempts)
-            .where(outbox.c.sent_at.is_(None), outbox.c.next_attempt_at <= now)
-            .order_by(outbox.c.id)
-            .limit(limit)
-        )
-        if not is_sqlite(str(engine.url)):
-            q = q.with_for_update(skip_locked=True)
-        rows = list(await conn.execute(q))
-        if rows:
-            await conn.execute(
-                update(outbox)
-                .where(outbox.c.id.in_([r.id for r in rows]))
-                .values(next_attempt_at=now + lease, attempts=outbox.c.attempts + 1)
+    # Read-then-write: on SQLite take the write lock up front, as a unit of work does; a deferred
+    # transaction fails with "database is locked" when another commit lands between the two.
+    async with engine.connect() as conn:
+        await conn.execution_options(sqlite_begin="IMMEDIATE")
+        async with conn.begin():
+            q = (
+                select(outbox.c.id, outbox.c.recipient, outbox.c.subject, outbox.c.body, outbox.c.attempts)
+                .where(outbox.c.sent_at.is_(None), outbox.c.next_attempt_at <= now)
+                .order_by(outbox.c.id)
+                .limit(limit)
             )
+            if not is_sqlite(str(engine.url)):
+                q = q.with_for_update(skip_locked=True)
+            rows = list(await conn.execute(q))
+            if rows:
+                await conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_([r.id for r in rows]))
+                    .values(next_attempt_at=now + lease, attempts=outbox.c.attempts + 1)
+                )
     return [PendingMail(r.id, r.recipient, r.subject, r.body, r.attempts + 1) for r in rows]
 
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.errors import DomainError
@@ -25,6 +26,18 @@ from app.domain.model import (
 )
 from app.domain.principal import Role
 from app.persistence.tables import anonymity_requests, user_authenticators, user_rights, user_roles, users
+
+
+def _duplicate(exc: IntegrityError) -> DomainError:
+    """A concurrent request took the email or CPR between our check and our write: the unique
+    index catches it (PostgreSQL names the index, SQLite the columns)."""
+    text = str(exc.orig)
+    if "uq_users_org_email_live" in text or "users.email_lower" in text:
+        return DomainError("DUPLICATE_EMAIL", "Another user already has this email address", ["email"])
+    if "uq_users_org_cpr_live" in text or "users.cpr_hash" in text:
+        return DomainError("DUPLICATE_CPR", "Another user already has this CPR number", ["cpr"])
+    return DomainError("CONFLICT", "A concurrent change conflicts with this one; try again")
+
 
 USER_COLUMNS = [
     users.c.id, users.c.org_id, users.c.first_name, users.c.last_name, users.c.email, users.c.phone,
@@ -92,20 +105,26 @@ class SqlUserRepository:
 
     async def add(self, user: User, *, cpr_hash: str | None, cpr_encrypted: bytes | None) -> None:
         assert user.org_id == self._org_id
-        await self._conn.execute(
-            insert(users).values(
-                id=user.id, org_id=self._org_id, created_at=user.created_at, version=user.version,
-                cpr_hash=cpr_hash, cpr_encrypted=cpr_encrypted, **_user_values(user),
+        try:
+            await self._conn.execute(
+                insert(users).values(
+                    id=user.id, org_id=self._org_id, created_at=user.created_at, version=user.version,
+                    cpr_hash=cpr_hash, cpr_encrypted=cpr_encrypted, **_user_values(user),
+                )
             )
-        )
+        except IntegrityError as exc:
+            raise _duplicate(exc) from exc
 
     async def save(self, user: User) -> None:
         """Optimistic concurrency: the row must still have the version we read."""
-        result = await self._conn.execute(
-            update(users)
-            .where(self._own(user.id), users.c.version == user.version)
-            .values(version=user.version + 1, **_user_values(user))
-        )
+        try:
+            result = await self._conn.execute(
+                update(users)
+                .where(self._own(user.id), users.c.version == user.version)
+                .values(version=user.version + 1, **_user_values(user))
+            )
+        except IntegrityError as exc:
+            raise _duplicate(exc) from exc
         if result.rowcount != 1:
             raise DomainError("CONFLICT", "The user was changed by someone else; try again", ["userId"])
         user.version += 1

@@ -65,11 +65,21 @@ def uuid_of(value: str, type_name: str) -> uuid.UUID | None:
         return None
 
 
+MAX_ID = 2**63 - 1  # a BIGINT: anything larger cannot name a row and fails in the database
+
+
+def _row_number(raw: str) -> int | None:
+    # isdigit() alone accepts "²" and other non-ASCII digits that int() refuses.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or int(raw) > MAX_ID:
+        return None
+    return int(raw)
+
+
 def int_of(value: str, type_name: str) -> int | None:
     parsed = from_global_id(value)
-    if parsed is None or parsed[0] != type_name or not parsed[1].isdigit():
+    if parsed is None or parsed[0] != type_name:
         return None
-    return int(parsed[1])
+    return _row_number(parsed[1])
 
 
 @strawberry.interface(description="An object with a global id.")
@@ -104,9 +114,10 @@ def decode_cursor(cursor: str | None, kind: str) -> int | None:
     if cursor is None:
         return None
     parsed = from_global_id(cursor)
-    if parsed is None or parsed[0] != kind or not parsed[1].isdigit():
+    number = _row_number(parsed[1]) if parsed is not None and parsed[0] == kind else None
+    if number is None:
         raise bad_input("Invalid cursor", "after")
-    return int(parsed[1])
+    return number
 
 
 # --- errors ---------------------------------------------------------------------------------------

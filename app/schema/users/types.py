@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from app.domain.model import User as DomainUser
 from app.domain.model import UserFilter, UserOrder
-from app.domain.policy import reveals_identity
+from app.domain.policy import can_view_user, reveals_identity
 from app.schema.activity import ActivityConnection, ActivityNode, activity_filter
 from app.schema.base import Node, PageInfo, decode_cursor, encode_cursor, page_size, to_global_id
 from app.schema.context import Context
@@ -118,7 +118,10 @@ class User(Node):
 
 
 async def load_user(info: Info, user_id: uuid_mod.UUID | None) -> User | None:
-    if user_id is None:
+    """A user the caller may see (administrators: anyone in the organisation; others: themself),
+    whichever field leads here (history actor/target, anonymity request, ...); else null."""
+    principal = info.context.principal
+    if user_id is None or principal is None or not can_view_user(principal, user_id):
         return None
     u = await info.context.loaders.user_by_id.load(user_id)
     return User.of(u, info) if u is not None else None
