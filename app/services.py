@@ -11,14 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.auth import TokenVerifier
 from app.config import Settings
 from app.domain.errors import DomainError
-from app.domain.model import User
+from app.domain.model import User, UserStatus
 from app.domain.principal import Actor
 from app.domain.users import activate_user
 from app.persistence.organisations import org_id_for_cvr
 from app.persistence.reader import Reader
 from app.persistence.tables import organisations
 from app.persistence.uow import SqlUnitOfWork
-from app.persistence.users import find_pending_activation
+from app.persistence.users import find_pending_activation, status_of_user
 from app.platform import SystemPlatform
 
 
@@ -39,6 +39,13 @@ class Services:
                 return None
             self._org_ids[cvr] = org_id
         return self._org_ids[cvr]
+
+    async def person_may_act(self, org_id: int, user_id: uuid.UUID) -> bool:
+        """A token is only as good as its person: someone deleted, deactivated (during the period)
+        or not of that organisation cannot act, even with an unexpired token."""
+        async with self.engine.connect() as conn:
+            status = await status_of_user(conn, org_id, user_id)
+        return status is not None and status not in (UserStatus.DELETED, UserStatus.DEACTIVATED)
 
     def reader(self, org_id: int) -> Reader:
         return Reader(self.engine, org_id)

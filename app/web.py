@@ -58,7 +58,8 @@ class GatewayGraphQL(GraphQL):
         params = context.connection_params or {}
         header = params.get("Authorization") or params.get("authorization")
         principal, _error = self._authenticate(header if isinstance(header, str) else None)
-        if principal is None or await self.services.org_id_for_cvr(principal.org_cvr) is None:
+        org_id = await self.services.org_id_for_cvr(principal.org_cvr) if principal else None
+        if principal is None or org_id is None or not await self.services.person_may_act(org_id, principal.user_id):
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         context.principal, context.auth_error = principal, None
         return UNSET

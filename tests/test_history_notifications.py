@@ -139,6 +139,7 @@ mutation($id: ID!) {
   approveAnonymityRequest(input: {requestId: $id}) {
     request { id status newUser { uuid } }
     newUser { id uuid anonymous status rights authenticators firstName name }
+    temporaryActivationCode
     userErrors { field code message }
   }
 }
@@ -671,9 +672,9 @@ async def test_approving_an_anonymity_request_recreates_the_user_as_anonymous_wi
     ]
     new_history = ok(await env.gql(USER_HISTORY, {"id": new_user["id"]}, token=ua_token))["user"]["history"]
     assert [e["node"]["type"] for e in new_history["edges"]] == ["ACTIVATION_CODE_GENERATED", "USER_CREATED"]
-    # The recreated user activates like any new date-of-birth user.
-    code = ok(await env.gql(GENERATE_CODE, {"userId": new_user["id"]}, token=ua_token))["generateActivationCode"]
-    activated = ok(await env.gql(ACTIVATE_USER, {"userId": new_user["id"], "code": code["temporaryActivationCode"]}))
+    # The recreated date-of-birth user gets a new temporary code, shown once to the approver.
+    assert approved["temporaryActivationCode"]
+    activated = ok(await env.gql(ACTIVATE_USER, {"userId": new_user["id"], "code": approved["temporaryActivationCode"]}))
     assert activated["activateUser"]["activated"] is True
 
     again = ok(await env.gql(APPROVE, {"id": request_id}, token=ua_token))["approveAnonymityRequest"]

@@ -579,7 +579,7 @@ async def request_anonymity(uow: UnitOfWork, reason: str | None) -> AnonymityReq
 
 async def decide_anonymity_request(
     uow: UnitOfWork, request_id: uuid.UUID, *, approve: bool
-) -> tuple[AnonymityRequest, User | None]:
+) -> tuple[AnonymityRequest, User | None, str | None]:
     """Approval recreates the user as anonymous (a new UUID; rights do not carry over) and deletes
     the old one. The new user must be activated again."""
     request = await uow.users.get_anonymity_request(request_id)
@@ -591,6 +591,7 @@ async def decide_anonymity_request(
     request.decided_at = uow.platform.now()
     request.decided_by = uow.actor.user_id
     new_user: User | None = None
+    code: str | None = None
     if approve:
         settings = await uow.organisations.get_settings()
         if not settings.anonymity_allowed:
@@ -613,7 +614,7 @@ async def decide_anonymity_request(
             uow, ActivityType.USER_CREATED, "User recreated as anonymous", target=new_user,
             details={"replaces": str(old.id)},
         )
-        await send_for_activation(uow, new_user)
+        code = await send_for_activation(uow, new_user)
         request.status = AnonymityRequestStatus.APPROVED
         request.new_user_id = new_user.id
         await record(
@@ -624,7 +625,7 @@ async def decide_anonymity_request(
         request.status = AnonymityRequestStatus.REJECTED
         await record(uow, ActivityType.ANONYMITY_REJECTED, "Anonymity rejected", target=old)
     await uow.users.save_anonymity_request(request)
-    return request, new_user
+    return request, new_user, code
 
 
 async def update_notification_settings(uow: UnitOfWork, channel: str) -> User:

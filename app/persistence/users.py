@@ -405,3 +405,9 @@ async def orgs_with_due_deactivation_changes(conn: AsyncConnection, now: dt.date
         .order_by(organisations.c.id)
     )
     return [(r.id, r.cvr) for r in await conn.execute(q)]
+
+
+async def status_of_user(conn: AsyncConnection, org_id: int, user_id: uuid.UUID) -> UserStatus | None:
+    q = select(users.c.status).where(users.c.org_id == org_id, users.c.id == user_id)
+    value = (await conn.execute(q)).scalar()
+    return UserStatus(value) if value is not None else None

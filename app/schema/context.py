@@ -34,6 +34,8 @@ class Context:
             org_id = await self.services.org_id_for_cvr(self.principal.org_cvr)
             if org_id is None:
                 raise unauthenticated("The token's organisation is not known here")
+            if not await self.services.person_may_act(org_id, self.principal.user_id):
+                raise unauthenticated("Your user is not active in this organisation")
             self.actor = Actor(org_id, self.principal.org_cvr, self.principal.user_id, self.principal.roles)
         return self.actor
 

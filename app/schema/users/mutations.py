@@ -100,6 +100,9 @@ class RequestAnonymityInput:
 class AnonymityRequestPayload:
     request: AnonymityRequestNode | None
     new_user: User | None = None
+    temporary_activation_code: str | None = strawberry.field(
+        default=None, description="When the recreated user is identified by date of birth: shown once"
+    )
     user_errors: list[UserError]
 
 
@@ -246,9 +249,10 @@ async def _decide(info: Info, raw_id: str, *, approve: bool) -> AnonymityRequest
     )
     if result is None:
         return AnonymityRequestPayload(request=None, user_errors=errors)
-    request, new_user = result
+    request, new_user, code = result
     return AnonymityRequestPayload(
         request=AnonymityRequestNode.of(request),
         new_user=User.of(new_user, info) if new_user else None,
+        temporary_activation_code=code,
         user_errors=[],
     )
