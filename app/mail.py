@@ -34,8 +34,10 @@ def build_message(settings: Settings, mail: PendingMail) -> EmailMessage:
 
 async def deliver(settings: Settings, msg: EmailMessage) -> None:
     if not settings.smtp_url:
-        Path(settings.mail_dir).mkdir(parents=True, exist_ok=True)
-        mailbox.Maildir(settings.mail_dir, create=True).add(msg)
+        box = mailbox.Maildir(settings.mail_dir, create=False)
+        for sub in ("tmp", "new", "cur"):
+            (Path(settings.mail_dir) / sub).mkdir(parents=True, exist_ok=True)
+        box.add(msg)
         return
     url = urlparse(settings.smtp_url)
     await aiosmtplib.send(
