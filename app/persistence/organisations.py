@@ -72,16 +72,6 @@ class SqlOrganisationRepository:
     async def get_settings(self) -> OrganisationSettings:
         return await load_settings(self._conn, self._org_id)
 
-    async def has_p_number(self, p_number: str) -> bool:
-        q = select(p_units.c.p_number).where(p_units.c.org_id == self._org_id, p_units.c.p_number == p_number)
-        return (await self._conn.execute(q)).first() is not None
-
-    async def has_se_number(self, se_number: str) -> bool:
-        q = select(se_numbers.c.se_number).where(
-            se_numbers.c.org_id == self._org_id, se_numbers.c.se_number == se_number
-        )
-        return (await self._conn.execute(q)).first() is not None
-
 
 async def create_organisation(
     conn: AsyncConnection,
