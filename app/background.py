@@ -51,6 +51,7 @@ async def background_tasks(services: Services) -> AsyncIterator[None]:
         asyncio.create_task(
             _every(s.scheduler_interval_seconds, "deactivation", lambda: run_deactivation_schedule(services))
         ),
+        asyncio.create_task(services.bulk.run_forever(s.bulk_poll_seconds)),
     ]
     try:
         yield

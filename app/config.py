@@ -35,6 +35,10 @@ class Settings:
     scheduler_interval_seconds: float = 30.0
     background_tasks: bool = True
     graphiql: bool = True
+    upload_dir: str = "var/uploads"
+    import_max_bytes: int = 50 * 1024 * 1024
+    import_max_rows: int = 200_000
+    bulk_poll_seconds: float = 2.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -61,6 +65,10 @@ class Settings:
             ),
             "background_tasks": _bool(e.get("BACKGROUND_TASKS"), True),
             "graphiql": _bool(e.get("GRAPHIQL"), True),
+            "upload_dir": e.get("UPLOAD_DIR") or cls.upload_dir,
+            "import_max_bytes": int(e.get("IMPORT_MAX_BYTES") or cls.import_max_bytes),
+            "import_max_rows": int(e.get("IMPORT_MAX_ROWS") or cls.import_max_rows),
+            "bulk_poll_seconds": float(e.get("BULK_POLL_SECONDS") or cls.bulk_poll_seconds),
         }
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.auth import TokenVerifier
+from app.bulk_runner import BulkRunner
 from app.config import Settings
+from app.domain.bulk import BulkLimits
 from app.domain.errors import DomainError
 from app.domain.model import User, UserStatus
 from app.domain.principal import Actor
@@ -29,6 +33,11 @@ class Services:
     platform: SystemPlatform
     verifier: TokenVerifier
     _org_ids: dict[str, int] = field(default_factory=dict)
+    bulk: BulkRunner = field(init=False)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.bulk = BulkRunner(self, BulkLimits(max_bytes=s.import_max_bytes, max_rows=s.import_max_rows))
 
     async def org_id_for_cvr(self, cvr: str) -> int | None:
         # Organisations are never deleted, so a known CVR's id can be remembered.
@@ -77,3 +86,35 @@ class Services:
         except DomainError:
             return None
         return user
+
+    async def store_upload(self, upload: Any) -> StoredUpload:
+        """Copy an uploaded file to the upload folder in chunks, refusing it past the size cap."""
+        folder = Path(self.settings.upload_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{uuid.uuid4().hex}.csv"
+        size = 0
+        limit = self.bulk.limits.max_bytes
+        try:
+            with path.open("wb") as out:
+                while chunk := await upload.read(1024 * 1024):
+                    size += len(chunk)
+                    if size > limit:
+                        raise DomainError("FILE_TOO_LARGE", f"The file is larger than {limit // (1024 * 1024)} MB", ["file"])
+                    out.write(chunk)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        if size == 0:
+            path.unlink(missing_ok=True)
+            raise DomainError("EMPTY_FILE", "The file is empty", ["file"])
+        return StoredUpload(path, size, getattr(upload, "filename", None))
+
+
+@dataclass(frozen=True)
+class StoredUpload:
+    path: Path
+    size: int
+    file_name: str | None
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)

@@ -10,9 +10,11 @@ from typing import Any
 
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
@@ -20,6 +22,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from app.auth import AuthError, TokenVerifier, bearer_token
 from app.background import background_tasks
 from app.config import Settings
+from app.domain.bulk_csv import BulkOperation, template
 from app.domain.principal import Principal
 from app.persistence.db import make_engine
 from app.platform import SystemPlatform
@@ -65,6 +68,34 @@ class GatewayGraphQL(GraphQL):
         return UNSET
 
 
+class UploadGuard:
+    """Multipart requests (file uploads) must be authenticated by header, which no cross-site form
+    can send (CSRF), and no larger than the import cap; both are refused before the body is read."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            if headers.get("content-type", "").startswith("multipart/"):
+                if bearer_token(headers.get("authorization")) is None:
+                    await _error(scope, receive, send, 401, "UNAUTHENTICATED", "Uploads need an Authorization header")
+                    return
+                length = headers.get("content-length", "")
+                if length.isdigit() and int(length) > self.max_bytes + 64 * 1024:
+                    await _error(scope, receive, send, 413, "FILE_TOO_LARGE",
+                                 f"The upload is larger than {self.max_bytes // (1024 * 1024)} MB")
+                    return
+        await self.app(scope, receive, send)
+
+
+async def _error(scope: Scope, receive: Receive, send: Send, status: int, code: str, message: str) -> None:
+    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
+    await JSONResponse(body, status_code=status)(scope, receive, send)
+
+
 def build_services(settings: Settings) -> Services:
     return Services(
         settings=settings,
@@ -103,6 +134,18 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             return HTMLResponse("<h1>The link is invalid or has expired</h1>", status_code=400)
         return HTMLResponse("<h1>Your user is activated</h1>")
 
+    async def csv_template(request: Request) -> Response:
+        try:
+            operation = BulkOperation(request.path_params["operation"].upper())
+        except ValueError:
+            return JSONResponse({"error": "unknown template", "code": "NOT_FOUND"}, status_code=404)
+        name = f"users-{operation.value.lower()}.csv"
+        return Response(
+            template(operation),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
@@ -116,11 +159,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     graphql_app = GatewayGraphQL(services)
     app = Starlette(
+        middleware=[Middleware(UploadGuard, max_bytes=settings.import_max_bytes)],
         routes=[
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql_app),
             Route("/healthz", healthz),
             Route("/activate", activate_page, methods=["GET", "POST"]),
+            Route("/templates/users-{operation}.csv", csv_template),
         ],
         lifespan=lifespan,
     )

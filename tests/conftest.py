@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import socket
 import uuid
@@ -115,6 +116,19 @@ class Env:
         assert response.status_code == 200, response.text
         return response.json()
 
+    async def upload(
+        self, query: str, variables: dict[str, Any], file_variable: str, content: bytes, *, token: str | None,
+        file_name: str = "users.csv",
+    ) -> httpx.Response:
+        """A GraphQL multipart request (the file goes where `file_variable` points in the variables)."""
+        operations = json.dumps({"query": query, "variables": variables})
+        file_map = json.dumps({"0": [f"variables.{file_variable}"]})
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return await self.client.post(
+            "/graphql", data={"operations": operations, "map": file_map},
+            files={"0": (file_name, content, "text/csv")}, headers=headers,
+        )
+
     async def count_rows(self, table: Any, *where: Any) -> int:
         async with self.engine.connect() as conn:
             return int((await conn.execute(select(func.count()).select_from(table).where(*where))).scalar_one())
@@ -149,6 +163,8 @@ async def env(request: pytest.FixtureRequest, smtp: tuple[MailSink, int], tmp_pa
             outbox_interval_seconds=0.1,
             scheduler_interval_seconds=0.2,
             mail_dir=str(tmp_path_factory.mktemp("mail")),
+            upload_dir=str(tmp_path_factory.mktemp("uploads")),
+            bulk_poll_seconds=0.1,
         )
         services = build_services(settings)
         await upgrade(services.engine)

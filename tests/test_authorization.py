@@ -162,7 +162,31 @@ def _operations(org: OrgFixture, role: Role) -> dict[str, tuple[str, dict[str, A
             {},
             _no_user_errors,
         ),
+        "bulkJob": ("query($id: ID!) { bulkJob(id: $id) { id } }", {"id": _gid("BulkJob")}, _is_null),
+        "importUsers": (
+            """mutation($file: Upload!) { importUsers(input: {file: $file, operation: DELETE, dryRun: true}) {
+                job { id status } userErrors { code } } }""",
+            {"file": None, UPLOAD: ("file", b"Bruger-UUID;Fornavn\r\n")},
+            lambda v: _no_user_errors(v) if v["job"]["status"] in ("QUEUED", "RUNNING", "FAILED") else None,
+        ),
+        "sendUsersForActivation": (
+            """mutation($input: SendUsersForActivationInput!) { sendUsersForActivation(input: $input) {
+                sent { id } userErrors { code } } }""",
+            {"input": {"userIds": [bogus_user]}},
+            _not_found,
+        ),
     }
+
+
+UPLOAD = "__upload__"  # variables key: (variable name, file content) → a GraphQL multipart request
+
+
+async def _send(env: Env, text: str, variables: dict[str, Any], token: str | None) -> dict[str, Any]:
+    if UPLOAD not in variables:
+        return await env.gql(text, variables, token=token)
+    plain = {k: v for k, v in variables.items() if k != UPLOAD}
+    name, content = variables[UPLOAD]
+    return (await env.upload(text, plain, name, content, token=token)).json()
 
 
 def _all_root_fields() -> dict[str, Any]:
@@ -220,7 +244,7 @@ async def test_role_matrix(env: Env, org: OrgFixture, role: Role) -> None:
     failures: list[str] = []
     for name in sorted(fields):
         text, variables, check = operations[name]
-        body = await env.gql(text, variables, token=token)
+        body = await _send(env, text, variables, token)
         errors = body.get("errors") or []
         codes = [e.get("extensions", {}).get("code") for e in errors]
         value = (body.get("data") or {}).get(name)
@@ -246,7 +270,7 @@ async def test_without_a_token_only_the_public_fields_answer(env: Env, org: OrgF
     operations = _operations(org, Role.USER)
     for name in sorted(fields):
         text, variables, check = operations[name]
-        body = await env.gql(text, variables)
+        body = await _send(env, text, variables, None)
         if name in PUBLIC_FIELDS:
             assert "errors" not in body, (name, body)
             check(body["data"][name])

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from app.domain.model import RowError
+
 COLUMNS: tuple[str, ...] = (
     "Bruger-UUID", "Fornavn", "Efternavn", "CPR-nummer", "Fødselsdato", "E-mail", "Telefonnummer",
     "Reference", "P-nummer", "SE-nummer", "Anonym", "Privat MitID", "Rettigheder", "Underskrift",
@@ -54,14 +56,6 @@ class CsvFileError(Exception):
         self.code = code
         self.message = message
         self.line = line
-
-
-@dataclass(slots=True, frozen=True)
-class RowError:
-    line: int
-    column: str | None
-    code: str
-    message: str
 
 
 @dataclass(slots=True, frozen=True)

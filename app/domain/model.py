@@ -204,3 +204,50 @@ class ActivityFilter:
     actor_id: uuid.UUID | None = None
     target_user_id: uuid.UUID | None = None
     search: str | None = None
+
+
+@dataclass(slots=True)
+class UserInsert:
+    """A new user with what is stored beside the row (a batch insert's unit)."""
+
+    user: User
+    cpr_hash: str | None
+    cpr_encrypted: bytes | None
+    authenticators: list[str]
+    rights: list[str]
+
+
+class BulkJobStatus(enum.StrEnum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+@dataclass(slots=True, frozen=True)
+class RowError:
+    line: int | None
+    column: str | None
+    code: str
+    message: str
+
+
+@dataclass(slots=True)
+class BulkJob:
+    id: uuid.UUID
+    org_id: int
+    created_by: uuid.UUID
+    operation: str
+    dry_run: bool
+    status: BulkJobStatus
+    file_name: str | None
+    file_path: str | None
+    file_size: int
+    created_at: dt.datetime
+    total: int | None = None
+    processed: int = 0
+    error_count: int = 0
+    row_errors: list[RowError] = field(default_factory=list)
+    result: dict[str, Any] | None = None
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None

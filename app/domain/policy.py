@@ -31,6 +31,8 @@ class Action(enum.StrEnum):
     VIEW_ANONYMITY_REQUESTS = "VIEW_ANONYMITY_REQUESTS"
     DECIDE_ANONYMITY_REQUEST = "DECIDE_ANONYMITY_REQUEST"
     MANAGE_OWN_NOTIFICATIONS = "MANAGE_OWN_NOTIFICATIONS"
+    IMPORT_USERS = "IMPORT_USERS"
+    VIEW_BULK_JOBS = "VIEW_BULK_JOBS"
 
 
 POLICY: dict[Action, frozenset[Role]] = {
@@ -50,6 +52,8 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.VIEW_ANONYMITY_REQUESTS: frozenset({UA}),
     Action.DECIDE_ANONYMITY_REQUEST: frozenset({UA}),
     Action.MANAGE_OWN_NOTIFICATIONS: EVERYONE,
+    Action.IMPORT_USERS: frozenset({UA}),
+    Action.VIEW_BULK_JOBS: frozenset({UA}),
 }
 
 

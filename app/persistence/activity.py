@@ -44,6 +44,17 @@ class SqlActivityRepository:
         )
 
 
+    async def add_many(self, items: Sequence[Activity]) -> None:
+        if not items:
+            return
+        await self._conn.execute(insert(activities), [
+            {"org_id": self._org_id, "occurred_at": a.occurred_at, "actor_id": a.actor_id, "actor_name": a.actor_name,
+             "type": a.type, "target_user_id": a.target_user_id, "target_name": a.target_name,
+             "summary": a.summary, "details": a.details}
+            for a in items
+        ])
+
+
 def _filtered(q: Select[Any], org_id: int, f: ActivityFilter) -> Select[Any]:
     q = q.where(activities.c.org_id == org_id)
     if f.target_user_id is not None:

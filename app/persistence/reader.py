@@ -14,6 +14,7 @@ from app.domain.model import (
     ActivityFilter,
     AnonymityRequest,
     AnonymityRequestStatus,
+    BulkJob,
     Notification,
     Organisation,
     OrganisationSettings,
@@ -21,7 +22,7 @@ from app.domain.model import (
     UserFilter,
     UserOrder,
 )
-from app.persistence import activity, notifications, organisations
+from app.persistence import activity, bulk, notifications, organisations
 from app.persistence import users as users_sql
 
 
@@ -120,3 +121,7 @@ class Reader:
             return await notifications.notification_by_id(
                 await self._connection(), self.org_id, recipient, notification_id
             )
+
+    async def bulk_job(self, job_id: uuid.UUID) -> BulkJob | None:
+        async with self._lock:
+            return await bulk.job_by_id(await self._connection(), self.org_id, job_id)

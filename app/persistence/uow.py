@@ -12,6 +12,7 @@ from app.domain.errors import DomainError
 from app.domain.ports import Platform
 from app.domain.principal import Actor
 from app.persistence.activity import SqlActivityRepository
+from app.persistence.bulk import SqlBulkJobRepository
 from app.persistence.db import is_sqlite
 from app.persistence.notifications import SqlNotificationRepository
 from app.persistence.organisations import SqlOrganisationRepository
@@ -38,6 +39,7 @@ class SqlUnitOfWork:
         self.activities = SqlActivityRepository(conn, org)
         self.notifications = SqlNotificationRepository(conn, org)
         self.outbox = SqlOutbox(conn, self.platform.now())
+        self.bulk_jobs = SqlBulkJobRepository(conn, org)
         return self
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:

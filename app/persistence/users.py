@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -20,6 +20,7 @@ from app.domain.model import (
     NotificationChannel,
     User,
     UserFilter,
+    UserInsert,
     UserOrder,
     UserOrderField,
     UserStatus,
@@ -256,6 +257,131 @@ class SqlUserRepository:
         )
         row = (await self._conn.execute(q)).first()
         return _request_from_row(row) if row else None
+
+
+    # --- batches (CSV import) -----------------------------------------------------------------------
+
+    async def existing_emails(self, emails_lower: Sequence[str]) -> dict[str, uuid.UUID]:
+        out: dict[str, uuid.UUID] = {}
+        for chunk in _chunks(list(emails_lower)):
+            q = select(users.c.email_lower, users.c.id).where(
+                users.c.org_id == self._org_id, users.c.email_lower.in_(chunk), users.c.status != "DELETED"
+            )
+            out.update({r.email_lower: r.id for r in await self._conn.execute(q)})
+        return out
+
+    async def existing_cpr_hashes(self, hashes: Sequence[str]) -> dict[str, uuid.UUID]:
+        out: dict[str, uuid.UUID] = {}
+        for chunk in _chunks(list(hashes)):
+            q = select(users.c.cpr_hash, users.c.id).where(
+                users.c.org_id == self._org_id, users.c.cpr_hash.in_(chunk), users.c.status != "DELETED"
+            )
+            out.update({r.cpr_hash: r.id for r in await self._conn.execute(q)})
+        return out
+
+    async def add_many(self, rows: Sequence[UserInsert]) -> None:
+        if not rows:
+            return
+        try:
+            await self._conn.execute(insert(users), [
+                {"id": r.user.id, "org_id": self._org_id, "created_at": r.user.created_at, "version": r.user.version,
+                 "cpr_hash": r.cpr_hash, "cpr_encrypted": r.cpr_encrypted, **_user_values(r.user)}
+                for r in rows
+            ])
+        except IntegrityError as exc:
+            raise _duplicate(exc) from exc
+        auths = [{"user_id": r.user.id, "kind": k, "added_at": r.user.created_at} for r in rows for k in r.authenticators]
+        if auths:
+            await self._conn.execute(insert(user_authenticators), auths)
+        rights = [{"user_id": r.user.id, "code": c} for r in rows for c in r.rights]
+        if rights:
+            await self._conn.execute(insert(user_rights), rights)
+
+    async def find_many(
+        self, ids: Sequence[uuid.UUID], cpr_hashes: Sequence[str], emails_lower: Sequence[str]
+    ) -> tuple[dict[uuid.UUID, User], dict[str, User], dict[str, User]]:
+        """Live users by any of three identifiers, locked for the rest of the transaction."""
+        by_id: dict[uuid.UUID, User] = {}
+        by_cpr: dict[str, User] = {}
+        by_email: dict[str, User] = {}
+        for column, values, out in (
+            (users.c.id, list(ids), by_id), (users.c.cpr_hash, list(cpr_hashes), by_cpr),
+            (users.c.email_lower, list(emails_lower), by_email),
+        ):
+            for chunk in _chunks(values):
+                q = select(*USER_COLUMNS, users.c.cpr_hash, users.c.email_lower).where(
+                    users.c.org_id == self._org_id, column.in_(chunk), users.c.status != "DELETED"
+                )
+                if self._lock_rows:
+                    q = q.with_for_update()
+                for r in await self._conn.execute(q):
+                    key = {"id": r.id, "cpr_hash": r.cpr_hash, "email_lower": r.email_lower}[column.name]
+                    out[key] = user_from_row(r)  # type: ignore[index]
+        # One object per user, whichever identifier found it, so edits are not lost.
+        canonical = {**{u.id: u for u in by_email.values()}, **{u.id: u for u in by_cpr.values()}, **by_id}
+        return (
+            {k: canonical[u.id] for k, u in by_id.items()},
+            {k: canonical[u.id] for k, u in by_cpr.items()},
+            {k: canonical[u.id] for k, u in by_email.items()},
+        )
+
+    async def authenticators_of(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+        out: dict[uuid.UUID, list[str]] = {}
+        for chunk in _chunks(list(ids)):
+            out.update(await authenticators_by_user(self._conn, self._org_id, chunk))
+        return out
+
+    async def rights_of(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+        out: dict[uuid.UUID, list[str]] = {}
+        for chunk in _chunks(list(ids)):
+            out.update(await rights_by_user(self._conn, self._org_id, chunk))
+        return out
+
+    async def save_many(self, changed: Sequence[User]) -> None:
+        """Batch update; the rows were locked when read (find_many), so versions cannot race."""
+        if not changed:
+            return
+        stmt = (
+            update(users)
+            .where(users.c.id == bindparam("b_id"), users.c.org_id == self._org_id)
+            .values(version=bindparam("b_version"), **{k: bindparam(k) for k in _user_values(changed[0])})
+        )
+        try:
+            await self._conn.execute(
+                stmt, [{"b_id": u.id, "b_version": u.version + 1, **_user_values(u)} for u in changed]
+            )
+        except IntegrityError as exc:
+            raise _duplicate(exc) from exc
+        for u in changed:
+            u.version += 1
+
+    async def replace_authenticators_many(self, kinds: dict[uuid.UUID, list[str]], now: dt.datetime) -> None:
+        ids = list(kinds)
+        for chunk in _chunks(ids):
+            await self._conn.execute(delete(user_authenticators).where(user_authenticators.c.user_id.in_(chunk)))
+        rows = [{"user_id": u, "kind": k, "added_at": now} for u, ks in kinds.items() for k in ks]
+        if rows:
+            await self._conn.execute(insert(user_authenticators), rows)
+
+    async def replace_rights_many(self, rights: dict[uuid.UUID, list[str]]) -> None:
+        for chunk in _chunks(list(rights)):
+            await self._conn.execute(delete(user_rights).where(user_rights.c.user_id.in_(chunk)))
+        rows = [{"user_id": u, "code": c} for u, cs in rights.items() for c in cs]
+        if rows:
+            await self._conn.execute(insert(user_rights), rows)
+
+    async def ids_in_status(self, status: UserStatus) -> list[uuid.UUID]:
+        q = (
+            select(users.c.id)
+            .where(users.c.org_id == self._org_id, users.c.status == status.value)
+            .order_by(users.c.created_at, users.c.id)
+        )
+        return list((await self._conn.execute(q)).scalars())
+
+
+def _chunks(values: list[Any], size: int = 500) -> list[list[Any]]:
+    """IN lists stay below SQLite's and asyncpg's parameter limits."""
+    return [values[i : i + size] for i in range(0, len(values), size)]
 
 
 # --- batched reads (dataloaders) ------------------------------------------------------------------

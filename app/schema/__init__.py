@@ -6,6 +6,7 @@ import strawberry
 from strawberry.tools import merge_types
 
 from app.schema.activity import ActivityNode, ActivityQueries
+from app.schema.bulk import BulkJobNode, BulkMutations, BulkQueries
 from app.schema.extensions import ErrorCodes
 from app.schema.node import NodeQueries
 from app.schema.notifications import NotificationMutations, NotificationNode, NotificationQueries
@@ -15,16 +16,16 @@ from app.schema.users.queries import AnonymityRequestNode, UserQueries
 from app.schema.users.types import User
 
 Query = merge_types(
-    "Query", (NodeQueries, OrganisationQueries, UserQueries, ActivityQueries, NotificationQueries)
+    "Query", (NodeQueries, OrganisationQueries, UserQueries, ActivityQueries, NotificationQueries, BulkQueries)
 )
-Mutation = merge_types("Mutation", (UserMutations, NotificationMutations))
+Mutation = merge_types("Mutation", (UserMutations, BulkMutations, NotificationMutations))
 
 
 def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[User, ActivityNode, NotificationNode, AnonymityRequestNode],
+        types=[User, ActivityNode, NotificationNode, AnonymityRequestNode, BulkJobNode],
         extensions=[ErrorCodes],
     )
 

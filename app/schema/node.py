@@ -8,6 +8,7 @@ from strawberry.types import Info
 from app.domain.policy import Action, can_view_user, is_allowed
 from app.schema.activity import ActivityNode
 from app.schema.base import Node, from_global_id, int_of, requires, uuid_of
+from app.schema.bulk import load_bulk_job
 from app.schema.context import Context
 from app.schema.notifications import NotificationNode
 from app.schema.users.types import load_user
@@ -41,4 +42,8 @@ class NodeQueries:
                 return None
             n = await ctx.reader.notification_by_id(principal.user_id, n_id)
             return NotificationNode.of(n) if n else None
+        if kind == "BulkJob":
+            if not is_allowed(principal.roles, Action.VIEW_BULK_JOBS):
+                return None
+            return await load_bulk_job(info, uuid_of(id, "BulkJob"))
         return None

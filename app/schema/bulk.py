@@ -1,0 +1,202 @@
+"""CSV imports as jobs, and sending imported users for activation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+
+import strawberry
+from strawberry.file_uploads import Upload
+from strawberry.types import Info
+
+from app.domain import bulk as uc
+from app.domain.bulk_csv import BulkOperation as DomainOperation
+from app.domain.errors import DomainError
+from app.domain.model import BulkJob as DomainJob
+from app.domain.policy import Action
+from app.schema.base import Node, UserError, in_unit_of_work, requires, to_global_id, user_errors, uuid_of
+from app.schema.context import Context
+from app.schema.users.types import User, load_user
+
+BulkOperation = strawberry.enum(DomainOperation, name="BulkOperation")
+
+
+@strawberry.enum
+class BulkJobStatus(enum.Enum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+@strawberry.type
+class BulkProgress:
+    processed: int
+    total: int | None
+
+
+@strawberry.type
+class RowError:
+    line: int | None = strawberry.field(description="1 is the header row")
+    column: str | None
+    code: str
+    message: str
+
+
+@strawberry.type
+class BulkJobResult:
+    created: int
+    updated: int
+    deleted: int
+    unchanged: int
+    total: int
+    dry_run: bool
+    _affected: strawberry.Private[list[str]]
+
+    @strawberry.field(description="The users the job created, changed or deleted")
+    async def affected_users(self, info: Info, first: int = 100, offset: int = 0) -> list[User]:
+        ids = [uuid.UUID(i) for i in self._affected[offset : offset + min(max(first, 0), 500)]]
+        users = [await load_user(info, i) for i in ids]
+        return [u for u in users if u is not None]
+
+    @strawberry.field
+    def affected_user_count(self) -> int:
+        return len(self._affected)
+
+
+@strawberry.type(name="BulkJob")
+class BulkJobNode(Node):
+    id: strawberry.ID
+    operation: BulkOperation
+    dry_run: bool
+    status: BulkJobStatus
+    file_name: str | None
+    progress: BulkProgress
+    error_count: int
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    result: BulkJobResult | None
+    _errors: strawberry.Private[list[RowError]]
+
+    @strawberry.field(description="Every bad row (line, column, code, message); nothing was written")
+    def row_errors(self, first: int | None = None) -> list[RowError]:
+        return self._errors if first is None else self._errors[: max(first, 0)]
+
+    @classmethod
+    def of(cls, job: DomainJob, info: Info) -> BulkJobNode:
+        ctx: Context = info.context
+        processed, total = ctx.services.bulk.progress.get(job.id, (job.processed, job.total))
+        r = job.result
+        result = None
+        if r is not None:
+            result = BulkJobResult(
+                created=r.get("created", 0), updated=r.get("updated", 0), deleted=r.get("deleted", 0),
+                unchanged=r.get("unchanged", 0), total=r.get("total", 0), dry_run=job.dry_run,
+                _affected=list(r.get("affectedUserIds", [])),
+            )
+        return cls(
+            id=to_global_id("BulkJob", job.id), operation=DomainOperation(job.operation), dry_run=job.dry_run,
+            status=BulkJobStatus(job.status.value), file_name=job.file_name,
+            progress=BulkProgress(processed=processed, total=total), error_count=job.error_count,
+            created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at, result=result,
+            _errors=[RowError(line=e.line, column=e.column, code=e.code, message=e.message) for e in job.row_errors],
+        )
+
+
+async def load_bulk_job(info: Info, job_id: uuid.UUID | None) -> BulkJobNode | None:
+    if job_id is None:
+        return None
+    job = await info.context.reader.bulk_job(job_id)
+    return BulkJobNode.of(job, info) if job else None
+
+
+@strawberry.input
+class ImportUsersInput:
+    file: Upload
+    operation: BulkOperation
+    dry_run: bool = False
+
+
+@strawberry.type
+class ImportUsersPayload:
+    job: BulkJobNode | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class SendUsersForActivationInput:
+    user_ids: list[strawberry.ID] | None = None
+    all_imported: bool = strawberry.field(default=False, description="Every imported CPR user not yet sent")
+
+
+@strawberry.type
+class ActivationCode:
+    user: User | None
+    temporary_activation_code: str
+
+
+@strawberry.type
+class SendUsersForActivationPayload:
+    sent: list[User]
+    codes: list[ActivationCode]
+    needs_individual_sending: list[User] = strawberry.field(
+        description="Date-of-birth users: send them one by one (each gets a code)"
+    )
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class BulkQueries:
+    @strawberry.field(permission_classes=requires(Action.VIEW_BULK_JOBS))
+    async def bulk_job(self, info: Info, id: strawberry.ID) -> BulkJobNode | None:
+        return await load_bulk_job(info, uuid_of(id, "BulkJob"))
+
+
+@strawberry.type
+class BulkMutations:
+    @strawberry.mutation(
+        permission_classes=requires(Action.IMPORT_USERS),
+        description="Upload a CSV (GraphQL multipart request); the job runs in the background.",
+    )
+    async def import_users(self, info: Info, input: ImportUsersInput) -> ImportUsersPayload:
+        ctx: Context = info.context
+        services = ctx.services
+        try:
+            stored = await services.store_upload(input.file)
+        except DomainError as exc:
+            return ImportUsersPayload(job=None, user_errors=user_errors(exc))
+        job, errors = await in_unit_of_work(
+            info,
+            lambda uow: uc.queue_import(
+                uow, operation=DomainOperation(input.operation.value), dry_run=input.dry_run,
+                file_name=stored.file_name, file_path=str(stored.path), file_size=stored.size,
+                limits=services.bulk.limits,
+            ),
+        )
+        if job is None:
+            stored.discard()
+            return ImportUsersPayload(job=None, user_errors=errors)
+        services.bulk.wake()
+        return ImportUsersPayload(job=BulkJobNode.of(job, info), user_errors=[])
+
+    @strawberry.mutation(permission_classes=requires(Action.SEND_ACTIVATION))
+    async def send_users_for_activation(
+        self, info: Info, input: SendUsersForActivationInput
+    ) -> SendUsersForActivationPayload:
+        ids = None
+        if input.user_ids is not None:
+            # Ids of other types or organisations behave as missing users.
+            ids = [uuid_of(raw, "User") or uuid.UUID(int=0) for raw in input.user_ids]
+        outcome, errors = await in_unit_of_work(
+            info, lambda uow: uc.send_users_for_activation(uow, ids, input.all_imported)
+        )
+        if outcome is None:
+            return SendUsersForActivationPayload(sent=[], codes=[], needs_individual_sending=[], user_errors=errors)
+        return SendUsersForActivationPayload(
+            sent=[User.of(u, info) for u in outcome.sent],
+            codes=[ActivationCode(user=User.of(u, info), temporary_activation_code=c) for u, c in outcome.codes],
+            needs_individual_sending=[User.of(u, info) for u in outcome.needs_individual_sending],
+            user_errors=[],
+        )
