@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import os
 import socket
@@ -30,6 +31,7 @@ from app.services import Services
 from app.web import build_services, create_app
 from tests.factories import OrgFixture, make_org
 
+_COUNTING: contextvars.ContextVar[bool] = contextvars.ContextVar("counting_statements", default=False)
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("REQUIRE_POSTGRES") == "1"
 
@@ -135,16 +137,21 @@ class Env:
 
     @contextlib.contextmanager
     def count_statements(self) -> Iterator[list[str]]:
+        """Statements run on behalf of this test's requests only: the app runs in the test's own
+        task (ASGI transport), so a context variable tells them from the background jobs'."""
         seen: list[str] = []
 
         def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-            seen.append(statement)
+            if _COUNTING.get():
+                seen.append(statement)
 
+        token = _COUNTING.set(True)
         event.listen(self.engine.sync_engine, "before_cursor_execute", before)
         try:
             yield seen
         finally:
             event.remove(self.engine.sync_engine, "before_cursor_execute", before)
+            _COUNTING.reset(token)
 
 
 @pytest_asyncio.fixture(scope="session", params=["sqlite", "postgresql"])
