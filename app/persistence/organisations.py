@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.model import Organisation, OrganisationSettings, PUnit, SeNumber
-from app.persistence.tables import organisation_settings, organisations, p_units, se_numbers
+from app.persistence.tables import organisation_settings, organisations, p_units, se_numbers, user_groups
 
 p_units_t, se_numbers_t = p_units, se_numbers
 
@@ -115,4 +116,12 @@ async def create_organisation(
             default_se_number=settings.default_se_number,
         )
     )
+    if p_units:
+        # Every P-unit has its system group; its members are the users attached to the unit.
+        await conn.execute(insert(user_groups), [
+            {"id": uuid.uuid4(), "org_id": org_id, "kind": "SYSTEM", "name": f"P-enhed {p.p_number}",
+             "name_lower": f"p-enhed {p.p_number}", "description": f"Alle brugere i {p.name}", "p_number": p.p_number,
+             "created_at": now}
+            for p in p_units
+        ])
     return int(org_id)

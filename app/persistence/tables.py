@@ -170,12 +170,14 @@ activities = Table(
     Column("actor_name", String(200)),
     Column("type", String(50), nullable=False),
     Column("target_user_id", UUID),
+    Column("target_group_id", UUID),
     Column("target_name", String(200)),
     Column("summary", String(500), nullable=False),
     Column("details", JSONType, nullable=False),
     Index("ix_activities_org_id", "org_id", "id"),
     Index("ix_activities_org_target", "org_id", "target_user_id", "id"),
     Index("ix_activities_org_type", "org_id", "type", "id"),
+    Index("ix_activities_org_group", "org_id", "target_group_id", "id"),
 )
 
 # --- notifications -------------------------------------------------------------------------------
@@ -234,4 +236,53 @@ bulk_jobs = Table(
     Column("claimed_until", UTCDateTime),
     Index("ix_bulk_jobs_org_created", "org_id", "created_at"),
     Index("ix_bulk_jobs_status", "status"),
+)
+
+# --- rights catalogue ----------------------------------------------------------------------------
+rights_catalogue = Table(
+    "rights_catalogue",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("description", String(1000), nullable=False),
+    Column("kind", String(10), nullable=False),  # INTERNAL / EXTERNAL
+    Column("service", String(200), nullable=False),
+)
+
+# --- user groups ---------------------------------------------------------------------------------
+user_groups = Table(
+    "user_groups",
+    metadata,
+    Column("id", UUID, primary_key=True),
+    Column("org_id", ForeignKey("organisations.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(10), nullable=False),  # SYSTEM / CUSTOM
+    Column("name", String(200), nullable=False),
+    Column("name_lower", String(200), nullable=False),
+    Column("description", String(1000)),
+    Column("p_number", String(10)),
+    Column("se_number", String(8)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("version", Integer, nullable=False, server_default="1"),
+    Index("uq_user_groups_org_name", "org_id", "name_lower", unique=True),
+    Index("ix_user_groups_org_kind", "org_id", "kind"),
+)
+
+user_group_rights = Table(
+    "user_group_rights",
+    metadata,
+    Column("group_id", ForeignKey("user_groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("code", ForeignKey("rights_catalogue.code"), primary_key=True),
+)
+
+user_group_members = Table(
+    "user_group_members",
+    metadata,
+    Column("group_id", ForeignKey("user_groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("member_org_id", ForeignKey("organisations.id", ondelete="CASCADE"), nullable=False),
+    Column("external", Boolean, nullable=False),
+    Column("added_at", UTCDateTime, nullable=False),
+    Column("added_by", UUID),
+    Index("ix_user_group_members_user", "user_id"),
+    Index("ix_user_group_members_member_org", "member_org_id", "external"),
 )
