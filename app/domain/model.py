@@ -251,3 +251,19 @@ class BulkJob:
     result: dict[str, Any] | None = None
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
+
+
+class RightKind(enum.StrEnum):
+    INTERNAL = "INTERNAL"
+    EXTERNAL = "EXTERNAL"
+
+
+@dataclass(slots=True, frozen=True)
+class Right:
+    """An entry of the rights catalogue."""
+
+    code: str
+    name: str
+    description: str
+    kind: RightKind
+    service: str

@@ -14,6 +14,7 @@ from app.domain.model import (
     Organisation,
     OrganisationSettings,
     OutgoingMail,
+    Right,
     User,
     UserInsert,
     UserStatus,
@@ -33,6 +34,11 @@ class Platform(Protocol):
     def hash_cpr(self, cpr10: str) -> str: ...
     def encrypt_cpr(self, cpr10: str) -> bytes: ...
     def activation_link(self, token: str) -> str: ...
+
+
+class RightsCatalogue(Protocol):
+    async def all(self) -> list[Right]: ...
+    async def codes(self) -> frozenset[str]: ...
 
 
 class OrganisationRepository(Protocol):
@@ -105,6 +111,7 @@ class UnitOfWork(Protocol):
     activities: ActivityRepository
     notifications: NotificationRepository
     outbox: Outbox
+    rights: RightsCatalogue
     bulk_jobs: BulkJobRepository
 
     async def actor_name(self) -> str: ...

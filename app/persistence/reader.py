@@ -18,11 +18,12 @@ from app.domain.model import (
     Notification,
     Organisation,
     OrganisationSettings,
+    Right,
     User,
     UserFilter,
     UserOrder,
 )
-from app.persistence import activity, bulk, notifications, organisations
+from app.persistence import activity, bulk, notifications, organisations, rights
 from app.persistence import users as users_sql
 
 
@@ -125,3 +126,7 @@ class Reader:
     async def bulk_job(self, job_id: uuid.UUID) -> BulkJob | None:
         async with self._lock:
             return await bulk.job_by_id(await self._connection(), self.org_id, job_id)
+
+    async def rights_catalogue(self) -> list[Right]:
+        async with self._lock:
+            return await rights.all_rights(await self._connection())

@@ -17,6 +17,7 @@ from app.persistence.db import is_sqlite
 from app.persistence.notifications import SqlNotificationRepository
 from app.persistence.organisations import SqlOrganisationRepository
 from app.persistence.outbox import SqlOutbox
+from app.persistence.rights import SqlRightsCatalogue
 from app.persistence.tables import users
 from app.persistence.users import SqlUserRepository
 
@@ -40,6 +41,7 @@ class SqlUnitOfWork:
         self.notifications = SqlNotificationRepository(conn, org)
         self.outbox = SqlOutbox(conn, self.platform.now())
         self.bulk_jobs = SqlBulkJobRepository(conn, org)
+        self.rights = SqlRightsCatalogue(conn)
         return self
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:

@@ -44,7 +44,8 @@ async def _get_live(uow: UnitOfWork, user_id: uuid.UUID, *, allow_deleted: bool 
 
 async def org_context(uow: UnitOfWork) -> OrgContext:
     return OrgContext.of(
-        await uow.organisations.get(), await uow.organisations.get_settings(), uow.platform.now().date()
+        await uow.organisations.get(), await uow.organisations.get_settings(), uow.platform.now().date(),
+        await uow.rights.codes(),
     )
 
 

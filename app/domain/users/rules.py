@@ -99,12 +99,15 @@ class OrgContext:
     p_numbers: frozenset[str]
     se_numbers: frozenset[str]
     today: dt.date
+    right_codes: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, org: Organisation, settings: OrganisationSettings, today: dt.date) -> OrgContext:
+    def of(
+        cls, org: Organisation, settings: OrganisationSettings, today: dt.date, right_codes: frozenset[str]
+    ) -> OrgContext:
         return cls(
             org.id, settings, frozenset(p.p_number for p in org.p_units),
-            frozenset(s.se_number for s in org.se_numbers), today,
+            frozenset(s.se_number for s in org.se_numbers), today, right_codes,
         )
 
 
@@ -190,12 +193,15 @@ def parse_authenticators(errors: Errors, values: Sequence[str], settings: Organi
     return kinds
 
 
-def parse_rights(errors: Errors, values: Sequence[str]) -> list[str]:
+def parse_rights(errors: Errors, values: Sequence[str], catalogue: frozenset[str]) -> list[str]:
+    """Right codes from the catalogue, each once."""
     codes: list[str] = []
     for i, raw in enumerate(values):
         code = raw.strip().upper()
         if not RIGHT_CODE.match(code):
             errors.add(E.INVALID_RIGHT, f"{raw!r} is not a right code", "rights", str(i))
+        elif code not in catalogue:
+            errors.add(E.INVALID_RIGHT, f"{code} is not in the rights catalogue", "rights", str(i))
         elif code not in codes:
             codes.append(code)
     return codes
@@ -250,7 +256,7 @@ def validate_new_user(data: NewUser, ctx: OrgContext, errors: Errors) -> ValidNe
     if data.anonymous and not settings.anonymity_allowed:
         errors.add(E.ANONYMITY_NOT_ALLOWED, "The organisation does not allow anonymous users", "anonymous")
     kinds = parse_authenticators(errors, data.authenticators, settings)
-    rights = parse_rights(errors, data.rights)
+    rights = parse_rights(errors, data.rights, ctx.right_codes)
     check_signing(errors, ctx, data.can_sign, data.can_create_seal)
     p, se = check_units(errors, ctx, optional(data.p_number), optional(data.se_number))
     for name in settings.required_fields:
@@ -326,7 +332,7 @@ def apply_user_changes(
         if sorted(wanted) != sorted(authenticators):
             applied.authenticators = wanted
     if changes.rights is not None:
-        new_rights = parse_rights(errors, changes.rights)
+        new_rights = parse_rights(errors, changes.rights, ctx.right_codes)
         if sorted(new_rights) != sorted(rights):
             applied.rights = new_rights
     after = {
