@@ -9,9 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0003'
 down_revision = '0002'
