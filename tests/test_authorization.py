@@ -60,6 +60,10 @@ def _has_total(value: Any) -> None:
     assert isinstance(value["totalCount"], int), value
 
 
+def _non_empty(value: Any) -> None:
+    assert value, value
+
+
 def _not_found(value: Any) -> None:
     assert [e["code"] for e in value["userErrors"]] == ["NOT_FOUND"], value
 
@@ -95,6 +99,11 @@ def _operations(org: OrgFixture, role: Role) -> dict[str, tuple[str, dict[str, A
 
     def channel_set(value: Any) -> None:
         assert value["userErrors"] == [] and value["notificationSettings"]["channel"] == "IN_APP", value
+
+    def group_mutation(name: str, input_type: str, extra: dict[str, Any]):  # noqa: ANN202
+        text = f"""mutation($input: {input_type}!) {{
+            {name}(input: $input) {{ group {{ id }} userErrors {{ field code message }} }} }}"""
+        return text, {"input": {"groupId": _gid("UserGroup"), **extra}}, _not_found
 
     decide = """mutation($input: AnonymityDecisionInput!) {
         %s(input: $input) { request { id } userErrors { field code message } } }"""
@@ -161,6 +170,40 @@ def _operations(org: OrgFixture, role: Role) -> dict[str, tuple[str, dict[str, A
             "mutation { markNotificationsRead { marked userErrors { code } } }",
             {},
             _no_user_errors,
+        ),
+        # --- user groups
+        "rightsCatalogue": ("query { rightsCatalogue { code } }", {}, _non_empty),
+        "userGroups": ("query { userGroups(first: 1) { totalCount } }", {}, _has_total),
+        "userGroup": ("query($id: ID!) { userGroup(id: $id) { id } }", {"id": _gid("UserGroup")}, _is_null),
+        "externalUsers": (
+            'query { externalUsers(cvr: "11223346", email: "nobody@example.dk") { id } }', {},
+            lambda v: None if v == [] else _is_null(v),
+        ),
+        "externalMemberships": ("query { externalMemberships { totalCount } }", {}, _has_total),
+        "createUserGroup": (
+            """mutation($input: CreateUserGroupInput!) { createUserGroup(input: $input) {
+                group { id } userErrors { field code message } } }""",
+            {"input": {"name": f"Matrix {uuid.uuid4().hex[:8]}"}},
+            lambda v: _no_user_errors(v),
+        ),
+        "updateUserGroup": group_mutation("updateUserGroup", "UpdateUserGroupInput", {"name": "x"}),
+        "deleteUserGroup": (
+            """mutation($input: GroupIdInput!) { deleteUserGroup(input: $input) {
+                deletedGroupId userErrors { field code message } } }""",
+            {"input": {"groupId": _gid("UserGroup")}}, _not_found,
+        ),
+        "addUsersToGroup": group_mutation("addUsersToGroup", "AddUsersToGroupInput", {"userIds": [bogus_user]}),
+        "removeUserFromGroup": group_mutation("removeUserFromGroup", "RemoveUserFromGroupInput", {"userId": bogus_user}),
+        "addExternalUserToGroup": group_mutation(
+            "addExternalUserToGroup", "ExternalMemberInput", {"externalUserId": _gid("ExternalUser")}
+        ),
+        "removeExternalUserFromGroup": group_mutation(
+            "removeExternalUserFromGroup", "ExternalMemberInput", {"externalUserId": _gid("ExternalUser")}
+        ),
+        "removeOwnUserFromExternalGroup": (
+            """mutation($input: LeaveExternalGroupInput!) { removeOwnUserFromExternalGroup(input: $input) {
+                removedMembershipId userErrors { field code message } } }""",
+            {"input": {"membershipId": _gid("ExternalMembership")}}, _not_found,
         ),
         "bulkJob": ("query($id: ID!) { bulkJob(id: $id) { id } }", {"id": _gid("BulkJob")}, _is_null),
         "importUsers": (

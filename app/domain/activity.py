@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from app.domain.model import Activity, User
+from app.domain.model import Activity, ExternalUser, User, UserGroup
 from app.domain.ports import UnitOfWork
 
 
@@ -26,6 +26,13 @@ class ActivityType(enum.StrEnum):
     ANONYMITY_REJECTED = "ANONYMITY_REJECTED"
     NOTIFICATION_SETTINGS_CHANGED = "NOTIFICATION_SETTINGS_CHANGED"
     BULK_IMPORT_COMPLETED = "BULK_IMPORT_COMPLETED"
+    GROUP_CREATED = "GROUP_CREATED"
+    GROUP_UPDATED = "GROUP_UPDATED"
+    GROUP_DELETED = "GROUP_DELETED"
+    GROUP_MEMBER_ADDED = "GROUP_MEMBER_ADDED"
+    GROUP_MEMBER_REMOVED = "GROUP_MEMBER_REMOVED"
+    EXTERNAL_MEMBER_ADDED = "EXTERNAL_MEMBER_ADDED"
+    EXTERNAL_MEMBER_REMOVED = "EXTERNAL_MEMBER_REMOVED"
 
 
 async def record(
@@ -33,23 +40,32 @@ async def record(
     type_: ActivityType,
     summary: str,
     *,
-    target: User | None = None,
+    target: User | ExternalUser | None = None,
+    group: UserGroup | None = None,
     details: dict[str, Any] | None = None,
+    org_id: int | None = None,
 ) -> None:
-    """Write one history entry for the current actor. Anonymous targets are named by UUID only."""
+    """Write one history entry for the current actor. Anonymous targets are named by UUID only.
+    `org_id` other than the actor's writes to a partner organisation's log (external membership)."""
     target_name = None
     if target is not None:
-        target_name = str(target.id) if target.anonymous else target.full_name
-    await uow.activities.add(
-        Activity(
-            org_id=uow.actor.org_id,
-            occurred_at=uow.platform.now(),
-            actor_id=uow.actor.user_id,
-            actor_name=await uow.actor_name(),
-            type=type_.value,
-            target_user_id=target.id if target is not None else None,
-            target_name=target_name,
-            summary=summary,
-            details=details or {},
-        )
+        full = f"{target.first_name} {target.last_name}"
+        target_name = str(target.id) if target.anonymous else full
+    elif group is not None:
+        target_name = group.name
+    activity = Activity(
+        org_id=org_id if org_id is not None else uow.actor.org_id,
+        occurred_at=uow.platform.now(),
+        actor_id=uow.actor.user_id,
+        actor_name=await uow.actor_name(),
+        type=type_.value,
+        target_user_id=target.id if target is not None else None,
+        target_name=target_name,
+        summary=summary,
+        details=details or {},
+        target_group_id=group.id if group is not None else None,
     )
+    if activity.org_id == uow.actor.org_id:
+        await uow.activities.add(activity)
+    else:
+        await uow.activities.add_to_partner_log(activity)

@@ -15,7 +15,8 @@ from app.persistence.tables import activities
 
 COLUMNS = [
     activities.c.id, activities.c.org_id, activities.c.occurred_at, activities.c.actor_id,
-    activities.c.actor_name, activities.c.type, activities.c.target_user_id, activities.c.target_name,
+    activities.c.actor_name, activities.c.type, activities.c.target_user_id, activities.c.target_group_id,
+    activities.c.target_name,
     activities.c.summary, activities.c.details,
 ]
 
@@ -24,7 +25,7 @@ def activity_from_row(r: Any) -> Activity:
     return Activity(
         id=r.id, org_id=r.org_id, occurred_at=r.occurred_at, actor_id=r.actor_id, actor_name=r.actor_name or "",
         type=r.type, target_user_id=r.target_user_id, target_name=r.target_name, summary=r.summary,
-        details=r.details or {},
+        details=r.details or {}, target_group_id=r.target_group_id,
     )
 
 
@@ -35,11 +36,21 @@ class SqlActivityRepository:
 
     async def add(self, activity: Activity) -> None:
         assert activity.org_id == self._org_id
+        await self._insert(activity)
+
+    async def add_to_partner_log(self, activity: Activity) -> None:
+        """The one write into another organisation's log: an entry about its own user's external
+        membership of one of our groups."""
+        assert activity.org_id != self._org_id and activity.target_user_id is not None
+        await self._insert(activity)
+
+    async def _insert(self, activity: Activity) -> None:
         await self._conn.execute(
             insert(activities).values(
-                org_id=self._org_id, occurred_at=activity.occurred_at, actor_id=activity.actor_id,
+                org_id=activity.org_id, occurred_at=activity.occurred_at, actor_id=activity.actor_id,
                 actor_name=activity.actor_name, type=activity.type, target_user_id=activity.target_user_id,
-                target_name=activity.target_name, summary=activity.summary, details=activity.details,
+                target_group_id=activity.target_group_id, target_name=activity.target_name,
+                summary=activity.summary, details=activity.details,
             )
         )
 
@@ -59,6 +70,8 @@ def _filtered(q: Select[Any], org_id: int, f: ActivityFilter) -> Select[Any]:
     q = q.where(activities.c.org_id == org_id)
     if f.target_user_id is not None:
         q = q.where(activities.c.target_user_id == f.target_user_id)
+    if f.target_group_id is not None:
+        q = q.where(activities.c.target_group_id == f.target_group_id)
     if f.actor_id is not None:
         q = q.where(activities.c.actor_id == f.actor_id)
     if f.from_ is not None:

@@ -15,15 +15,19 @@ from app.domain.model import (
     AnonymityRequest,
     AnonymityRequestStatus,
     BulkJob,
+    ExternalMembership,
+    GroupMember,
     Notification,
     Organisation,
     OrganisationSettings,
     Right,
     User,
     UserFilter,
+    UserGroup,
+    UserGroupFilter,
     UserOrder,
 )
-from app.persistence import activity, bulk, notifications, organisations, rights
+from app.persistence import activity, bulk, notifications, organisations, rights, user_groups
 from app.persistence import users as users_sql
 
 
@@ -130,3 +134,43 @@ class Reader:
     async def rights_catalogue(self) -> list[Right]:
         async with self._lock:
             return await rights.all_rights(await self._connection())
+
+    # --- user groups ---
+
+    async def list_groups(self, f: UserGroupFilter, offset: int, limit: int) -> list[UserGroup]:
+        async with self._lock:
+            return await user_groups.list_groups(await self._connection(), self.org_id, f, offset, limit)
+
+    async def count_groups(self, f: UserGroupFilter) -> int:
+        async with self._lock:
+            return await user_groups.count_groups(await self._connection(), self.org_id, f)
+
+    async def groups_by_ids(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, UserGroup]:
+        async with self._lock:
+            return await user_groups.groups_by_ids(await self._connection(), self.org_id, ids)
+
+    async def rights_by_group(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+        async with self._lock:
+            return await user_groups.rights_by_group(await self._connection(), self.org_id, ids)
+
+    async def members_by_group(
+        self, ids: Sequence[uuid.UUID], offset: int, limit: int
+    ) -> dict[uuid.UUID, list[GroupMember]]:
+        async with self._lock:
+            return await user_groups.members_by_group(await self._connection(), self.org_id, ids, offset, limit)
+
+    async def member_counts(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+        async with self._lock:
+            return await user_groups.member_counts(await self._connection(), self.org_id, ids)
+
+    async def groups_by_user(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[UserGroup]]:
+        async with self._lock:
+            return await user_groups.groups_by_user(await self._connection(), self.org_id, ids)
+
+    async def group_rights_by_user(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+        async with self._lock:
+            return await user_groups.group_rights_by_user(await self._connection(), self.org_id, ids)
+
+    async def external_memberships(self, offset: int, limit: int) -> tuple[list[ExternalMembership], int]:
+        async with self._lock:
+            return await user_groups.external_memberships(await self._connection(), self.org_id, offset, limit)

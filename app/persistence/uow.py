@@ -19,6 +19,7 @@ from app.persistence.organisations import SqlOrganisationRepository
 from app.persistence.outbox import SqlOutbox
 from app.persistence.rights import SqlRightsCatalogue
 from app.persistence.tables import users
+from app.persistence.user_groups import SqlUserGroupRepository
 from app.persistence.users import SqlUserRepository
 
 
@@ -42,6 +43,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(conn, self.platform.now())
         self.bulk_jobs = SqlBulkJobRepository(conn, org)
         self.rights = SqlRightsCatalogue(conn)
+        self.user_groups = SqlUserGroupRepository(conn, org)
         return self
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:

@@ -449,6 +449,16 @@ def _filtered(q: Select[Any], org_id: int, f: UserFilter) -> Select[Any]:
         q = q.where(users.c.se_number == f.se_number)
     if f.identification is not None:
         q = q.where(users.c.identification == f.identification.value)
+    if f.group_id is not None:
+        from app.persistence.tables import user_group_members, user_groups
+
+        in_custom = select(user_group_members.c.user_id).where(user_group_members.c.group_id == f.group_id)
+        system_unit = (
+            select(user_groups.c.p_number)
+            .where(user_groups.c.id == f.group_id, user_groups.c.org_id == org_id, user_groups.c.kind == "SYSTEM")
+            .scalar_subquery()
+        )
+        q = q.where(or_(users.c.id.in_(in_custom), users.c.p_number == system_unit))
     if f.search and f.search.strip():
         term = f.search.strip().lower()
         like = f"%{term.replace('%', '').replace('_', '')}%"

@@ -11,21 +11,23 @@ from app.schema.extensions import ErrorCodes
 from app.schema.node import NodeQueries
 from app.schema.notifications import NotificationMutations, NotificationNode, NotificationQueries
 from app.schema.organisation import OrganisationQueries
+from app.schema.user_groups import ExternalUserNode, UserGroupMutations, UserGroupNode, UserGroupQueries
 from app.schema.users.mutations import UserMutations
 from app.schema.users.queries import AnonymityRequestNode, UserQueries
 from app.schema.users.types import User
 
 Query = merge_types(
-    "Query", (NodeQueries, OrganisationQueries, UserQueries, ActivityQueries, NotificationQueries, BulkQueries)
+    "Query", (NodeQueries, OrganisationQueries, UserQueries, ActivityQueries, NotificationQueries, BulkQueries,
+              UserGroupQueries)
 )
-Mutation = merge_types("Mutation", (UserMutations, BulkMutations, NotificationMutations))
+Mutation = merge_types("Mutation", (UserMutations, BulkMutations, UserGroupMutations, NotificationMutations))
 
 
 def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[User, ActivityNode, NotificationNode, AnonymityRequestNode, BulkJobNode],
+        types=[User, ActivityNode, NotificationNode, AnonymityRequestNode, BulkJobNode, UserGroupNode, ExternalUserNode],
         extensions=[ErrorCodes],
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from typing import TYPE_CHECKING, Annotated, Any
@@ -128,6 +129,7 @@ class ActivityFilterInput:
     types: list[ActivityType] | None = None
     actor_id: strawberry.ID | None = None
     target_user_id: strawberry.ID | None = None
+    target_group_id: strawberry.ID | None = None
     search: str | None = None
 
 
@@ -148,6 +150,9 @@ class ActivityQueries:
         flt = activity_filter(
             from_=f.from_, to=f.to, types=f.types, search=f.search, actor_id=f.actor_id, target_user_id=target
         )
+        if f.target_group_id is not None:
+            group = uuid_of(f.target_group_id, "UserGroup") or uuid.UUID(int=0)
+            flt = dataclasses.replace(flt, target_group_id=group)
         limit = page_size(first)
         before = decode_cursor(after, "Activity")
         rows = await ctx.reader.list_activities(flt, before, limit + 1)

@@ -8,8 +8,10 @@ from app.domain.activity import ActivityType
 from app.domain.model import (
     AnonymityRequestStatus,
     Authenticator,
+    GroupKind,
     Identification,
     NotificationChannel,
+    RightKind,
     UserOrderField,
     UserStatus,
 )
@@ -23,3 +25,5 @@ AnonymityRequestStatusEnum = strawberry.enum(AnonymityRequestStatus, name="Anony
 ActivityTypeEnum = strawberry.enum(ActivityType, name="ActivityType")
 RoleEnum = strawberry.enum(Role, name="Role")
 UserOrderFieldEnum = strawberry.enum(UserOrderField, name="UserOrderField")
+GroupKindEnum = strawberry.enum(GroupKind, name="GroupKind")
+RightKindEnum = strawberry.enum(RightKind, name="RightKind")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
@@ -10,7 +11,7 @@ from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
 
-from app.domain.model import Activity, ActivityFilter, User
+from app.domain.model import Activity, ActivityFilter, GroupMember, Right, User
 from app.persistence.reader import Reader
 
 K = TypeVar("K", bound=Hashable)
@@ -64,6 +65,28 @@ def _history_count_loader(reader: Reader) -> DataLoader:
     return DataLoader(batch)
 
 
+def _members_loader(reader: Reader) -> DataLoader:
+    """Key (group id, offset, limit): one windowed statement per distinct page shape."""
+
+    async def batch(keys: list[tuple[uuid.UUID, int, int]]) -> list[list[GroupMember]]:
+        shapes: dict[tuple[int, int], list[uuid.UUID]] = defaultdict(list)
+        for group_id, offset, limit in keys:
+            shapes[(offset, limit)].append(group_id)
+        found: dict[tuple[uuid.UUID, int, int], list[GroupMember]] = {}
+        for (offset, limit), ids in shapes.items():
+            pages = await reader.members_by_group(list(dict.fromkeys(ids)), offset, limit)
+            for group_id in ids:
+                found[(group_id, offset, limit)] = pages.get(group_id, [])
+        return [found[k] for k in keys]
+
+    return DataLoader(batch)
+
+
+async def _catalogue(reader: Reader, keys: list[str]) -> list[dict[str, Right]]:
+    by_code = {r.code: r for r in await reader.rights_catalogue()}
+    return [by_code for _ in keys]
+
+
 @dataclass(slots=True)
 class Loaders:
     user_by_id: DataLoader  # uuid -> User | None
@@ -72,6 +95,13 @@ class Loaders:
     roles_by_user: DataLoader  # uuid -> list[str]
     history_by_user: DataLoader  # (uuid, HistoryArgs) -> list[Activity]
     history_count_by_user: DataLoader  # (uuid, ActivityFilter) -> int
+    group_by_id: DataLoader  # uuid -> UserGroup | None
+    rights_by_group: DataLoader  # uuid -> list[str]
+    members_by_group: DataLoader  # (uuid, offset, limit) -> list[GroupMember]
+    member_count_by_group: DataLoader  # uuid -> int
+    groups_by_user: DataLoader  # uuid -> list[UserGroup]
+    group_rights_by_user: DataLoader  # uuid -> list[str]
+    catalogue: DataLoader  # "all" -> {code: Right}
 
     @classmethod
     def create(cls, reader: Reader) -> Loaders:
@@ -82,6 +112,13 @@ class Loaders:
             roles_by_user=_by_key(reader.roles_by_user, []),
             history_by_user=_history_loader(reader),
             history_count_by_user=_history_count_loader(reader),
+            group_by_id=_by_key(reader.groups_by_ids),
+            rights_by_group=_by_key(reader.rights_by_group, []),
+            members_by_group=_members_loader(reader),
+            member_count_by_group=_by_key(reader.member_counts, 0),
+            groups_by_user=_by_key(reader.groups_by_user, []),
+            group_rights_by_user=_by_key(reader.group_rights_by_user, []),
+            catalogue=DataLoader(functools.partial(_catalogue, reader)),
         )
 
     def prime_users(self, users: Sequence[User]) -> None:

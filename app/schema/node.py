@@ -11,6 +11,7 @@ from app.schema.base import Node, from_global_id, int_of, requires, uuid_of
 from app.schema.bulk import load_bulk_job
 from app.schema.context import Context
 from app.schema.notifications import NotificationNode
+from app.schema.user_groups import load_group
 from app.schema.users.types import load_user
 
 
@@ -46,4 +47,8 @@ class NodeQueries:
             if not is_allowed(principal.roles, Action.VIEW_BULK_JOBS):
                 return None
             return await load_bulk_job(info, uuid_of(id, "BulkJob"))
+        if kind == "UserGroup":
+            if not is_allowed(principal.roles, Action.VIEW_USER_GROUPS):
+                return None
+            return await load_group(info, uuid_of(id, "UserGroup"))
         return None

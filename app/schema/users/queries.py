@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import uuid
 
 import strawberry
 from strawberry.types import Info
@@ -24,6 +25,7 @@ class UserFilterInput:
     p_number: str | None = None
     se_number: str | None = None
     identification: Identification | None = None
+    group_id: strawberry.ID | None = strawberry.field(default=None, description="Members of this group")
 
 
 @strawberry.enum
@@ -46,7 +48,13 @@ def _user_filter(f: UserFilterInput | None) -> UserFilter:
         se = normalise_se_number(f.se_number) if f.se_number else None
     except IdentifierError as exc:
         raise bad_input(exc.message, "filter") from exc
-    return UserFilter(search=f.search, status=f.status, p_number=p, se_number=se, identification=f.identification)
+    group = None
+    if f.group_id is not None:
+        # A group id of another type or organisation matches nobody.
+        group = uuid_of(f.group_id, "UserGroup") or uuid.UUID(int=0)
+    return UserFilter(
+        search=f.search, status=f.status, p_number=p, se_number=se, identification=f.identification, group_id=group
+    )
 
 
 @strawberry.type(name="AnonymityRequest")

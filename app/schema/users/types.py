@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid as uuid_mod
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -23,6 +23,9 @@ from app.schema.enums import (
     UserStatus,
 )
 from app.schema.loaders import HistoryArgs
+
+if TYPE_CHECKING:
+    from app.schema.user_groups import UserGroupNode
 
 HISTORY_DEFAULT = 200
 
@@ -92,6 +95,21 @@ class User(Node):
     @strawberry.field(description="Rights assigned directly to the user (right codes)")
     async def rights(self, info: Info) -> list[str]:
         return list(await info.context.loaders.rights_by_user.load(self._id))
+
+    @strawberry.field(description="The user's groups: custom groups and their P-unit's system group")
+    async def groups(
+        self, info: Info
+    ) -> list[Annotated[UserGroupNode, strawberry.lazy("app.schema.user_groups")]]:
+        from app.schema.user_groups import UserGroupNode
+
+        return [UserGroupNode.of(g) for g in await info.context.loaders.groups_by_user.load(self._id)]
+
+    @strawberry.field(description="Own rights and the rights of the user's groups (right codes)")
+    async def effective_rights(self, info: Info) -> list[str]:
+        loaders = info.context.loaders
+        own = await loaders.rights_by_user.load(self._id)
+        via_groups = await loaders.group_rights_by_user.load(self._id)
+        return sorted(set(own) | set(via_groups))
 
     @strawberry.field
     async def roles(self, info: Info) -> list[Role]:
