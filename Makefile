@@ -30,6 +30,7 @@ test: $(STAMP) lint
 
 schema: $(STAMP)
 	$(BIN)/mitid-gateway export-schema > schema.graphql
+	mkdir -p docs && $(BIN)/mitid-gateway roles-doc > docs/roles.md
 
 clean:
 	rm -rf $(VENV) var

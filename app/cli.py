@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     token.add_argument("--user", help="user UUID (default: the seeded person with that role)")
     sub.add_parser("tokens", help="print usage lines with tokens for the demo organisation's people")
     sub.add_parser("export-schema", help="print the GraphQL SDL")
+    sub.add_parser("roles-doc", help="print the role matrix (docs/roles.md) from the policy table")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
 
@@ -81,6 +82,11 @@ def main(argv: list[str] | None = None) -> None:
         from app.schema import schema
 
         sys.stdout.write(schema.as_str() + "\n")
+    elif args.command == "roles-doc":
+        from app.schema import schema
+        from app.schema.roles_doc import render
+
+        sys.stdout.write(render(schema) + "\n")
     elif args.command == "migrate":
         asyncio.run(_migrate(settings))
         print(f"database migrated: {settings.database_url}", file=sys.stderr)

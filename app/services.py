@@ -18,6 +18,7 @@ from app.domain.errors import DomainError
 from app.domain.model import User, UserStatus
 from app.domain.principal import Actor
 from app.domain.users import activate_user
+from app.hub import NotificationHub
 from app.persistence.organisations import org_id_for_cvr
 from app.persistence.reader import Reader
 from app.persistence.tables import organisations
@@ -34,6 +35,7 @@ class Services:
     verifier: TokenVerifier
     _org_ids: dict[str, int] = field(default_factory=dict)
     bulk: BulkRunner = field(init=False)
+    hub: NotificationHub = field(default_factory=NotificationHub)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -60,7 +62,11 @@ class Services:
         return Reader(self.engine, org_id)
 
     def unit_of_work(self, actor: Actor) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, actor, self.platform)
+        return SqlUnitOfWork(self.engine, actor, self.platform, on_notifications=self._publish)
+
+    def _publish(self, added: list[tuple[uuid.UUID, int]]) -> None:
+        for recipient, notification_id in added:
+            self.hub.publish(recipient, notification_id)
 
     async def activate(
         self, *, token: str | None, user_id: uuid.UUID | None, code: str | None

@@ -171,6 +171,36 @@ def _operations(org: OrgFixture, role: Role) -> dict[str, tuple[str, dict[str, A
             {},
             _no_user_errors,
         ),
+        # --- settings, billing, powers of attorney
+        "settings": ("query { settings { defaultPNumber } }", {}, lambda v: None if "defaultPNumber" in v else _is_null(v)),
+        "billing": ("query { billing { method counts { users } } }", {}, lambda v: None if v["method"] else _is_null(v)),
+        "powersOfAttorney": ("query { powersOfAttorney(direction: RECEIVED) { totalCount } }", {}, _has_total),
+        "updateOrganisationSettings": (
+            """mutation { updateOrganisationSettings(input: {userCreation: {employeesMayRequestUser: true}}) {
+                settings { defaultPNumber } userErrors { field code message } } }""",
+            {}, _no_user_errors,
+        ),
+        "setDefaultOrganisationUnit": (
+            """mutation($input: SetDefaultOrganisationUnitInput!) { setDefaultOrganisationUnit(input: $input) {
+                settings { defaultPNumber } userErrors { field code message } } }""",
+            {"input": {"pNumber": org.p_numbers[0]}}, _no_user_errors,
+        ),
+        "updateBilling": (
+            """mutation { updateBilling(input: {method: DIGITAL_POST}) { billing { method } userErrors { field code message } } }""",
+            {}, _no_user_errors,
+        ),
+        "createPowerOfAttorney": (
+            """mutation($input: CreatePowerOfAttorneyInput!) { createPowerOfAttorney(input: $input) {
+                powerOfAttorney { id } userErrors { field code message } } }""",
+            {"input": {"receivingCvr": "11223346" if org.cvr != "11223346" else "12345674", "name": "Matrix",
+                       "rights": ["SKAT.MOMS"]}},
+            _no_user_errors,
+        ),
+        "revokePowerOfAttorney": (
+            """mutation($input: RevokePowerOfAttorneyInput!) { revokePowerOfAttorney(input: $input) {
+                powerOfAttorney { id } userErrors { field code message } } }""",
+            {"input": {"powerOfAttorneyId": _gid("PowerOfAttorney")}}, _not_found,
+        ),
         # --- user groups
         "rightsCatalogue": ("query { rightsCatalogue { code } }", {}, _non_empty),
         "userGroups": ("query { userGroups(first: 1) { totalCount } }", {}, _has_total),

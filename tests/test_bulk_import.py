@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import dataclasses
+from pathlib import Path
 from typing import Any
+
+from sqlalchemy import select
 
 from app.domain.bulk_csv import COLUMNS
 from app.domain.principal import Role
@@ -92,3 +96,472 @@ async def test_a_file_with_bad_rows_writes_nothing_and_reports_every_bad_row(env
         (3, "CPR-nummer", "INVALID_CPR"), (5, "E-mail", "INVALID_EMAIL"), (6, "E-mail", "DUPLICATE_EMAIL"),
     ]
     assert await org_user_count(env, org) == before
+
+
+# --- helpers for the tests below ------------------------------------------------------------------
+
+USERS = """
+query($filter: UserFilterInput) {
+  users(first: 500, filter: $filter) {
+    totalCount
+    edges { node { id uuid email firstName lastName phone reference status anonymous identification } }
+  }
+}
+"""
+SEND = """
+mutation($input: SendUsersForActivationInput!) {
+  sendUsersForActivation(input: $input) {
+    sent { email }
+    codes { user { id email } temporaryActivationCode }
+    needsIndividualSending { email }
+    userErrors { field code message }
+  }
+}
+"""
+ACTIVATE = """
+mutation($input: ActivateUserInput!) {
+  activateUser(input: $input) { activated userUuid userErrors { code } }
+}
+"""
+NOTIFICATIONS = "query { notifications { edges { node { kind title } } } }"
+HEADER = ";".join(COLUMNS)
+BOM = codecs.BOM_UTF8
+
+
+def raw_file(lines: list[str], *, header: str = HEADER, bom: bool = True, newline: str = "\r\n") -> bytes:
+    """A file from literal lines (for quoting, widths and headers `csv_file` cannot express)."""
+    return (BOM if bom else b"") + (newline.join([header, *lines]) + newline).encode("utf-8")
+
+
+def line_of(row: dict[str, str]) -> str:
+    return ";".join(row.get(c, "") for c in COLUMNS)
+
+
+def dob_person(n: int, **extra: str) -> dict[str, str]:
+    row = {"Fornavn": f"Bo{n}", "Efternavn": "Ærø", "E-mail": f"bo{n}@example.dk",
+           "Fødselsdato": f"{1 + n % 28:02d}-03-1985"}
+    row.update(extra)
+    return row
+
+
+def errors_of(job: dict[str, Any]) -> list[tuple[int | None, str | None, str]]:
+    return [(e["line"], e["column"], e["code"]) for e in job["rowErrors"]]
+
+
+def uadmin(env: Env, org: OrgFixture) -> str:
+    return token_for(env, org, Role.USER_ADMINISTRATOR)
+
+
+async def import_payload(
+    env: Env, token: str, content: bytes, op: str = "CREATE", dry: bool = False
+) -> dict[str, Any]:
+    response = await env.upload(IMPORT, {"file": None, "op": op, "dry": dry}, "file", content, token=token)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def org_snapshot(env: Env, org: OrgFixture) -> tuple[list[tuple[Any, ...]], int]:
+    """Every column of the organisation's users, and how many history entries it has."""
+    async with env.engine.connect() as conn:
+        rows = (await conn.execute(select(users).where(users.c.org_id == org.org_id).order_by(users.c.id))).all()
+    return [tuple(r) for r in rows], await env.count_rows(activities, activities.c.org_id == org.org_id)
+
+
+async def listed_users(env: Env, org: OrgFixture, **filter_: Any) -> dict[str, dict[str, Any]]:
+    body = await env.gql(USERS, {"filter": filter_ or None}, token=uadmin(env, org))
+    assert "errors" not in body, body
+    return {e["node"]["email"]: e["node"] for e in body["data"]["users"]["edges"]}
+
+
+async def created_ok(env: Env, org: OrgFixture, rows: list[dict[str, str]]) -> dict[str, dict[str, Any]]:
+    """Import `rows` and return the organisation's users by email."""
+    job = await run_job(env, org, csv_file(rows))
+    assert job["status"] == "SUCCEEDED", job
+    assert job["result"]["created"] == len(rows)
+    return await listed_users(env, org)
+
+
+async def bulk_activities(env: Env, org: OrgFixture, type_: str) -> int:
+    return await env.count_rows(activities, activities.c.org_id == org.org_id, activities.c.type == type_)
+
+
+# --- templates ------------------------------------------------------------------------------------
+
+
+async def test_each_template_downloads_as_utf8_csv_with_bom_header_and_one_example_line(env: Env) -> None:
+    for op in ("create", "update", "delete"):
+        response = await env.client.get(f"/templates/users-{op}.csv")
+
+        assert response.status_code == 200
+        assert response.headers["content-type"].split(";")[0] == "text/csv"
+        assert f'filename="users-{op}.csv"' in response.headers["content-disposition"]
+        assert response.content.startswith(BOM)
+        lines = response.content[len(BOM):].decode("utf-8").split("\r\n")
+        assert lines[0] == HEADER
+        assert len(lines) == 3 and lines[2] == ""
+        assert lines[1].startswith("#")
+        assert len(lines[1].split(";")) == len(COLUMNS)
+
+
+async def test_an_unknown_template_is_not_found(env: Env) -> None:
+    response = await env.client.get("/templates/users-frobnicate.csv")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "NOT_FOUND"
+
+
+async def test_the_filled_templates_create_update_and_delete_users(env: Env, org: OrgFixture) -> None:
+    async def filled(op: str, rows: list[dict[str, str]]) -> bytes:
+        template = (await env.client.get(f"/templates/users-{op}.csv")).content
+        return template + ("\r\n".join(line_of(r) for r in rows) + "\r\n").encode("utf-8")
+
+    people = [person(1, Telefonnummer="+45 11111111"), person(2), dob_person(3)]
+    created = await run_job(env, org, await filled("create", people))
+    assert created["status"] == "SUCCEEDED", created
+    assert (created["result"]["created"], created["result"]["total"]) == (3, 3)
+    by_email = await listed_users(env, org)
+    ids = {p["E-mail"]: by_email[p["E-mail"]]["uuid"] for p in people}
+    assert {by_email[e]["status"] for e in ids} == {"CREATED"}
+
+    updates = [{"Bruger-UUID": ids[p["E-mail"]], "E-mail": p["E-mail"], "Reference": f"REF-{i}"}
+               for i, p in enumerate(people)]
+    updated = await run_job(env, org, await filled("update", updates), op="UPDATE")
+    assert updated["status"] == "SUCCEEDED", updated
+    assert (updated["result"]["updated"], updated["result"]["unchanged"]) == (3, 0)
+    by_email = await listed_users(env, org)
+    assert [by_email[p["E-mail"]]["reference"] for p in people] == ["REF-0", "REF-1", "REF-2"]
+    assert by_email["ase1@example.dk"]["phone"] == "+4511111111"
+
+    deletes = [{"Bruger-UUID": ids[p["E-mail"]], "E-mail": p["E-mail"]} for p in people]
+    deleted = await run_job(env, org, await filled("delete", deletes), op="DELETE")
+    assert deleted["status"] == "SUCCEEDED", deleted
+    assert deleted["result"]["deleted"] == 3
+    assert not set(ids) & set(await listed_users(env, org))
+
+
+# --- bad files ------------------------------------------------------------------------------------
+
+
+async def test_a_file_that_is_not_utf8_fails_with_not_utf8_and_changes_nothing(env: Env, org: OrgFixture) -> None:
+    before = await org_snapshot(env, org)
+    latin1 = (HEADER + "\r\n" + line_of(person(1, Efternavn="Sørensen")) + "\r\n").encode("latin-1")
+
+    job = await run_job(env, org, latin1)
+
+    assert job["status"] == "FAILED"
+    assert errors_of(job) == [(None, None, "NOT_UTF8")]
+    assert "CSV UTF-8" in job["rowErrors"][0]["message"]
+    assert await org_snapshot(env, org) == before
+
+
+async def test_a_file_that_turns_non_utf8_after_many_good_rows_fails_with_not_utf8(env: Env, org: OrgFixture) -> None:
+    good = csv_file([person(i) for i in range(200)])  # past the decoder's first chunk
+    bad = line_of(dob_person(999, Efternavn="Ærø")).encode("latin-1") + b"\r\n"
+    before = await org_snapshot(env, org)
+
+    job = await run_job(env, org, good + bad)
+
+    assert job["status"] == "FAILED"
+    assert errors_of(job) == [(None, None, "NOT_UTF8")]
+    assert await org_snapshot(env, org) == before
+
+
+async def test_a_header_with_a_wrong_missing_extra_or_reordered_column_fails_naming_it(
+    env: Env, org: OrgFixture
+) -> None:
+    columns = list(COLUMNS)
+    swapped = columns.copy()
+    swapped[1], swapped[2] = swapped[2], swapped[1]
+    cases = {
+        "wrong": ([c if c != "E-mail" else "Email" for c in columns], "column 6 should be 'E-mail' but is 'Email'"),
+        "missing": ([c for c in columns if c != "Reference"], "column 8 should be 'Reference' but is 'P-nummer'"),
+        "missing last": (columns[:-1], "column 15 should be 'Segldannelse' but is nothing"),
+        "extra": ([*columns, "Afdeling"], "unexpected column 16 'Afdeling'"),
+        "reordered": (swapped, "column 2 should be 'Fornavn' but is 'Efternavn'"),
+    }
+    before = await org_snapshot(env, org)
+    for case, (header, message) in cases.items():
+        job = await run_job(env, org, raw_file([line_of(person(1))], header=";".join(header)))
+
+        assert job["status"] == "FAILED", case
+        assert errors_of(job) == [(1, None, "BAD_HEADER")], case
+        assert message in job["rowErrors"][0]["message"], (case, job["rowErrors"][0]["message"])
+    assert await org_snapshot(env, org) == before
+
+
+async def test_an_empty_upload_is_refused_by_import_users_without_a_job(env: Env, org: OrgFixture) -> None:
+    uploads = list(Path(env.settings.upload_dir).iterdir())
+
+    body = await import_payload(env, uadmin(env, org), b"")
+
+    assert body["data"]["importUsers"]["job"] is None
+    assert [(e["field"], e["code"]) for e in body["data"]["importUsers"]["userErrors"]] == [(["file"], "EMPTY_FILE")]
+    assert list(Path(env.settings.upload_dir).iterdir()) == uploads
+
+
+async def test_a_file_with_only_a_bom_fails_as_empty(env: Env, org: OrgFixture) -> None:
+    job = await run_job(env, org, BOM)
+
+    assert job["status"] == "FAILED"
+    assert errors_of(job) == [(None, None, "EMPTY_FILE")]
+
+
+async def test_a_header_only_file_or_the_unfilled_template_fails_with_no_rows(env: Env, org: OrgFixture) -> None:
+    template = (await env.client.get("/templates/users-create.csv")).content
+    before = await org_snapshot(env, org)
+    for content in (raw_file([]), raw_file(["", ";;;"]), template):
+        job = await run_job(env, org, content)
+
+        assert job["status"] == "FAILED"
+        assert errors_of(job) == [(None, None, "NO_ROWS")]
+        assert job["progress"]["total"] == 0
+    assert await org_snapshot(env, org) == before
+
+
+async def test_rows_with_the_wrong_number_of_columns_are_reported_and_change_nothing(
+    env: Env, org: OrgFixture
+) -> None:
+    before = await org_snapshot(env, org)
+    lines = [line_of(person(1)), line_of(person(2)) + ";extra", line_of(person(3)), line_of(person(4)).rsplit(";", 2)[0]]
+
+    job = await run_job(env, org, raw_file(lines))
+
+    assert job["status"] == "FAILED"
+    assert errors_of(job) == [(3, None, "WRONG_COLUMN_COUNT"), (5, None, "WRONG_COLUMN_COUNT")]
+    assert "16 columns" in job["rowErrors"][0]["message"]
+    assert "13 columns" in job["rowErrors"][1]["message"]
+    assert await org_snapshot(env, org) == before
+
+
+async def test_a_bad_quote_fails_the_file_with_bad_row_on_its_line(env: Env, org: OrgFixture) -> None:
+    before = await org_snapshot(env, org)
+    stray = line_of(person(2, Fornavn='"Åse"x'))
+    unclosed = line_of(person(2, Fornavn='"Åse'))
+    for lines, line in (([line_of(person(1)), stray, line_of(person(3))], 3), ([line_of(person(1)), unclosed], 3)):
+        job = await run_job(env, org, raw_file(lines))
+
+        assert job["status"] == "FAILED"
+        assert errors_of(job) == [(line, None, "BAD_ROW")]
+        assert job["rowErrors"][0]["message"].startswith(f"Line {line}:")
+    assert await org_snapshot(env, org) == before
+
+
+async def test_more_rows_than_the_row_cap_fail_with_too_many_rows_and_the_cap_itself_is_allowed(
+    env: Env, org: OrgFixture
+) -> None:
+    limits = env.services.bulk.limits
+    env.services.bulk.limits = dataclasses.replace(limits, max_rows=3)
+    try:
+        before = await org_snapshot(env, org)
+        over = await run_job(env, org, csv_file([person(i) for i in range(4)]))
+        assert over["status"] == "FAILED"
+        assert errors_of(over) == [(5, None, "TOO_MANY_ROWS")]
+        assert await org_snapshot(env, org) == before
+
+        at_cap = await run_job(env, org, csv_file([person(i) for i in range(3)]))
+        assert at_cap["status"] == "SUCCEEDED", at_cap
+    finally:
+        env.services.bulk.limits = limits
+
+
+async def test_a_file_over_the_size_cap_is_refused_with_file_too_large_and_not_stored(
+    env: Env, org: OrgFixture
+) -> None:
+    at_cap = csv_file([person(i) for i in range(19)])
+    over_cap = csv_file([person(i) for i in range(20)])
+    limits = env.services.bulk.limits
+    env.services.bulk.limits = dataclasses.replace(limits, max_bytes=len(at_cap))
+    uploads = list(Path(env.settings.upload_dir).iterdir())
+    before = await org_snapshot(env, org)
+    try:
+        body = await import_payload(env, uadmin(env, org), over_cap)
+        payload = body["data"]["importUsers"]
+        assert payload["job"] is None
+        assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [(["file"], "FILE_TOO_LARGE")]
+        assert list(Path(env.settings.upload_dir).iterdir()) == uploads
+        assert await org_snapshot(env, org) == before
+
+        job = await run_job(env, org, at_cap)
+        assert job["status"] == "SUCCEEDED" and job["result"]["created"] == 19
+    finally:
+        env.services.bulk.limits = limits
+
+
+async def test_an_upload_whose_content_length_is_over_the_cap_is_refused_with_413(env: Env, org: OrgFixture) -> None:
+    too_big = env.settings.import_max_bytes + 64 * 1024 + 1
+    response = await env.client.post(
+        "/graphql", content=b"-" * too_big,
+        headers={"Authorization": f"Bearer {uadmin(env, org)}", "Content-Type": "multipart/form-data; boundary=x"},
+    )
+
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "FILE_TOO_LARGE"
+
+
+# --- bad rows -------------------------------------------------------------------------------------
+
+
+async def test_every_kind_of_bad_create_row_is_reported_with_line_and_column_and_nothing_is_written(
+    env: Env, org: OrgFixture, other_org: OrgFixture
+) -> None:
+    rows = [
+        person(1),  # line 2: good
+        person(2, **{"CPR-nummer": "320190-1234"}),
+        person(3, **{"E-mail": "ikke en adresse"}),
+        person(4, **{"Fødselsdato": "02-01-1990"}),  # CPR and date of birth
+        person(5, **{"CPR-nummer": ""}),  # neither
+        dob_person(6, **{"Fødselsdato": "1990-01-02"}),
+        person(7, Anonym="Måske"),
+        person(8, **{"P-nummer": other_org.p_numbers[0]}),
+        person(9, Rettigheder="LÆSE, skrive ret"),
+        person(10, **{"Bruger-UUID": "2b0e1b8e-8c1a-4f3e-9d55-5a3b0b2f6a10"}),
+        person(11, **{"E-mail": "ASE1@example.dk"}),  # the email of line 2
+        person(12, **{"CPR-nummer": person(1)["CPR-nummer"].replace("-", "")}),  # the CPR of line 2
+        person(13, **{"E-mail": org.emails[Role.USER].upper()}),  # already in the organisation
+        person(14),  # good
+        person(15, **{"CPR-nummer": "010190-12345", "E-mail": "to@@example.dk"}),  # two bad cells
+    ]
+    before = await org_snapshot(env, org)
+
+    job = await run_job(env, org, csv_file(rows))
+
+    assert job["status"] == "FAILED"
+    # Duplicates against the database are found after the file's own checks of each batch.
+    assert sorted(errors_of(job), key=lambda e: (e[0] or 0, e[1] or "")) == [
+        (3, "CPR-nummer", "INVALID_CPR"),
+        (4, "E-mail", "INVALID_EMAIL"),
+        (5, "CPR-nummer", "CPR_OR_DATE_OF_BIRTH"),
+        (6, "CPR-nummer", "CPR_OR_DATE_OF_BIRTH"),
+        (7, "Fødselsdato", "INVALID_DATE"),
+        (8, "Anonym", "INVALID_BOOLEAN"),
+        (9, "P-nummer", "UNKNOWN_P_NUMBER"),
+        (10, "Rettigheder", "INVALID_RIGHT"),  # each bad code in the list
+        (10, "Rettigheder", "INVALID_RIGHT"),
+        (11, "Bruger-UUID", "MUST_BE_EMPTY"),
+        (12, "E-mail", "DUPLICATE_EMAIL"),
+        (13, "CPR-nummer", "DUPLICATE_CPR"),
+        (14, "E-mail", "DUPLICATE_EMAIL"),
+        (16, "CPR-nummer", "INVALID_CPR"),
+        (16, "E-mail", "INVALID_EMAIL"),
+    ]
+    assert job["errorCount"] == 15
+    messages = {(e["line"], e["column"]): e["message"] for e in job["rowErrors"]}
+    assert "line 2" in messages[12, "E-mail"] and "line 2" in messages[13, "CPR-nummer"]
+    assert "Måske" in messages[8, "Anonym"]
+    assert job["result"] is None
+    assert await org_snapshot(env, org) == before
+
+
+async def test_a_cpr_already_in_the_organisation_is_a_duplicate_but_a_deleted_users_email_is_free(
+    env: Env, org: OrgFixture
+) -> None:
+    first = await created_ok(env, org, [person(1), person(2)])
+    gone = await run_job(
+        env, org, csv_file([{"Bruger-UUID": first["ase2@example.dk"]["uuid"], "E-mail": "ase2@example.dk"}]), "DELETE"
+    )
+    assert gone["status"] == "SUCCEEDED", gone
+    before = await org_snapshot(env, org)
+
+    job = await run_job(env, org, csv_file([person(3, **{"CPR-nummer": person(1)["CPR-nummer"]}), person(4)]))
+
+    assert job["status"] == "FAILED"
+    assert errors_of(job) == [(2, "CPR-nummer", "DUPLICATE_CPR")]
+    assert await org_snapshot(env, org) == before
+    again = await run_job(env, org, csv_file([person(2)]))
+    assert again["status"] == "SUCCEEDED", again
+
+
+async def test_danish_letters_and_quoted_fields_with_semicolons_are_read_exactly(env: Env, org: OrgFixture) -> None:
+    row = line_of(person(1, Fornavn="Æbelø-Åse", Efternavn="PLACEHOLDER", Reference="PLACEHOLDER2"))
+    row = row.replace("PLACEHOLDER2", '"Afd. ""Nord""; lokale 2"').replace("PLACEHOLDER", '"Sørensen; jr."')
+
+    job = await run_job(env, org, raw_file([row]))
+
+    assert job["status"] == "SUCCEEDED", job
+    user = (await listed_users(env, org))["ase1@example.dk"]
+    assert (user["firstName"], user["lastName"], user["reference"]) == (
+        "Æbelø-Åse", "Sørensen; jr.", 'Afd. "Nord"; lokale 2'
+    )
+
+
+async def test_empty_trailing_lines_are_ignored_and_bom_less_or_lf_files_work(env: Env, org: OrgFixture) -> None:
+    trailing = raw_file([line_of(person(1)), line_of(person(2)), "", ";;;;;;;;;;;;;;", "   ", ""])
+    bomless = csv_file([person(3)], bom=False)
+    lf_only = raw_file([line_of(person(4)), ""], bom=False, newline="\n")
+
+    results = [await run_job(env, org, content) for content in (trailing, bomless, lf_only)]
+
+    assert [(j["status"], j["result"]["created"], j["progress"]["total"]) for j in results] == [
+        ("SUCCEEDED", 2, 2), ("SUCCEEDED", 1, 1), ("SUCCEEDED", 1, 1)
+    ]
+    assert {f"ase{i}@example.dk" for i in range(1, 5)} <= set(await listed_users(env, org, status="CREATED"))
+
+
+# --- dry run and all-or-nothing -------------------------------------------------------------------
+
+
+async def test_a_dry_run_validates_and_reports_but_writes_nothing(env: Env, org: OrgFixture) -> None:
+    before = await org_snapshot(env, org)
+
+    job = await run_job(env, org, csv_file([person(i) for i in range(7)]), dry=True)
+
+    assert job["status"] == "SUCCEEDED", job
+    assert (job["result"]["dryRun"], job["result"]["created"], job["result"]["total"]) == (True, 7, 7)
+    assert job["result"]["affectedUserCount"] == 0
+    assert await org_snapshot(env, org) == before
+    assert await bulk_activities(env, org, "BULK_IMPORT_COMPLETED") == 0
+
+
+async def test_a_dry_run_of_a_bad_file_reports_the_same_errors_as_a_real_run(env: Env, org: OrgFixture) -> None:
+    rows = [person(1), person(2, **{"E-mail": "x"}), person(3, Anonym="Måske"), person(4, **{"E-mail": "ase1@example.dk"})]
+    before = await org_snapshot(env, org)
+
+    dry = await run_job(env, org, csv_file(rows), dry=True)
+    real = await run_job(env, org, csv_file(rows))
+
+    assert dry["status"] == real["status"] == "FAILED"
+    assert dry["rowErrors"] == real["rowErrors"]
+    assert errors_of(dry) == [(3, "E-mail", "INVALID_EMAIL"), (4, "Anonym", "INVALID_BOOLEAN"), (5, "E-mail", "DUPLICATE_EMAIL")]
+    assert await org_snapshot(env, org) == before
+
+
+async def test_a_100_row_file_whose_last_row_is_bad_writes_nothing_even_after_earlier_batches(
+    env: Env, org: OrgFixture
+) -> None:
+    rows = [person(i) for i in range(99)] + [person(99, **{"E-mail": "ase0@example.dk"})]
+    before = await org_snapshot(env, org)
+    limits = env.services.bulk.limits
+    env.services.bulk.limits = dataclasses.replace(limits, batch_size=10)  # nine batches are written first
+    try:
+        job = await run_job(env, org, csv_file(rows))
+    finally:
+        env.services.bulk.limits = limits
+
+    assert job["status"] == "FAILED"
+    assert errors_of(job) == [(101, "E-mail", "DUPLICATE_EMAIL")]
+    print("PROGRESS", job["progress"])
+    assert await org_snapshot(env, org) == before
+
+
+async def test_a_good_file_writes_one_history_entry_per_affected_user_plus_one_for_the_job(
+    env: Env, org: OrgFixture
+) -> None:
+    _, history = await org_snapshot(env, org)
+    by_email = await created_ok(env, org, [person(i) for i in range(4)])
+    _, after_create = await org_snapshot(env, org)
+    assert after_create - history == 4 + 1
+
+    updates = [{"Bruger-UUID": by_email[f"ase{i}@example.dk"]["uuid"], "E-mail": f"ase{i}@example.dk",
+                "Reference": "NY" if i < 3 else ""} for i in range(4)]
+    updated = await run_job(env, org, csv_file(updates), "UPDATE")
+    assert (updated["status"], updated["result"]["updated"], updated["result"]["unchanged"]) == ("SUCCEEDED", 3, 1)
+    _, after_update = await org_snapshot(env, org)
+    assert after_update - after_create == 3 + 1
+
+    deleted = await run_job(env, org, csv_file(updates[:2]), "DELETE")
+    assert (deleted["status"], deleted["result"]["deleted"]) == ("SUCCEEDED", 2)
+    _, after_delete = await org_snapshot(env, org)
+    assert after_delete - after_update == 2 + 1
+    assert await bulk_activities(env, org, "BULK_IMPORT_COMPLETED") == 3
+    assert await bulk_activities(env, org, "USER_UPDATED") == 3
+    assert await bulk_activities(env, org, "USER_DELETED") == 2

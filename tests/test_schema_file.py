@@ -28,3 +28,12 @@ def test_schema_keeps_the_contract_names() -> None:
         "updateNotificationSettings(", "markNotificationsRead(", "type UserError", "interface Node",
     ]:
         assert name in sdl, name
+
+
+def test_the_role_matrix_document_matches_the_policy_table() -> None:
+    rendered = subprocess.run(
+        [sys.executable, "-m", "app.cli", "roles-doc"], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+    assert rendered == (ROOT / "docs" / "roles.md").read_text(), "docs/roles.md is stale: run `make schema`"
+    assert "| `updateBilling` | UPDATE_BILLING | ✓ | — | — | — |" in rendered
+    assert "| `billing` | VIEW_BILLING | ✓ | ✓ | — | — |" in rendered

@@ -25,15 +25,18 @@ def ws_app(tmp_path) -> Iterator[tuple[TestClient, str]]:  # type: ignore[no-unt
     """Its own app and SQLite database: the test client runs the app on its own event loop."""
     settings = Settings.from_env({}, database_url=f"sqlite+aiosqlite:///{tmp_path / 'ws.db'}", background_tasks=False)
 
-    async def prepare() -> str:
+    async def prepare() -> tuple[str, list[str]]:
         services = build_services(settings)
         await upgrade(services.engine)
         org = await make_org(services)
         await services.engine.dispose()
-        return sign_token(settings, org.people[Role.USER_ADMINISTRATOR], org.cvr, [Role.USER_ADMINISTRATOR])
+        people = [sign_token(settings, org.people[r], org.cvr, [r]) for r in (Role.USER, Role.RIGHTS_ADMINISTRATOR)]
+        return sign_token(settings, org.people[Role.USER_ADMINISTRATOR], org.cvr, [Role.USER_ADMINISTRATOR]), people
 
-    token = asyncio.run(prepare())
-    with TestClient(create_app(settings)) as client:
+    token, people = asyncio.run(prepare())
+    app = create_app(settings)
+    app.state.test_people = people
+    with TestClient(app) as client:
         yield client, token
 
 
@@ -66,3 +69,26 @@ def test_websocket_token_of_an_unknown_organisation_is_closed(ws_app: tuple[Test
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
         assert closed.value.code == 4403
+
+
+def test_a_subscriber_receives_a_notification_created_by_another_request(ws_app: tuple[TestClient, str]) -> None:
+    """A user administrator subscribes; a plain user's anonymity request (another HTTP request)
+    notifies every user administrator; the subscription delivers it."""
+    client, token = ws_app
+    person = client.app.state.test_people  # type: ignore[attr-defined]
+    with client.websocket_connect("/graphql", subprotocols=PROTOCOL) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_json({"type": "subscribe", "id": "n", "payload": {"query": "subscription { notifications { kind title read } }"}})
+        for attempt in range(2):
+            response = client.post(
+                "/graphql",
+                json={"query": 'mutation { requestAnonymity(input: {reason: "x"}) { userErrors { code } } }'},
+                headers={"Authorization": f"Bearer {person[attempt]}"},
+            )
+            assert response.json()["data"]["requestAnonymity"]["userErrors"] == []
+            message = ws.receive_json()
+            assert message["type"] == "next", message
+            assert message["payload"]["data"]["notifications"] == {
+                "kind": "ANONYMITY_REQUESTED", "title": "A user asks to be anonymous", "read": False,
+            }

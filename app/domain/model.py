@@ -336,3 +336,65 @@ class ExternalMembership:
     group_org_name: str
     user_id: uuid.UUID
     added_at: dt.datetime
+
+
+class BillingMethod(enum.StrEnum):
+    NEMHANDEL = "NEMHANDEL"
+    DIGITAL_POST = "DIGITAL_POST"
+    EMAIL = "EMAIL"
+
+
+@dataclass(slots=True)
+class Billing:
+    method: BillingMethod = BillingMethod.DIGITAL_POST
+    ean: str | None = None
+    ean_name: str | None = None
+    attention: str | None = None
+    po_reference: str | None = None
+    email: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class BillingCounts:
+    """What drives the price, counted from live data."""
+
+    users: int
+    billable_users: int  # users beyond the first three
+    separate_authenticators: int
+    user_certificates: int
+    organisation_certificates: int
+    qualified_certificates: int
+
+
+class PowerOfAttorneyStatus(enum.StrEnum):
+    ACTIVE = "ACTIVE"
+    SCHEDULED = "SCHEDULED"
+    EXPIRED = "EXPIRED"
+    REVOKED = "REVOKED"
+
+
+@dataclass(slots=True)
+class PowerOfAttorney:
+    id: uuid.UUID
+    granting_org_id: int
+    granting_cvr: str
+    granting_name: str
+    receiving_cvr: str
+    receiving_name: str | None
+    name: str
+    rights: list[str]
+    p_number: str | None
+    se_number: str | None
+    valid_from: dt.date | None
+    valid_until: dt.date | None
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None = None
+
+    def status(self, today: dt.date) -> PowerOfAttorneyStatus:
+        if self.revoked_at is not None:
+            return PowerOfAttorneyStatus.REVOKED
+        if self.valid_until is not None and self.valid_until < today:
+            return PowerOfAttorneyStatus.EXPIRED
+        if self.valid_from is not None and self.valid_from > today:
+            return PowerOfAttorneyStatus.SCHEDULED
+        return PowerOfAttorneyStatus.ACTIVE

@@ -33,6 +33,13 @@ class Action(enum.StrEnum):
     MANAGE_OWN_NOTIFICATIONS = "MANAGE_OWN_NOTIFICATIONS"
     IMPORT_USERS = "IMPORT_USERS"
     VIEW_RIGHTS_CATALOGUE = "VIEW_RIGHTS_CATALOGUE"
+    VIEW_SETTINGS = "VIEW_SETTINGS"
+    UPDATE_SETTINGS = "UPDATE_SETTINGS"
+    SET_DEFAULT_ORGANISATION_UNIT = "SET_DEFAULT_ORGANISATION_UNIT"
+    VIEW_BILLING = "VIEW_BILLING"
+    UPDATE_BILLING = "UPDATE_BILLING"
+    VIEW_POWERS_OF_ATTORNEY = "VIEW_POWERS_OF_ATTORNEY"
+    MANAGE_POWERS_OF_ATTORNEY = "MANAGE_POWERS_OF_ATTORNEY"
     VIEW_USER_GROUPS = "VIEW_USER_GROUPS"
     MANAGE_USER_GROUPS = "MANAGE_USER_GROUPS"
     MANAGE_GROUP_MEMBERS = "MANAGE_GROUP_MEMBERS"
@@ -40,6 +47,16 @@ class Action(enum.StrEnum):
     VIEW_EXTERNAL_MEMBERSHIPS = "VIEW_EXTERNAL_MEMBERSHIPS"
     LEAVE_EXTERNAL_GROUP = "LEAVE_EXTERNAL_GROUP"
     VIEW_BULK_JOBS = "VIEW_BULK_JOBS"
+    VIEW_CERTIFICATES = "VIEW_CERTIFICATES"
+    VIEW_OWN_CERTIFICATES = "VIEW_OWN_CERTIFICATES"
+    ORDER_CERTIFICATE = "ORDER_CERTIFICATE"
+    ISSUE_OWN_CERTIFICATE = "ISSUE_OWN_CERTIFICATE"
+    CANCEL_CERTIFICATE_ORDER = "CANCEL_CERTIFICATE_ORDER"
+    RETRIEVE_ORGANISATION_CERTIFICATE = "RETRIEVE_ORGANISATION_CERTIFICATE"
+    RENEW_CERTIFICATE = "RENEW_CERTIFICATE"
+    REVOKE_CERTIFICATE = "REVOKE_CERTIFICATE"
+    DELETE_CERTIFICATE = "DELETE_CERTIFICATE"
+    UPDATE_CERTIFICATE_RIGHTS = "UPDATE_CERTIFICATE_RIGHTS"
 
 
 POLICY: dict[Action, frozenset[Role]] = {
@@ -61,6 +78,15 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.MANAGE_OWN_NOTIFICATIONS: EVERYONE,
     Action.IMPORT_USERS: frozenset({UA}),
     Action.VIEW_RIGHTS_CATALOGUE: EVERYONE,
+    # Settings and billing: organisation administrators change, user administrators only view
+    # (but may move the default P-unit / SE-number).
+    Action.VIEW_SETTINGS: EVERYONE,
+    Action.UPDATE_SETTINGS: frozenset({OA}),
+    Action.SET_DEFAULT_ORGANISATION_UNIT: frozenset({OA, UA}),
+    Action.VIEW_BILLING: frozenset({OA, UA}),
+    Action.UPDATE_BILLING: frozenset({OA}),
+    Action.VIEW_POWERS_OF_ATTORNEY: frozenset({OA, UA, RA}),
+    Action.MANAGE_POWERS_OF_ATTORNEY: frozenset({OA}),
     Action.VIEW_USER_GROUPS: frozenset({OA, UA, RA}),
     Action.MANAGE_USER_GROUPS: frozenset({OA}),
     Action.MANAGE_GROUP_MEMBERS: frozenset({UA, RA}),
@@ -68,6 +94,18 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.VIEW_EXTERNAL_MEMBERSHIPS: frozenset({OA, UA, RA}),
     Action.LEAVE_EXTERNAL_GROUP: frozenset({OA, UA, RA}),
     Action.VIEW_BULK_JOBS: frozenset({UA}),
+    # Certificates: user administrators manage user and organisation certificates, organisation
+    # administrators see them (billing counts them); a holder sees and issues their own.
+    Action.VIEW_CERTIFICATES: frozenset({OA, UA}),
+    Action.VIEW_OWN_CERTIFICATES: EVERYONE,
+    Action.ORDER_CERTIFICATE: frozenset({UA}),
+    Action.ISSUE_OWN_CERTIFICATE: EVERYONE,
+    Action.CANCEL_CERTIFICATE_ORDER: frozenset({UA}),
+    Action.RETRIEVE_ORGANISATION_CERTIFICATE: frozenset({UA}),
+    Action.RENEW_CERTIFICATE: frozenset({UA}),
+    Action.REVOKE_CERTIFICATE: frozenset({UA}),
+    Action.DELETE_CERTIFICATE: frozenset({UA}),
+    Action.UPDATE_CERTIFICATE_RIGHTS: frozenset({UA}),
 }
 
 
@@ -78,6 +116,13 @@ def is_allowed(roles: frozenset[Role], action: Action) -> bool:
 def can_view_user(principal: Principal, user_id: uuid.UUID) -> bool:
     """Administrators see the organisation's users; everyone sees themself."""
     return is_allowed(principal.roles, Action.VIEW_USERS) or principal.user_id == user_id
+
+
+def can_view_certificates_of(principal: Principal, holder_id: uuid.UUID | None) -> bool:
+    """Certificate viewers see the organisation's certificates; a holder sees their own."""
+    return is_allowed(principal.roles, Action.VIEW_CERTIFICATES) or (
+        holder_id is not None and principal.user_id == holder_id
+    )
 
 
 def reveals_identity(principal: Principal, user_id: uuid.UUID) -> bool:

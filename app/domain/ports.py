@@ -12,11 +12,13 @@ from app.domain.certificates.model import Certificate, CertificateProfile
 from app.domain.model import (
     Activity,
     AnonymityRequest,
+    Billing,
     BulkJob,
     ExternalUser,
     Organisation,
     OrganisationSettings,
     OutgoingMail,
+    PowerOfAttorney,
     Right,
     User,
     UserGroup,
@@ -48,6 +50,7 @@ class RightsCatalogue(Protocol):
 class OrganisationRepository(Protocol):
     async def get(self) -> Organisation: ...
     async def get_settings(self) -> OrganisationSettings: ...
+    async def save_settings(self, settings: OrganisationSettings) -> None: ...
 
 
 class UserRepository(Protocol):
@@ -122,6 +125,17 @@ class CertificateRepository(AuthorityStore, Protocol):
     async def add_profile(self, profile: CertificateProfile) -> None: ...
 
 
+class BillingRepository(Protocol):
+    async def get(self) -> Billing: ...
+    async def save(self, billing: Billing) -> None: ...
+
+
+class PowerOfAttorneyRepository(Protocol):
+    async def add(self, poa: PowerOfAttorney) -> None: ...
+    async def get(self, poa_id: uuid.UUID) -> PowerOfAttorney | None: ...
+    async def save(self, poa: PowerOfAttorney) -> None: ...
+
+
 class BulkJobRepository(Protocol):
     async def add(self, job: BulkJob) -> None: ...
     async def get(self, job_id: uuid.UUID) -> BulkJob | None: ...
@@ -153,6 +167,8 @@ class UnitOfWork(Protocol):
     outbox: Outbox
     rights: RightsCatalogue
     user_groups: UserGroupRepository
+    billing: BillingRepository
+    powers_of_attorney: PowerOfAttorneyRepository
     bulk_jobs: BulkJobRepository
     certificates: CertificateRepository
 

@@ -25,6 +25,7 @@ class SqlNotificationRepository:
     def __init__(self, conn: AsyncConnection, org_id: int) -> None:
         self._conn = conn
         self._org_id = org_id
+        self.added: list[tuple[uuid.UUID, int]] = []  # published after commit
 
     async def add(self, recipient_id: uuid.UUID, kind: str, title: str, body: str, now: dt.datetime) -> int:
         result = await self._conn.execute(
@@ -32,7 +33,9 @@ class SqlNotificationRepository:
             .values(org_id=self._org_id, recipient_id=recipient_id, kind=kind, title=title, body=body, created_at=now)
             .returning(notifications.c.id)
         )
-        return int(result.scalar_one())
+        notification_id = int(result.scalar_one())
+        self.added.append((recipient_id, notification_id))
+        return notification_id
 
     async def mark_read(self, recipient_id: uuid.UUID, ids: Sequence[int] | None, now: dt.datetime) -> int:
         q = update(notifications).where(

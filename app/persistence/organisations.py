@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.model import Organisation, OrganisationSettings, PUnit, SeNumber
@@ -56,6 +56,21 @@ async def load_settings(conn: AsyncConnection, org_id: int) -> OrganisationSetti
     )
 
 
+def _settings_values(settings: OrganisationSettings) -> dict[str, object]:
+    return {
+        "employees_may_request_user": settings.employees_may_request_user,
+        "anonymity_allowed": settings.anonymity_allowed,
+        "required_fields": list(settings.required_fields),
+        "private_mitid_allowed": settings.private_mitid_allowed,
+        "allowed_authenticators": list(settings.allowed_authenticators),
+        "user_certificates_allowed": settings.user_certificates_allowed,
+        "organisation_certificates_allowed": settings.organisation_certificates_allowed,
+        "qualified_certificates_allowed": settings.qualified_certificates_allowed,
+        "default_p_number": settings.default_p_number,
+        "default_se_number": settings.default_se_number,
+    }
+
+
 async def org_id_for_cvr(conn: AsyncConnection, cvr: str) -> int | None:
     return (await conn.execute(select(organisations.c.id).where(organisations.c.cvr == cvr))).scalar()
 
@@ -72,6 +87,14 @@ class SqlOrganisationRepository:
 
     async def get_settings(self) -> OrganisationSettings:
         return await load_settings(self._conn, self._org_id)
+
+    async def save_settings(self, settings: OrganisationSettings) -> None:
+        values = _settings_values(settings)
+        result = await self._conn.execute(
+            update(organisation_settings).where(organisation_settings.c.org_id == self._org_id).values(**values)
+        )
+        if result.rowcount == 0:
+            await self._conn.execute(insert(organisation_settings).values(org_id=self._org_id, **values))
 
 
 async def create_organisation(
@@ -101,21 +124,7 @@ async def create_organisation(
         await conn.execute(
             insert(se_numbers_t), [{"org_id": org_id, "se_number": s.se_number, "name": s.name} for s in se_numbers]
         )
-    await conn.execute(
-        insert(organisation_settings).values(
-            org_id=org_id,
-            employees_may_request_user=settings.employees_may_request_user,
-            anonymity_allowed=settings.anonymity_allowed,
-            required_fields=list(settings.required_fields),
-            private_mitid_allowed=settings.private_mitid_allowed,
-            allowed_authenticators=list(settings.allowed_authenticators),
-            user_certificates_allowed=settings.user_certificates_allowed,
-            organisation_certificates_allowed=settings.organisation_certificates_allowed,
-            qualified_certificates_allowed=settings.qualified_certificates_allowed,
-            default_p_number=settings.default_p_number,
-            default_se_number=settings.default_se_number,
-        )
-    )
+    await conn.execute(insert(organisation_settings).values(org_id=org_id, **_settings_values(settings)))
     if p_units:
         # Every P-unit has its system group; its members are the users attached to the unit.
         await conn.execute(insert(user_groups), [

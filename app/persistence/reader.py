@@ -4,22 +4,27 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.domain.certificates.model import Certificate, CertificateFilter, CertificateOrder, CertificateProfile
 from app.domain.model import (
     Activity,
     ActivityFilter,
     AnonymityRequest,
     AnonymityRequestStatus,
+    Billing,
+    BillingCounts,
     BulkJob,
     ExternalMembership,
     GroupMember,
     Notification,
     Organisation,
     OrganisationSettings,
+    PowerOfAttorney,
     Right,
     User,
     UserFilter,
@@ -27,7 +32,17 @@ from app.domain.model import (
     UserGroupFilter,
     UserOrder,
 )
-from app.persistence import activity, bulk, notifications, organisations, rights, user_groups
+from app.persistence import (
+    activity,
+    billing,
+    bulk,
+    notifications,
+    organisations,
+    powers_of_attorney,
+    rights,
+    user_groups,
+)
+from app.persistence import certificates as certificates_sql
 from app.persistence import users as users_sql
 
 
@@ -174,3 +189,59 @@ class Reader:
     async def external_memberships(self, offset: int, limit: int) -> tuple[list[ExternalMembership], int]:
         async with self._lock:
             return await user_groups.external_memberships(await self._connection(), self.org_id, offset, limit)
+
+    # --- billing and powers of attorney ---
+
+    async def billing(self) -> Billing:
+        async with self._lock:
+            return await billing.load_billing(await self._connection(), self.org_id)
+
+    async def billing_counts(self) -> BillingCounts:
+        async with self._lock:
+            return await billing.billing_counts(await self._connection(), self.org_id)
+
+    async def powers_of_attorney(
+        self, org_cvr: str, received: bool, offset: int, limit: int
+    ) -> tuple[list[PowerOfAttorney], int]:
+        async with self._lock:
+            return await powers_of_attorney.list_powers(
+                await self._connection(), self.org_id, org_cvr, received, offset, limit
+            )
+
+    async def power_of_attorney(self, org_cvr: str, poa_id: uuid.UUID) -> PowerOfAttorney | None:
+        async with self._lock:
+            return await powers_of_attorney.power_by_id(await self._connection(), self.org_id, org_cvr, poa_id)
+
+    # --- certificates ---
+
+    async def certificates_by_ids(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Certificate]:
+        async with self._lock:
+            return await certificates_sql.certificates_by_ids(await self._connection(), self.org_id, ids)
+
+    async def certificates_by_user(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Certificate]]:
+        async with self._lock:
+            return await certificates_sql.certificates_by_user(await self._connection(), self.org_id, ids)
+
+    async def system_rights_by_certificate(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+        async with self._lock:
+            return await certificates_sql.system_rights_by_certificate(await self._connection(), self.org_id, ids)
+
+    async def certificate_profiles_by_ids(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, CertificateProfile]:
+        async with self._lock:
+            return await certificates_sql.profiles_by_ids(await self._connection(), self.org_id, ids)
+
+    async def certificate_profiles(self) -> list[CertificateProfile]:
+        async with self._lock:
+            return await certificates_sql.list_profiles(await self._connection(), self.org_id)
+
+    async def list_certificates(
+        self, f: CertificateFilter, order: CertificateOrder, offset: int, limit: int, now: dt.datetime
+    ) -> list[Certificate]:
+        async with self._lock:
+            return await certificates_sql.list_certificates(
+                await self._connection(), self.org_id, f, order, offset, limit, now
+            )
+
+    async def count_certificates(self, f: CertificateFilter, now: dt.datetime) -> int:
+        async with self._lock:
+            return await certificates_sql.count_certificates(await self._connection(), self.org_id, f, now)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -12,11 +14,14 @@ from app.domain.errors import DomainError
 from app.domain.ports import Platform
 from app.domain.principal import Actor
 from app.persistence.activity import SqlActivityRepository
+from app.persistence.billing import SqlBillingRepository
 from app.persistence.bulk import SqlBulkJobRepository
+from app.persistence.certificates import SqlCertificateRepository
 from app.persistence.db import is_sqlite
 from app.persistence.notifications import SqlNotificationRepository
 from app.persistence.organisations import SqlOrganisationRepository
 from app.persistence.outbox import SqlOutbox
+from app.persistence.powers_of_attorney import SqlPowerOfAttorneyRepository
 from app.persistence.rights import SqlRightsCatalogue
 from app.persistence.tables import users
 from app.persistence.user_groups import SqlUserGroupRepository
@@ -24,8 +29,12 @@ from app.persistence.users import SqlUserRepository
 
 
 class SqlUnitOfWork:
-    def __init__(self, engine: AsyncEngine, actor: Actor, platform: Platform) -> None:
+    def __init__(
+        self, engine: AsyncEngine, actor: Actor, platform: Platform,
+        on_notifications: Callable[[list[tuple[uuid.UUID, int]]], None] | None = None,
+    ) -> None:
         self._engine = engine
+        self._on_notifications = on_notifications
         self.actor = actor
         self.platform = platform
         self._conn: AsyncConnection | None = None
@@ -43,7 +52,10 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(conn, self.platform.now())
         self.bulk_jobs = SqlBulkJobRepository(conn, org)
         self.rights = SqlRightsCatalogue(conn)
+        self.certificates = SqlCertificateRepository(conn, org, lock_rows=not is_sqlite(str(self._engine.url)))
         self.user_groups = SqlUserGroupRepository(conn, org)
+        self.billing = SqlBillingRepository(conn, org)
+        self.powers_of_attorney = SqlPowerOfAttorneyRepository(conn, org)
         return self
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
@@ -61,6 +73,9 @@ class SqlUnitOfWork:
             await self._conn.commit()
         except IntegrityError as exc:
             raise DomainError("CONFLICT", "A concurrent change conflicts with this one; try again") from exc
+        if self._on_notifications is not None and self.notifications.added:
+            self._on_notifications(list(self.notifications.added))
+        self.notifications.added.clear()
 
     async def rollback(self) -> None:
         assert self._conn is not None

@@ -6,11 +6,26 @@ import strawberry
 from strawberry.tools import merge_types
 
 from app.schema.activity import ActivityNode, ActivityQueries
+from app.schema.billing import BillingMutations, BillingQueries
 from app.schema.bulk import BulkJobNode, BulkMutations, BulkQueries
+from app.schema.certificates.mutations import CertificateMutations
+from app.schema.certificates.queries import CertificateQueries
+from app.schema.certificates.types import CertificateNode, CertificateProfileNode
 from app.schema.extensions import ErrorCodes
 from app.schema.node import NodeQueries
-from app.schema.notifications import NotificationMutations, NotificationNode, NotificationQueries
+from app.schema.notifications import (
+    NotificationMutations,
+    NotificationNode,
+    NotificationQueries,
+    NotificationSubscriptions,
+)
 from app.schema.organisation import OrganisationQueries
+from app.schema.powers_of_attorney import (
+    PowerOfAttorneyMutations,
+    PowerOfAttorneyNode,
+    PowerOfAttorneyQueries,
+)
+from app.schema.settings import SettingsMutations, SettingsQueries
 from app.schema.user_groups import ExternalUserNode, UserGroupMutations, UserGroupNode, UserGroupQueries
 from app.schema.users.mutations import UserMutations
 from app.schema.users.queries import AnonymityRequestNode, UserQueries
@@ -18,16 +33,23 @@ from app.schema.users.types import User
 
 Query = merge_types(
     "Query", (NodeQueries, OrganisationQueries, UserQueries, ActivityQueries, NotificationQueries, BulkQueries,
-              UserGroupQueries)
+              UserGroupQueries, SettingsQueries, BillingQueries, PowerOfAttorneyQueries, CertificateQueries)
 )
-Mutation = merge_types("Mutation", (UserMutations, BulkMutations, UserGroupMutations, NotificationMutations))
+Mutation = merge_types(
+    "Mutation", (UserMutations, BulkMutations, UserGroupMutations, SettingsMutations, BillingMutations,
+                 PowerOfAttorneyMutations, CertificateMutations, NotificationMutations)
+)
+
+Subscription = merge_types("Subscription", (NotificationSubscriptions,))
 
 
 def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[User, ActivityNode, NotificationNode, AnonymityRequestNode, BulkJobNode, UserGroupNode, ExternalUserNode],
+        subscription=Subscription,
+        types=[User, ActivityNode, NotificationNode, AnonymityRequestNode, BulkJobNode, UserGroupNode, ExternalUserNode,
+               PowerOfAttorneyNode, CertificateNode, CertificateProfileNode],
         extensions=[ErrorCodes],
     )
 

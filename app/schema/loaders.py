@@ -102,6 +102,10 @@ class Loaders:
     groups_by_user: DataLoader  # uuid -> list[UserGroup]
     group_rights_by_user: DataLoader  # uuid -> list[str]
     catalogue: DataLoader  # "all" -> {code: Right}
+    certificate_by_id: DataLoader  # uuid -> Certificate | None
+    certificates_by_user: DataLoader  # uuid -> list[Certificate]
+    system_rights_by_certificate: DataLoader  # uuid -> list[str]
+    certificate_profile_by_id: DataLoader  # uuid -> CertificateProfile | None
 
     @classmethod
     def create(cls, reader: Reader) -> Loaders:
@@ -119,6 +123,10 @@ class Loaders:
             groups_by_user=_by_key(reader.groups_by_user, []),
             group_rights_by_user=_by_key(reader.group_rights_by_user, []),
             catalogue=DataLoader(functools.partial(_catalogue, reader)),
+            certificate_by_id=_by_key(reader.certificates_by_ids),
+            certificates_by_user=_by_key(reader.certificates_by_user, []),
+            system_rights_by_certificate=_by_key(reader.system_rights_by_certificate, []),
+            certificate_profile_by_id=_by_key(reader.certificate_profiles_by_ids),
         )
 
     def prime_users(self, users: Sequence[User]) -> None:

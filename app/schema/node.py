@@ -9,8 +9,10 @@ from app.domain.policy import Action, can_view_user, is_allowed
 from app.schema.activity import ActivityNode
 from app.schema.base import Node, from_global_id, int_of, requires, uuid_of
 from app.schema.bulk import load_bulk_job
+from app.schema.certificates.types import certificate_node
 from app.schema.context import Context
 from app.schema.notifications import NotificationNode
+from app.schema.powers_of_attorney import load_power
 from app.schema.user_groups import load_group
 from app.schema.users.types import load_user
 
@@ -47,8 +49,14 @@ class NodeQueries:
             if not is_allowed(principal.roles, Action.VIEW_BULK_JOBS):
                 return None
             return await load_bulk_job(info, uuid_of(id, "BulkJob"))
+        if kind == "PowerOfAttorney":
+            if not is_allowed(principal.roles, Action.VIEW_POWERS_OF_ATTORNEY):
+                return None
+            return await load_power(info, id)
         if kind == "UserGroup":
             if not is_allowed(principal.roles, Action.VIEW_USER_GROUPS):
                 return None
             return await load_group(info, uuid_of(id, "UserGroup"))
+        if kind in ("Certificate", "CertificateProfile"):
+            return await certificate_node(info, kind, id)
         return None

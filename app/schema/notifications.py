@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import strawberry
@@ -156,3 +157,22 @@ class NotificationMutations:
             ids = [i for i in (int_of(raw, "Notification") for raw in input.ids) if i is not None]
         marked, errors = await in_unit_of_work(info, lambda uow: notif.mark_notifications_read(uow, ids))
         return MarkNotificationsReadPayload(marked=marked or 0, user_errors=errors)
+
+
+@strawberry.type
+class NotificationSubscriptions:
+    @strawberry.subscription(
+        permission_classes=requires(Action.MANAGE_OWN_NOTIFICATIONS),
+        description="The caller's new notifications as they happen (graphql-transport-ws)",
+    )
+    async def notifications(self, info: Info) -> AsyncGenerator[NotificationNode, None]:
+        ctx: Context = info.context
+        assert ctx.principal is not None
+        me = ctx.principal.user_id
+        async for notification_id in ctx.services.hub.subscribe(me):
+            # Fresh loaders and a fresh connection per event: nothing cached from an earlier one.
+            ctx.reset_loaders()
+            n = await ctx.reader.notification_by_id(me, notification_id)
+            await ctx.close()
+            if n is not None:
+                yield NotificationNode.of(n)

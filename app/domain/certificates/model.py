@@ -223,8 +223,9 @@ class IssuedMaterial:
 
 @dataclass(slots=True)
 class IssuedCertificate:
-    """A use case's answer when a certificate was issued: the PKCS#12 is shown once."""
+    """A use case's answer when a certificate was issued (or, renewing a user certificate, ordered):
+    the PKCS#12 is shown once and never stored."""
 
     certificate: Certificate
-    certificate_pem: str
+    certificate_pem: str | None
     pkcs12: bytes | None = None

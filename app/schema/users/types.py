@@ -25,6 +25,7 @@ from app.schema.enums import (
 from app.schema.loaders import HistoryArgs
 
 if TYPE_CHECKING:
+    from app.schema.certificates.types import CertificateNode
     from app.schema.user_groups import UserGroupNode
 
 HISTORY_DEFAULT = 200
@@ -114,6 +115,14 @@ class User(Node):
     @strawberry.field
     async def roles(self, info: Info) -> list[Role]:
         return [Role(r) for r in await info.context.loaders.roles_by_user.load(self._id)]
+
+    @strawberry.field(description="The user's certificates, newest order first (certificate viewers and the user)")
+    async def certificates(
+        self, info: Info
+    ) -> list[Annotated[CertificateNode, strawberry.lazy("app.schema.certificates.types")]]:
+        from app.schema.certificates.types import certificates_of_user
+
+        return await certificates_of_user(info, self._id)
 
     @strawberry.field(description="The user's history, newest first; the latest 200 by default.")
     async def history(

@@ -1,0 +1,79 @@
+"""Business powers of attorney: the organisation lets another organisation (CVR) act on its
+behalf for given rights, optionally limited to a P-unit / SE-number and a period."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from app.domain import identifiers as ids
+from app.domain.activity import ActivityType, record
+from app.domain.errors import DomainError, NotFound
+from app.domain.model import PowerOfAttorney
+from app.domain.ports import UnitOfWork
+from app.domain.users.lifecycle import org_context
+from app.domain.users.rules import Errors, check_units, optional, parse_rights
+
+NAME_MAX = 200
+
+
+@dataclass(slots=True)
+class NewPowerOfAttorney:
+    receiving_cvr: str
+    name: str
+    rights: list[str]
+    p_number: str | None = None
+    se_number: str | None = None
+    valid_from: str | None = None
+    valid_until: str | None = None
+
+
+async def create_power_of_attorney(uow: UnitOfWork, data: NewPowerOfAttorney) -> PowerOfAttorney:
+    ctx = await org_context(uow)
+    org = await uow.organisations.get()
+    errors = Errors()
+    cvr = errors.check("receivingCvr", ids.normalise_cvr, data.receiving_cvr)
+    if cvr is not None and cvr == org.cvr:
+        errors.add("OWN_ORGANISATION", "A power of attorney is given to another organisation", "receivingCvr")
+    name = (data.name or "").strip()
+    if not name:
+        errors.add("REQUIRED", "Give the power of attorney a name", "name")
+    elif len(name) > NAME_MAX:
+        errors.add("TOO_LONG", f"At most {NAME_MAX} characters", "name")
+    rights = parse_rights(errors, data.rights, ctx.right_codes)
+    if not rights and not errors.items:
+        errors.add("REQUIRED", "Choose at least one right", "rights")
+    p, se = check_units(errors, ctx, optional(data.p_number), optional(data.se_number))
+    start = errors.check("validFrom", ids.parse_iso_date, data.valid_from) if optional(data.valid_from) else None
+    end = errors.check("validUntil", ids.parse_iso_date, data.valid_until) if optional(data.valid_until) else None
+    if end is not None and end < ctx.today:
+        errors.add("INVALID_PERIOD", "The period must not end in the past", "validUntil")
+    elif start is not None and end is not None and end < start:
+        errors.add("INVALID_PERIOD", "The period must end after it starts", "validUntil")
+    errors.raise_if_any()
+    assert cvr is not None
+    poa = PowerOfAttorney(
+        id=uuid.uuid4(), granting_org_id=org.id, granting_cvr=org.cvr, granting_name=org.name, receiving_cvr=cvr,
+        receiving_name=None, name=name, rights=rights, p_number=p, se_number=se, valid_from=start, valid_until=end,
+        created_at=uow.platform.now(),
+    )
+    await uow.powers_of_attorney.add(poa)
+    await record(uow, ActivityType.POWER_OF_ATTORNEY_CREATED, f"Power of attorney '{name}' given to CVR {cvr}",
+                 details={"id": str(poa.id), "receivingCvr": cvr, "rights": rights,
+                          "validFrom": start.isoformat() if start else None,
+                          "validUntil": end.isoformat() if end else None})
+    return poa
+
+
+async def revoke_power_of_attorney(uow: UnitOfWork, poa_id: uuid.UUID) -> PowerOfAttorney:
+    """Final: a revoked power of attorney cannot be restored (give a new one)."""
+    poa = await uow.powers_of_attorney.get(poa_id)
+    if poa is None:
+        raise NotFound("Power of attorney", ["powerOfAttorneyId"])
+    if poa.revoked_at is not None:
+        raise DomainError("ALREADY_REVOKED", "The power of attorney is already revoked", ["powerOfAttorneyId"])
+    poa.revoked_at = uow.platform.now()
+    await uow.powers_of_attorney.save(poa)
+    await record(uow, ActivityType.POWER_OF_ATTORNEY_REVOKED,
+                 f"Power of attorney '{poa.name}' to CVR {poa.receiving_cvr} revoked", details={"id": str(poa.id)})
+    return poa

@@ -1,0 +1,328 @@
+"""The gateway's issuing CA, built on `cryptography` (no hand-written ASN.1).
+
+The CA's key and self-signed certificate are made the first time a certificate, the CA or the CRL
+is needed, and stored in the database with the key as encrypted PKCS#8 (the passphrase is derived
+from PKI_KEY, by default from DATA_KEY). Issued certificates carry the organisation (name, CVR in
+serialNumber and organizationIdentifier), the holder (user UUID, or the organisation profile) and the
+email if any; they are valid 3 years, with key usages by purpose. Keys we generate are handed out
+once in a password-protected PKCS#12 and never stored."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import functools
+import os
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
+
+from app.config import Settings
+from app.domain.certificates.model import (
+    AuthorityRecord,
+    CertificateErrorCode,
+    CertificatePurpose,
+    CertificateSpec,
+    CertificateType,
+    IssuedMaterial,
+    Revocation,
+    RevocationReason,
+)
+from app.domain.certificates.rules import add_years
+from app.domain.errors import DomainError
+
+CA_NAME = "MitID Erhverv Gateway Issuing CA"
+CA_VALIDITY_YEARS = 20
+CA_KEY_BITS = 3072
+ISSUED_KEY_BITS = 2048
+CRL_VALIDITY = dt.timedelta(days=7)
+ALLOWED_CURVES = (ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)
+
+# Policy identifiers in the UUID arc (2.25, ITU-T X.667): this CA's own, asserting nothing else.
+POLICY_STANDARD = x509.ObjectIdentifier("2.25.329800735698586629295641978511506172918")
+POLICY_QUALIFIED = x509.ObjectIdentifier("2.25.329800735698586629295641978511506172919")
+DOCUMENT_SIGNING = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")  # id-kp-documentSigning (RFC 9336)
+
+REASONS: dict[RevocationReason, x509.ReasonFlags] = {
+    RevocationReason.CONTENT_INCORRECT: x509.ReasonFlags.affiliation_changed,
+    # A lost key may be in anyone's hands: treated like a compromise.
+    RevocationReason.KEY_LOST: x509.ReasonFlags.key_compromise,
+    RevocationReason.KEY_COMPROMISE_SUSPECTED: x509.ReasonFlags.key_compromise,
+    RevocationReason.KEY_DESTROYED: x509.ReasonFlags.cessation_of_operation,
+    RevocationReason.HOLDER_LEFT: x509.ReasonFlags.privilege_withdrawn,
+}
+
+C = CertificateErrorCode
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+
+def pki_secret(settings: Settings) -> str:
+    """PKI_KEY if set (environment or `Settings.extra`), else DATA_KEY (whose dev default is documented)."""
+    return settings.extra.get("PKI_KEY") or os.environ.get("PKI_KEY") or settings.data_key
+
+
+class Pki:
+    """Implements the domain's CertificateAuthority. Signing runs in a worker thread so key
+    generation does not stall the event loop."""
+
+    def __init__(self, secret: str, public_base_url: str) -> None:
+        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"mitid-gateway pki ca key").derive(
+            secret.encode()
+        )
+        self._passphrase = base64.urlsafe_b64encode(derived)
+        self._base_url = public_base_url.rstrip("/")
+        self._opened: dict[str, tuple[x509.Certificate, PrivateKey]] = {}
+
+    # --- the port -----------------------------------------------------------------------------------
+
+    async def new_authority(self, now: dt.datetime) -> AuthorityRecord:
+        return await asyncio.to_thread(self._new_authority, now)
+
+    async def issue(
+        self, authority: AuthorityRecord, spec: CertificateSpec, *, csr_pem: str | None, password: str | None
+    ) -> IssuedMaterial:
+        public_key = _public_key_of_csr(csr_pem) if csr_pem is not None else None
+        return await asyncio.to_thread(self._issue, authority, spec, public_key, password)
+
+    async def revocation_list(
+        self, authority: AuthorityRecord, revoked: Sequence[Revocation], number: int, now: dt.datetime
+    ) -> tuple[str, dt.datetime]:
+        ca_cert, ca_key = self._open(authority)
+        return await asyncio.to_thread(_crl, ca_cert, ca_key, revoked, number, now)
+
+    def retrieval_link(self, certificate_id: uuid.UUID) -> str:
+        return f"{self._base_url}/certificates/{certificate_id}"
+
+    # --- the CA ---------------------------------------------------------------------------------------
+
+    def _new_authority(self, now: dt.datetime) -> AuthorityRecord:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=CA_KEY_BITS)
+        name = x509.Name([
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "DK"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "MitID Erhverv Gateway"),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"{CA_NAME} {now:%Y-%m}"),
+        ])
+        start = now.astimezone(dt.UTC).replace(microsecond=0)
+        ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start)
+            .not_valid_after(add_years(start, CA_VALIDITY_YEARS))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(_key_usage(cert_sign=True), critical=True)
+            .add_extension(ski, critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
+            .sign(key, hashes.SHA256())
+        )
+        encrypted = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(self._passphrase),
+        ).decode()
+        crl_pem, next_update = _crl(cert, key, [], 1, now)
+        return AuthorityRecord(
+            certificate_pem=cert.public_bytes(serialization.Encoding.PEM).decode(), encrypted_key_pem=encrypted,
+            created_at=now, crl_number=1, crl_pem=crl_pem, crl_next_update=next_update,
+        )
+
+    def _open(self, authority: AuthorityRecord) -> tuple[x509.Certificate, PrivateKey]:
+        """The CA's certificate and decrypted key, decrypted once per process."""
+        cached = self._opened.get(authority.certificate_pem)
+        if cached is None:
+            cert = x509.load_pem_x509_certificate(authority.certificate_pem.encode())
+            try:
+                key = serialization.load_pem_private_key(authority.encrypted_key_pem.encode(), self._passphrase)
+            except ValueError as exc:
+                raise RuntimeError("The CA key cannot be decrypted: PKI_KEY (or DATA_KEY) has changed") from exc
+            assert isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey)
+            cached = self._opened[authority.certificate_pem] = (cert, key)
+        return cached
+
+    def _issue(
+        self, authority: AuthorityRecord, spec: CertificateSpec, public_key: Any, password: str | None
+    ) -> IssuedMaterial:
+        ca_cert, ca_key = self._open(authority)
+        key: rsa.RSAPrivateKey | None = None
+        if public_key is None:
+            assert password, "a generated key is only handed out protected by a password"
+            key = rsa.generate_private_key(public_exponent=65537, key_size=ISSUED_KEY_BITS)
+            public_key = key.public_key()
+        not_after = min(spec.not_after, ca_cert.not_valid_after_utc)
+        ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(_subject(spec))
+            .issuer_name(ca_cert.subject)
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(spec.not_before)
+            .not_valid_after(not_after)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(_usage_of(spec.purposes, isinstance(public_key, rsa.RSAPublicKey)), critical=True)
+            .add_extension(x509.ExtendedKeyUsage(_extended_usages(spec)), critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
+            .add_extension(
+                x509.CertificatePolicies([x509.PolicyInformation(
+                    POLICY_QUALIFIED if spec.type is CertificateType.QUALIFIED else POLICY_STANDARD, None
+                )]),
+                critical=False,
+            )
+            .add_extension(
+                x509.CRLDistributionPoints([x509.DistributionPoint(
+                    full_name=[x509.UniformResourceIdentifier(f"{self._base_url}/pki/crl.pem")],
+                    relative_name=None, reasons=None, crl_issuer=None,
+                )]),
+                critical=False,
+            )
+            .add_extension(
+                x509.AuthorityInformationAccess([x509.AccessDescription(
+                    AuthorityInformationAccessOID.CA_ISSUERS,
+                    x509.UniformResourceIdentifier(f"{self._base_url}/pki/ca.pem"),
+                )]),
+                critical=False,
+            )
+        )
+        if spec.email:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.RFC822Name(spec.email)]), critical=False
+            )
+        cert = builder.sign(ca_key, hashes.SHA256())
+        bundle = None
+        if key is not None:
+            assert password is not None
+            bundle = pkcs12.serialize_key_and_certificates(
+                name=spec.common_name.encode(), key=key, cert=cert, cas=[ca_cert],
+                encryption_algorithm=serialization.BestAvailableEncryption(password.encode()),
+            )
+        return IssuedMaterial(
+            serial_number=serial_hex(cert.serial_number),
+            subject=cert.subject.rfc4514_string(),
+            not_before=cert.not_valid_before_utc,
+            not_after=cert.not_valid_after_utc,
+            certificate_pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
+            fingerprint_sha256=cert.fingerprint(hashes.SHA256()).hex().upper(),
+            pkcs12=bundle,
+        )
+
+
+@functools.cache
+def _pki(secret: str, base_url: str) -> Pki:
+    return Pki(secret, base_url)
+
+
+def pki_for(settings: Settings) -> Pki:
+    """One CA front per configuration, so the decrypted CA key is cached for the process."""
+    return _pki(pki_secret(settings), settings.public_base_url)
+
+
+def serial_hex(serial: int) -> str:
+    return f"{serial:040X}"
+
+
+# --- pieces ---------------------------------------------------------------------------------------------
+
+
+def _public_key_of_csr(csr_pem: str) -> Any:
+    """The CSR's key, if the CSR is well-formed, self-signed correctly and the key strong enough.
+    The subject it asks for is ignored: the CA decides what a certificate says."""
+    try:
+        csr = x509.load_pem_x509_csr(csr_pem.strip().encode())
+        valid = csr.is_signature_valid
+        key = csr.public_key()
+    except (ValueError, UnsupportedAlgorithm, TypeError) as exc:
+        raise DomainError(C.INVALID_CSR, "The CSR is not a valid PEM certificate signing request", ["csr"]) from exc
+    if not valid:
+        raise DomainError(C.INVALID_CSR, "The CSR's signature does not match its key", ["csr"])
+    if isinstance(key, rsa.RSAPublicKey):
+        if key.key_size < 2048:
+            raise DomainError(C.WEAK_KEY, "RSA keys must have at least 2048 bits", ["csr"])
+    elif isinstance(key, ec.EllipticCurvePublicKey):
+        if not isinstance(key.curve, ALLOWED_CURVES):
+            raise DomainError(C.WEAK_KEY, "Elliptic-curve keys must be on P-256, P-384 or P-521", ["csr"])
+    else:
+        raise DomainError(C.WEAK_KEY, "Only RSA and elliptic-curve (P-256/384/521) keys are accepted", ["csr"])
+    return key
+
+
+def _subject(spec: CertificateSpec) -> x509.Name:
+    attributes = [
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "DK"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, spec.organisation_name[:64]),
+        x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, f"NTRDK-{spec.cvr}"),
+        x509.NameAttribute(NameOID.COMMON_NAME, spec.common_name[:64]),
+        x509.NameAttribute(NameOID.SERIAL_NUMBER, spec.subject_serial),
+    ]
+    if spec.pseudonym:
+        attributes.append(x509.NameAttribute(NameOID.PSEUDONYM, spec.pseudonym))
+    if spec.email:
+        attributes.append(x509.NameAttribute(NameOID.EMAIL_ADDRESS, spec.email))
+    return x509.Name(attributes)
+
+
+def _key_usage(
+    *, signature: bool = False, commitment: bool = False, encipherment: bool = False, cert_sign: bool = False
+) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=signature or cert_sign, content_commitment=commitment, key_encipherment=encipherment,
+        data_encipherment=False, key_agreement=False, key_cert_sign=cert_sign, crl_sign=cert_sign,
+        encipher_only=False, decipher_only=False,
+    )
+
+
+def _usage_of(purposes: Sequence[CertificatePurpose], rsa_key: bool) -> x509.KeyUsage:
+    """Authentication: digitalSignature (and keyEncipherment for RSA keys, for TLS key transport);
+    signing and sealing: digitalSignature + contentCommitment (non-repudiation)."""
+    commitment = CertificatePurpose.SIGNING in purposes or CertificatePurpose.SEAL in purposes
+    authentication = CertificatePurpose.AUTHENTICATION in purposes
+    return _key_usage(signature=True, commitment=commitment, encipherment=authentication and rsa_key)
+
+
+def _extended_usages(spec: CertificateSpec) -> list[x509.ObjectIdentifier]:
+    usages: list[x509.ObjectIdentifier] = []
+    if CertificatePurpose.AUTHENTICATION in spec.purposes:
+        usages.append(ExtendedKeyUsageOID.CLIENT_AUTH)
+    if CertificatePurpose.SIGNING in spec.purposes and spec.email:
+        usages.append(ExtendedKeyUsageOID.EMAIL_PROTECTION)
+    if CertificatePurpose.SIGNING in spec.purposes or CertificatePurpose.SEAL in spec.purposes:
+        usages.append(DOCUMENT_SIGNING)
+    return usages
+
+
+def _crl(
+    ca_cert: x509.Certificate, ca_key: PrivateKey, revoked: Sequence[Revocation], number: int, now: dt.datetime
+) -> tuple[str, dt.datetime]:
+    this_update = now.astimezone(dt.UTC).replace(microsecond=0)
+    next_update = this_update + CRL_VALIDITY
+    ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca_cert.subject)
+        .last_update(this_update)
+        .next_update(next_update)
+        .add_extension(x509.CRLNumber(number), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
+    )
+    for r in revoked:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder()
+            .serial_number(int(r.serial_number, 16))
+            .revocation_date(r.revoked_at.astimezone(dt.UTC).replace(microsecond=0))
+            .add_extension(x509.CRLReason(REASONS[r.reason]), critical=False)
+            .build()
+        )
+    crl = builder.sign(ca_key, hashes.SHA256())
+    return crl.public_bytes(serialization.Encoding.PEM).decode(), next_update

@@ -1,0 +1,238 @@
+"""The Certificate and CertificateProfile types: scalars are plain attributes, relations go through
+the request's loaders."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid as uuid_mod
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from app.domain.certificates.model import (
+    Certificate as DomainCertificate,
+)
+from app.domain.certificates.model import (
+    CertificateFilter,
+    CertificateIssuance,
+    CertificateKind,
+    CertificateOrderField,
+    CertificatePurpose,
+    CertificateStatus,
+    CertificateType,
+    RevocationReason,
+)
+from app.domain.certificates.model import (
+    CertificateProfile as DomainProfile,
+)
+from app.domain.policy import Action, can_view_certificates_of, is_allowed
+from app.schema.base import Node, PageInfo, encode_cursor, to_global_id, uuid_of
+
+if TYPE_CHECKING:
+    from app.schema.context import Context
+    from app.schema.users.types import User
+
+strawberry.enum(CertificateKind, name="CertificateKind")
+strawberry.enum(CertificateType, name="CertificateType")
+strawberry.enum(
+    CertificateStatus, name="CertificateStatus",
+    description="EXPIRED is derived: an ISSUED certificate past its notAfter.",
+)
+strawberry.enum(CertificateIssuance, name="CertificateIssuance")
+strawberry.enum(CertificatePurpose, name="CertificatePurpose")
+strawberry.enum(RevocationReason, name="RevocationReason")
+strawberry.enum(CertificateOrderField, name="CertificateOrderField")
+
+UserRef = Annotated["User", strawberry.lazy("app.schema.users.types")]
+
+
+def now_of(info: Info) -> dt.datetime:
+    ctx: Context = info.context
+    return ctx.services.platform.now()
+
+
+@strawberry.type(name="CertificateProfile", description="What an organisation certificate says and whom to contact.")
+class CertificateProfileNode(Node):
+    id: strawberry.ID
+    uuid: uuid_mod.UUID
+    name: str
+    email: str
+    contact_name: str
+    contact_email: str
+    p_number: str | None
+    se_number: str | None
+    created_at: dt.datetime
+
+    @classmethod
+    def of(cls, p: DomainProfile) -> CertificateProfileNode:
+        return cls(
+            id=to_global_id("CertificateProfile", p.id), uuid=p.id, name=p.name, email=p.email,
+            contact_name=p.contact_name, contact_email=p.contact_email, p_number=p.p_number,
+            se_number=p.se_number, created_at=p.created_at,
+        )
+
+
+@strawberry.type(name="Certificate")
+class CertificateNode(Node):
+    id: strawberry.ID
+    uuid: uuid_mod.UUID
+    kind: CertificateKind
+    type: CertificateType
+    qualified: bool
+    status: CertificateStatus
+    issuance: CertificateIssuance | None = strawberry.field(
+        description="SOFTWARE: generated key in a PKCS#12; HARDWARE: from the holder's CSR"
+    )
+    purposes: list[CertificatePurpose]
+    name: str = strawberry.field(description="The holder's name (a user's UUID if anonymous) or the profile's")
+    email: str | None
+    contact_name: str | None
+    contact_email: str | None
+    p_number: str | None
+    se_number: str | None
+    serial_number: str | None = strawberry.field(description="Upper-case hex")
+    subject: str | None = strawberry.field(description="RFC 4514")
+    not_before: dt.datetime | None
+    not_after: dt.datetime | None
+    certificate_pem: str | None
+    fingerprint_sha256: str | None
+    can_seal: bool
+    allow_user_signing: bool
+    ordered_at: dt.datetime
+    issued_at: dt.datetime | None
+    cancelled_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    revocation_reason: RevocationReason | None
+    _user_id: strawberry.Private[uuid_mod.UUID | None]
+    _ordered_by: strawberry.Private[uuid_mod.UUID | None]
+    _profile_id: strawberry.Private[uuid_mod.UUID | None]
+    _predecessor_id: strawberry.Private[uuid_mod.UUID | None]
+    _successor_id: strawberry.Private[uuid_mod.UUID | None]
+
+    @classmethod
+    def of(cls, c: DomainCertificate, now: dt.datetime) -> CertificateNode:
+        return cls(
+            id=to_global_id("Certificate", c.id), uuid=c.id, kind=c.kind, type=c.type, qualified=c.qualified,
+            status=c.status_at(now), issuance=c.issuance, purposes=list(c.purposes), name=c.name, email=c.email,
+            contact_name=c.contact_name, contact_email=c.contact_email, p_number=c.p_number,
+            se_number=c.se_number, serial_number=c.serial_number, subject=c.subject, not_before=c.not_before,
+            not_after=c.not_after, certificate_pem=c.certificate_pem, fingerprint_sha256=c.fingerprint_sha256,
+            can_seal=c.can_seal, allow_user_signing=c.allow_user_signing, ordered_at=c.ordered_at,
+            issued_at=c.issued_at, cancelled_at=c.cancelled_at, revoked_at=c.revoked_at,
+            revocation_reason=c.revocation_reason, _user_id=c.user_id, _ordered_by=c.ordered_by,
+            _profile_id=c.profile_id, _predecessor_id=c.predecessor_id, _successor_id=c.successor_id,
+        )
+
+    @strawberry.field(description="Organisation certificates: the rights catalogue codes it may use")
+    async def system_rights(self, info: Info) -> list[str]:
+        if self.kind is not CertificateKind.ORGANISATION:
+            return []
+        return list(await info.context.loaders.system_rights_by_certificate.load(self.uuid))
+
+    @strawberry.field(description="The holder of a user certificate")
+    async def user(self, info: Info) -> UserRef | None:
+        from app.schema.users.types import load_user
+
+        return await load_user(info, self._user_id)
+
+    @strawberry.field
+    async def ordered_by(self, info: Info) -> UserRef | None:
+        from app.schema.users.types import load_user
+
+        return await load_user(info, self._ordered_by)
+
+    @strawberry.field
+    async def profile(self, info: Info) -> CertificateProfileNode | None:
+        if self._profile_id is None:
+            return None
+        p = await info.context.loaders.certificate_profile_by_id.load(self._profile_id)
+        return CertificateProfileNode.of(p) if p is not None else None
+
+    @strawberry.field(description="The certificate this one renewed")
+    async def predecessor(self, info: Info) -> CertificateNode | None:
+        return await load_certificate(info, self._predecessor_id)
+
+    @strawberry.field(description="The certificate that renews this one")
+    async def successor(self, info: Info) -> CertificateNode | None:
+        return await load_certificate(info, self._successor_id)
+
+
+async def load_certificate(info: Info, certificate_id: uuid_mod.UUID | None) -> CertificateNode | None:
+    """A certificate the caller may see (certificate viewers: the organisation's; others: their own)."""
+    ctx: Context = info.context
+    if certificate_id is None or ctx.principal is None:
+        return None
+    cert = await ctx.loaders.certificate_by_id.load(certificate_id)
+    if cert is None or not can_view_certificates_of(ctx.principal, cert.user_id):
+        return None
+    return CertificateNode.of(cert, now_of(info))
+
+
+async def certificate_node(info: Info, kind: str, global_id: str) -> Node | None:
+    """`node(id:)` for certificates and profiles."""
+    ctx: Context = info.context
+    if kind == "Certificate":
+        return await load_certificate(info, uuid_of(global_id, "Certificate"))
+    profile_id = uuid_of(global_id, "CertificateProfile")
+    if profile_id is None or ctx.principal is None or not is_allowed(ctx.principal.roles, Action.VIEW_CERTIFICATES):
+        return None
+    p = await ctx.loaders.certificate_profile_by_id.load(profile_id)
+    return CertificateProfileNode.of(p) if p is not None else None
+
+
+async def certificates_of_user(info: Info, user_id: uuid_mod.UUID) -> list[CertificateNode]:
+    """`User.certificates`: one batched statement for a whole page of users."""
+    ctx: Context = info.context
+    if ctx.principal is None or not can_view_certificates_of(ctx.principal, user_id):
+        return []
+    now = now_of(info)
+    return [CertificateNode.of(c, now) for c in await ctx.loaders.certificates_by_user.load(user_id)]
+
+
+@strawberry.type
+class CertificateEdge:
+    cursor: str
+    node: CertificateNode
+
+
+@strawberry.type
+class CertificateConnection:
+    edges: list[CertificateEdge]
+    page_info: PageInfo
+    _filter: strawberry.Private[CertificateFilter]
+    _now: strawberry.Private[dt.datetime]
+
+    @strawberry.field
+    async def total_count(self, info: Info) -> int:
+        return await info.context.reader.count_certificates(self._filter, self._now)
+
+    @classmethod
+    def of(
+        cls, rows: list[DomainCertificate], offset: int, limit: int, f: CertificateFilter, now: dt.datetime, info: Info
+    ) -> CertificateConnection:
+        page = rows[:limit]
+        loader = info.context.loaders.certificate_by_id
+        for cert in page:
+            loader.prime(cert.id, cert)
+        edges = [
+            CertificateEdge(cursor=encode_cursor("Offset", offset + i + 1), node=CertificateNode.of(c, now))
+            for i, c in enumerate(page)
+        ]
+        return cls(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(rows) > limit,
+                has_previous_page=offset > 0,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+            _filter=f,
+            _now=now,
+        )
+
+
+__all__ = [
+    "CertificateConnection", "CertificateNode", "CertificateProfileNode", "certificate_node", "certificates_of_user",
+    "load_certificate", "now_of",
+]
