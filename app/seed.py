@@ -64,6 +64,35 @@ async def database_is_empty(services: Services) -> bool:
 async def seed_demo(services: Services, users_per_status: int = 8) -> None:
     for index, org in enumerate((DEMO, PARTNER)):
         await _seed_org(services, org, index, users_per_status)
+    await _seed_relations(services)
+
+
+async def _seed_relations(services: Services) -> None:
+    """What ties the two together: a custom group of Demo with a Partner accountant in it, a power
+    of attorney from Demo to Partner, and Demo's billing by NemHandel."""
+    from app.domain import billing, powers_of_attorney, user_groups
+
+    async with services.engine.connect() as conn:
+        demo_id = (await conn.execute(select(organisations.c.id).where(organisations.c.cvr == DEMO.cvr))).scalar_one()
+    oa = await person_with_role(services, DEMO.cvr, Role.ORGANISATION_ADMINISTRATOR)
+    ua = await person_with_role(services, DEMO.cvr, Role.USER_ADMINISTRATOR)
+    accountant = await person_with_role(services, PARTNER.cvr, Role.USER_ADMINISTRATOR)
+    assert oa and ua and accountant
+    async with services.unit_of_work(Actor(demo_id, DEMO.cvr, oa, frozenset({Role.ORGANISATION_ADMINISTRATOR}))) as uow:
+        group = await user_groups.create_user_group(uow, user_groups.GroupInput(
+            name="Bogholderi", description="Moms, refusion og årsrapport", rights=["SKAT.MOMS", "SKAT.REFUSION",
+                                                                                 "ERST.REGNSKAB"],
+        ))
+        await powers_of_attorney.create_power_of_attorney(uow, powers_of_attorney.NewPowerOfAttorney(
+            receiving_cvr=PARTNER.cvr, name="Revision og moms", rights=["SKAT.MOMS", "ERST.REGNSKAB"],
+        ))
+        await billing.update_billing(uow, "NEMHANDEL", ean="5790000000005", ean_name="Demo ApS bogholderi",
+                                     attention="Att. Olga", po_reference=None, email=None)
+        await uow.commit()
+    async with services.unit_of_work(Actor(demo_id, DEMO.cvr, ua, frozenset({Role.USER_ADMINISTRATOR}))) as uow:
+        await user_groups.add_users_to_group(uow, group.id, [ua])
+        await user_groups.add_external_user_to_group(uow, group.id, accountant)
+        await uow.commit()
 
 
 async def _seed_org(services: Services, org: DemoOrg, index: int, per_status: int) -> None:
