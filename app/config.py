@@ -39,6 +39,12 @@ class Settings:
     import_max_bytes: int = 50 * 1024 * 1024
     import_max_rows: int = 200_000
     bulk_poll_seconds: float = 2.0
+    max_query_depth: int = 15
+    max_query_aliases: int = 30
+    max_query_tokens: int = 5000
+    max_query_cost: int = 25_000
+    cost_budget_per_minute: int = 100_000
+    introspection: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -69,6 +75,12 @@ class Settings:
             "import_max_bytes": int(e.get("IMPORT_MAX_BYTES") or cls.import_max_bytes),
             "import_max_rows": int(e.get("IMPORT_MAX_ROWS") or cls.import_max_rows),
             "bulk_poll_seconds": float(e.get("BULK_POLL_SECONDS") or cls.bulk_poll_seconds),
+            "max_query_depth": int(e.get("GRAPHQL_MAX_DEPTH") or cls.max_query_depth),
+            "max_query_aliases": int(e.get("GRAPHQL_MAX_ALIASES") or cls.max_query_aliases),
+            "max_query_tokens": int(e.get("GRAPHQL_MAX_TOKENS") or cls.max_query_tokens),
+            "max_query_cost": int(e.get("GRAPHQL_MAX_COST") or cls.max_query_cost),
+            "cost_budget_per_minute": int(e.get("GRAPHQL_COST_BUDGET_PER_MINUTE") or cls.cost_budget_per_minute),
+            "introspection": _bool(e.get("GRAPHQL_INTROSPECTION"), True),
         }
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]

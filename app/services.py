@@ -25,6 +25,7 @@ from app.persistence.tables import organisations
 from app.persistence.uow import SqlUnitOfWork
 from app.persistence.users import find_pending_activation, status_of_user
 from app.platform import SystemPlatform
+from app.schema.limits import CostBudgets, Limits
 
 
 @dataclass
@@ -36,9 +37,16 @@ class Services:
     _org_ids: dict[str, int] = field(default_factory=dict)
     bulk: BulkRunner = field(init=False)
     hub: NotificationHub = field(default_factory=NotificationHub)
+    limits: Limits = field(init=False)
+    cost_budgets: CostBudgets = field(init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
+        self.limits = Limits(
+            max_depth=s.max_query_depth, max_aliases=s.max_query_aliases, max_tokens=s.max_query_tokens,
+            max_cost=s.max_query_cost, budget_per_minute=s.cost_budget_per_minute, introspection=s.introspection,
+        )
+        self.cost_budgets = CostBudgets(s.cost_budget_per_minute)
         self.bulk = BulkRunner(self, BulkLimits(max_bytes=s.import_max_bytes, max_rows=s.import_max_rows))
 
     async def org_id_for_cvr(self, cvr: str) -> int | None:

@@ -107,16 +107,25 @@ class Env:
     client: httpx.AsyncClient
     mail: MailSink
     statements: list[str] = field(default_factory=list)
+    last_extensions: dict[str, Any] | None = None
 
     @property
     def engine(self):  # type: ignore[no-untyped-def]
         return self.services.engine
 
-    async def gql(self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None) -> dict[str, Any]:
+    async def gql(
+        self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None, raw: bool = False
+    ) -> dict[str, Any]:
+        """data/errors of a response; the response's `extensions` (the query cost) are kept on
+        `self.last_extensions` unless `raw` asks for the whole body."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         response = await self.client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
         assert response.status_code == 200, response.text
-        return response.json()
+        body = response.json()
+        self.last_extensions = body.get("extensions") if isinstance(body, dict) else None
+        if not raw and isinstance(body, dict):
+            body.pop("extensions", None)
+        return body
 
     async def upload(
         self, query: str, variables: dict[str, Any], file_variable: str, content: bytes, *, token: str | None,

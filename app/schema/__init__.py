@@ -12,6 +12,7 @@ from app.schema.certificates.mutations import CertificateMutations
 from app.schema.certificates.queries import CertificateQueries
 from app.schema.certificates.types import CertificateNode, CertificateProfileNode
 from app.schema.extensions import ErrorCodes
+from app.schema.limits import QueryLimits
 from app.schema.node import NodeQueries
 from app.schema.notifications import (
     NotificationMutations,
@@ -50,7 +51,7 @@ def build_schema() -> strawberry.Schema:
         subscription=Subscription,
         types=[User, ActivityNode, NotificationNode, AnonymityRequestNode, BulkJobNode, UserGroupNode, ExternalUserNode,
                PowerOfAttorneyNode, CertificateNode, CertificateProfileNode],
-        extensions=[ErrorCodes],
+        extensions=[ErrorCodes, QueryLimits],
     )
 
 
