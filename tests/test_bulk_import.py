@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy import select
 
 from app.domain.bulk_csv import COLUMNS
+from app.domain.model import OrganisationSettings
 from app.domain.principal import Role
 from app.persistence.tables import activities, users
 from tests.conftest import Env, token_for
-from tests.factories import OrgFixture
+from tests.factories import OrgFixture, make_org
 
 IMPORT = """
 mutation($file: Upload!, $op: BulkOperation!, $dry: Boolean!) {
@@ -216,6 +217,8 @@ async def test_the_filled_templates_create_update_and_delete_users(env: Env, org
         return template + ("\r\n".join(line_of(r) for r in rows) + "\r\n").encode("utf-8")
 
     people = [person(1, Telefonnummer="+45 11111111"), person(2), dob_person(3)]
+    bad = await run_job(env, org, await filled("create", [people[0], person(2, **{"E-mail": "nej"})]))
+    assert errors_of(bad) == [(4, "E-mail", "INVALID_EMAIL")]  # line 2 is the template's example
     created = await run_job(env, org, await filled("create", people))
     assert created["status"] == "SUCCEEDED", created
     assert (created["result"]["created"], created["result"]["total"]) == (3, 3)
@@ -420,6 +423,7 @@ async def test_every_kind_of_bad_create_row_is_reported_with_line_and_column_and
         person(13, **{"E-mail": org.emails[Role.USER].upper()}),  # already in the organisation
         person(14),  # good
         person(15, **{"CPR-nummer": "010190-12345", "E-mail": "to@@example.dk"}),  # two bad cells
+        person(16, Reference="x" * 1001),
     ]
     before = await org_snapshot(env, org)
 
@@ -443,13 +447,39 @@ async def test_every_kind_of_bad_create_row_is_reported_with_line_and_column_and
         (14, "E-mail", "DUPLICATE_EMAIL"),
         (16, "CPR-nummer", "INVALID_CPR"),
         (16, "E-mail", "INVALID_EMAIL"),
+        (17, "Reference", "TOO_LONG"),
     ]
-    assert job["errorCount"] == 15
+    assert job["errorCount"] == 16
     messages = {(e["line"], e["column"]): e["message"] for e in job["rowErrors"]}
     assert "line 2" in messages[12, "E-mail"] and "line 2" in messages[13, "CPR-nummer"]
     assert "Måske" in messages[8, "Anonym"]
     assert job["result"] is None
     assert await org_snapshot(env, org) == before
+
+
+async def test_rows_are_checked_against_the_organisations_settings_on_create_and_update(env: Env) -> None:
+    strict = await make_org(env.services, settings=OrganisationSettings(
+        anonymity_allowed=False, private_mitid_allowed=False, user_certificates_allowed=False,
+        organisation_certificates_allowed=False,
+    ))
+    by_email = await created_ok(env, strict, [person(1, **{"Privat MitID": "Nej"})])
+    before = await org_snapshot(env, strict)
+    rows = [person(2, Anonym="Ja", **{"Privat MitID": "Nej"}), person(3), person(4, Underskrift="Ja", **{"Privat MitID": ""})]
+
+    created = await run_job(env, strict, csv_file(rows))
+    updated = await run_job(env, strict, csv_file([{
+        "Bruger-UUID": by_email["ase1@example.dk"]["uuid"], "E-mail": "ase1@example.dk", "Privat MitID": "Ja",
+        "Segldannelse": "Ja",
+    }]), "UPDATE")
+
+    assert errors_of(created) == [
+        (2, "Anonym", "ANONYMITY_NOT_ALLOWED"), (3, "Privat MitID", "AUTHENTICATOR_NOT_ALLOWED"),
+        (4, "Underskrift", "SIGNING_NOT_ALLOWED"),
+    ]
+    assert sorted(errors_of(updated), key=str) == [
+        (2, "Privat MitID", "AUTHENTICATOR_NOT_ALLOWED"), (2, "Segldannelse", "SIGNING_NOT_ALLOWED"),
+    ]
+    assert await org_snapshot(env, strict) == before
 
 
 async def test_a_cpr_already_in_the_organisation_is_a_duplicate_but_a_deleted_users_email_is_free(
@@ -539,7 +569,7 @@ async def test_a_100_row_file_whose_last_row_is_bad_writes_nothing_even_after_ea
 
     assert job["status"] == "FAILED"
     assert errors_of(job) == [(101, "E-mail", "DUPLICATE_EMAIL")]
-    print("PROGRESS", job["progress"])
+    assert job["progress"]["total"] == 100
     assert await org_snapshot(env, org) == before
 
 
@@ -565,3 +595,315 @@ async def test_a_good_file_writes_one_history_entry_per_affected_user_plus_one_f
     assert await bulk_activities(env, org, "BULK_IMPORT_COMPLETED") == 3
     assert await bulk_activities(env, org, "USER_UPDATED") == 3
     assert await bulk_activities(env, org, "USER_DELETED") == 2
+
+
+# --- sending imported users for activation --------------------------------------------------------
+
+
+async def test_sending_all_imported_emails_exactly_the_cpr_users_and_leaves_date_of_birth_users_to_send_one_by_one(
+    env: Env, org: OrgFixture
+) -> None:
+    tag = f"{org.cvr}.{env.backend}"  # the SMTP server is shared by every test
+    cpr_rows = [person(i, **{"E-mail": f"cpr{i}.{tag}@example.dk"}) for i in range(60)]
+    dob_rows = [dob_person(i, **{"E-mail": f"dob{i}.{tag}@example.dk"}) for i in range(40)]
+    rows = [r for pair in zip(cpr_rows[:40], dob_rows, strict=True) for r in pair] + cpr_rows[40:]
+    by_email = await created_ok(env, org, rows)
+    cpr_emails = {r["E-mail"] for r in cpr_rows}
+    dob_emails = {r["E-mail"] for r in dob_rows}
+    token = uadmin(env, org)
+
+    body = await env.gql(SEND, {"input": {"allImported": True}}, token=token)
+
+    payload = body["data"]["sendUsersForActivation"]
+    assert payload["userErrors"] == []
+    assert {u["email"] for u in payload["sent"]} == cpr_emails and len(payload["sent"]) == 60
+    assert {u["email"] for u in payload["needsIndividualSending"]} == dob_emails
+    assert payload["codes"] == []
+    for address in sorted(cpr_emails):
+        [mail] = await env.mail.wait_for(address)
+        assert "/activate?token=" in mail.get_payload(decode=True).decode()
+    await asyncio.sleep(0.3)  # a mail to anyone else would have gone out with these
+    assert [m["To"] for m in env.mail.messages if tag in (m["To"] or "") and m["To"] not in cpr_emails] == []
+    assert set(await listed_users(env, org, status="CREATED")) == dob_emails
+    after = await listed_users(env, org)
+    assert {after[e]["status"] for e in cpr_emails} == {"PENDING_ACTIVATION"}
+
+    again = (await env.gql(SEND, {"input": {"allImported": True}}, token=token))["data"]["sendUsersForActivation"]
+    assert (again["sent"], len(again["needsIndividualSending"])) == ([], 40)
+
+    two = [by_email[f"dob{i}.{tag}@example.dk"]["id"] for i in (0, 1)]
+    sent = (await env.gql(SEND, {"input": {"userIds": two}}, token=token))["data"]["sendUsersForActivation"]
+    assert sent["userErrors"] == []
+    assert [c["user"]["id"] for c in sent["codes"]] == two
+    for code in sent["codes"]:
+        activation = {"userId": code["user"]["id"], "code": code["temporaryActivationCode"]}
+        first = (await env.gql(ACTIVATE, {"input": activation}))["data"]["activateUser"]
+        second = (await env.gql(ACTIVATE, {"input": activation}))["data"]["activateUser"]
+        assert first["activated"] is True and first["userErrors"] == []
+        assert (second["activated"], second["userErrors"]) == (False, [{"code": "INVALID_ACTIVATION"}])
+    assert env.mail.to(f"dob0.{tag}@example.dk") == []
+    assert set(await listed_users(env, org, status="CREATED")) == dob_emails - {
+        f"dob0.{tag}@example.dk", f"dob1.{tag}@example.dk"
+    }
+
+
+async def test_send_users_for_activation_needs_user_ids_or_all_imported_and_only_unactivated_users(
+    env: Env, org: OrgFixture, other_org: OrgFixture
+) -> None:
+    by_email = await created_ok(env, org, [dob_person(1)])
+    imported = by_email["bo1@example.dk"]["id"]
+    active = (await listed_users(env, org))[org.emails[Role.USER]]["id"]
+    foreign = (await listed_users(env, other_org))[other_org.emails[Role.USER]]["id"]
+    before = await org_snapshot(env, org)
+    cases = [
+        ({"userIds": [imported], "allImported": True}, [(["userIds"], "USER_IDS_OR_ALL_IMPORTED")]),
+        ({}, [(["userIds"], "USER_IDS_OR_ALL_IMPORTED")]),
+        ({"allImported": False}, [(["userIds"], "USER_IDS_OR_ALL_IMPORTED")]),
+        ({"userIds": [imported, active]}, [(["userIds", "1"], "INVALID_STATUS")]),
+        ({"userIds": [foreign, imported]}, [(["userIds", "0"], "NOT_FOUND")]),
+    ]
+    for input_, expected in cases:
+        body = await env.gql(SEND, {"input": input_}, token=uadmin(env, org))
+        payload = body["data"]["sendUsersForActivation"]
+        assert [(e["field"], e["code"]) for e in payload["userErrors"]] == expected, input_
+        assert (payload["sent"], payload["codes"]) == ([], [])
+    assert await org_snapshot(env, org) == before
+
+
+# --- UPDATE and DELETE ----------------------------------------------------------------------------
+
+
+async def test_update_identifies_users_by_each_pair_of_identifiers_and_changes_only_filled_cells(
+    env: Env, org: OrgFixture
+) -> None:
+    phones = {"Telefonnummer": "+45 22334455", "Reference": "GAMMEL"}
+    by_email = await created_ok(env, org, [person(i, **phones) for i in range(1, 4)])
+    uid = {i: by_email[f"ase{i}@example.dk"]["uuid"] for i in range(1, 4)}
+    cpr = {i: person(i)["CPR-nummer"] for i in range(1, 4)}
+    rows = [
+        {"Bruger-UUID": uid[1], "CPR-nummer": cpr[1], "Fornavn": "Ulla"},
+        {"Bruger-UUID": uid[2], "E-mail": "ase2@example.dk", "Reference": "NY-2"},
+        {"CPR-nummer": cpr[3].replace("-", ""), "E-mail": "ASE3@example.dk", "Efternavn": "Ødegård"},
+    ]
+
+    job = await run_job(env, org, csv_file(rows), "UPDATE")
+
+    assert job["status"] == "SUCCEEDED", job
+    assert (job["result"]["updated"], job["result"]["unchanged"], job["result"]["affectedUserCount"]) == (3, 0, 3)
+    after = await listed_users(env, org)  # by email: ASE3@ identified the user and did not change the address
+    got = [(after[f"ase{i}@example.dk"]["firstName"], after[f"ase{i}@example.dk"]["lastName"],
+            after[f"ase{i}@example.dk"]["phone"], after[f"ase{i}@example.dk"]["reference"]) for i in range(1, 4)]
+    assert got == [
+        ("Ulla", "Sørensen", "+4522334455", "GAMMEL"),
+        ("Åse2", "Sørensen", "+4522334455", "NY-2"),
+        ("Åse3", "Ødegård", "+4522334455", "GAMMEL"),
+    ]
+
+
+async def test_update_with_uuid_and_cpr_may_change_the_email(env: Env, org: OrgFixture) -> None:
+    by_email = await created_ok(env, org, [person(1), person(2)])
+    row = {"Bruger-UUID": by_email["ase1@example.dk"]["uuid"], "CPR-nummer": person(1)["CPR-nummer"],
+           "E-mail": "ny.adresse@example.dk"}
+
+    job = await run_job(env, org, csv_file([row]), "UPDATE")
+
+    assert job["status"] == "SUCCEEDED", job
+    after = await listed_users(env, org)
+    assert after["ny.adresse@example.dk"]["uuid"] == by_email["ase1@example.dk"]["uuid"]
+    assert "ase1@example.dk" not in after
+
+
+async def test_bad_update_rows_are_all_reported_and_nothing_changes(env: Env, org: OrgFixture) -> None:
+    by_email = await created_ok(env, org, [person(i) for i in range(1, 5)])
+    uid = {i: by_email[f"ase{i}@example.dk"]["uuid"] for i in range(1, 5)}
+    cpr = {i: person(i)["CPR-nummer"] for i in range(1, 5)}
+    rows = [
+        {"Bruger-UUID": uid[1], "E-mail": "ase1@example.dk", "Fornavn": "God"},  # 2: good
+        {"E-mail": "ase1@example.dk", "Fornavn": "Kun"},  # 3: one identifier
+        {"Bruger-UUID": uid[2], "E-mail": "ase3@example.dk"},  # 4: two different users
+        {"Bruger-UUID": "00000000-0000-4000-8000-000000000000", "E-mail": "ase2@example.dk"},  # 5: unknown UUID
+        {"CPR-nummer": "010203-4444", "E-mail": "ase2@example.dk"},  # 6: unknown CPR
+        {"Bruger-UUID": uid[2], "E-mail": "ukendt@example.dk"},  # 7: unknown email
+        {"Bruger-UUID": uid[3], "CPR-nummer": cpr[3], "Anonym": "Ja"},  # 8: anonymity is fixed
+        {"Bruger-UUID": uid[1], "CPR-nummer": cpr[1]},  # 9: line 2's user again
+        {"Bruger-UUID": uid[4], "CPR-nummer": cpr[4], "E-mail": "ase2@example.dk"},  # 10: another's email
+        {"Bruger-UUID": "ikke-en-uuid", "CPR-nummer": "991399-1234"},  # 11: malformed identifiers
+        {"Bruger-UUID": uid[2], "CPR-nummer": cpr[2], "Fødselsdato": "01-01-1990", "Telefonnummer": "12"},  # 12
+    ]
+    before = await org_snapshot(env, org)
+
+    job = await run_job(env, org, csv_file(rows), "UPDATE")
+
+    assert job["status"] == "FAILED"
+    assert sorted(errors_of(job), key=lambda e: (e[0] or 0, e[1] or "")) == [
+        (3, None, "IDENTIFICATION_REQUIRED"),
+        (4, None, "IDENTIFIERS_MISMATCH"),
+        (5, "Bruger-UUID", "NOT_FOUND"),
+        (6, "CPR-nummer", "NOT_FOUND"),
+        (7, "E-mail", "NOT_FOUND"),
+        (8, "Anonym", "ANONYMITY_FIXED"),
+        (9, None, "DUPLICATE_ROW"),
+        (10, "E-mail", "DUPLICATE_EMAIL"),
+        (11, "Bruger-UUID", "INVALID_UUID"),
+        (11, "CPR-nummer", "INVALID_CPR"),
+        (12, "Fødselsdato", "NOT_EDITABLE"),
+        (12, "Telefonnummer", "INVALID_PHONE"),
+    ]
+    assert "line 2" in next(e["message"] for e in job["rowErrors"] if e["code"] == "DUPLICATE_ROW")
+    assert await org_snapshot(env, org) == before
+
+
+async def test_delete_identifies_users_by_each_pair_and_they_vanish_from_users(env: Env, org: OrgFixture) -> None:
+    by_email = await created_ok(env, org, [person(i) for i in range(1, 5)])
+    uid = {i: by_email[f"ase{i}@example.dk"]["uuid"] for i in range(1, 5)}
+    rows = [
+        {"Bruger-UUID": uid[1], "CPR-nummer": person(1)["CPR-nummer"]},
+        {"Bruger-UUID": uid[2], "E-mail": "ase2@example.dk"},
+        {"CPR-nummer": person(3)["CPR-nummer"], "E-mail": "ase3@example.dk"},
+    ]
+
+    job = await run_job(env, org, csv_file(rows), "DELETE")
+
+    assert job["status"] == "SUCCEEDED", job
+    assert (job["result"]["deleted"], job["result"]["affectedUserCount"]) == (3, 3)
+    remaining = await listed_users(env, org)
+    assert {f"ase{i}@example.dk" for i in range(1, 5)} & set(remaining) == {"ase4@example.dk"}
+    assert await env.count_rows(
+        users, users.c.org_id == org.org_id, users.c.status == "DELETED", users.c.deleted_at.is_not(None)
+    ) == 3
+    assert set(await listed_users(env, org, status="DELETED")) == {f"ase{i}@example.dk" for i in range(1, 4)}
+
+
+async def test_bad_delete_rows_are_all_reported_and_nothing_is_deleted(env: Env, org: OrgFixture) -> None:
+    by_email = await created_ok(env, org, [person(1), person(2)])
+    admin = org.people[Role.USER_ADMINISTRATOR]
+    rows = [
+        {"Bruger-UUID": by_email["ase1@example.dk"]["uuid"], "E-mail": "ase1@example.dk"},  # 2: good
+        {"Bruger-UUID": by_email["ase2@example.dk"]["uuid"]},  # 3: one identifier
+        {"Bruger-UUID": by_email["ase2@example.dk"]["uuid"], "E-mail": "ase1@example.dk"},  # 4: two users
+        {"CPR-nummer": "010203-4444", "E-mail": "ase2@example.dk"},  # 5: unknown CPR
+        {"Bruger-UUID": str(admin), "E-mail": org.emails[Role.USER_ADMINISTRATOR]},  # 6: oneself
+        {"CPR-nummer": person(1)["CPR-nummer"], "E-mail": "ase1@example.dk"},  # 7: line 2's user again
+    ]
+    before = await org_snapshot(env, org)
+
+    job = await run_job(env, org, csv_file(rows), "DELETE")
+
+    assert job["status"] == "FAILED"
+    assert errors_of(job) == [
+        (3, None, "IDENTIFICATION_REQUIRED"),
+        (4, None, "IDENTIFIERS_MISMATCH"),
+        (5, "CPR-nummer", "NOT_FOUND"),
+        (7, None, "DUPLICATE_ROW"),
+        (6, None, "CANNOT_DELETE_SELF"),
+    ]
+    assert await org_snapshot(env, org) == before
+
+
+async def test_a_foreign_organisations_user_in_a_file_is_not_found_and_unchanged(
+    env: Env, org: OrgFixture, other_org: OrgFixture
+) -> None:
+    foreign_id, foreign_email = str(other_org.people[Role.USER]), other_org.emails[Role.USER]
+    foreign_before = await org_snapshot(env, other_org)
+    ours_before = await org_snapshot(env, org)
+    for op, extra in (("UPDATE", {"Fornavn": "Kapret", "Telefonnummer": "+45 99999999"}), ("DELETE", {})):
+        row = {"Bruger-UUID": foreign_id, "E-mail": foreign_email, **extra}
+
+        job = await run_job(env, org, csv_file([row]), op)
+
+        assert job["status"] == "FAILED"
+        assert errors_of(job) == [(2, "Bruger-UUID", "NOT_FOUND")]
+    assert await org_snapshot(env, other_org) == foreign_before
+    assert await org_snapshot(env, org) == ours_before
+
+
+# --- who may see and do what ----------------------------------------------------------------------
+
+
+async def test_a_user_administrator_of_another_organisation_cannot_read_the_job(
+    env: Env, org: OrgFixture, other_org: OrgFixture
+) -> None:
+    job = await run_job(env, org, csv_file([person(1)]))
+    query = "query($id: ID!) { bulkJob(id: $id) { id } node(id: $id) { id } }"
+
+    own = await env.gql(query, {"id": job["id"]}, token=uadmin(env, org))
+    foreign = await env.gql(query, {"id": job["id"]}, token=uadmin(env, other_org))
+
+    assert own == {"data": {"bulkJob": {"id": job["id"]}, "node": {"id": job["id"]}}}
+    assert foreign == {"data": {"bulkJob": None, "node": None}}
+
+
+async def test_a_plain_user_may_neither_import_nor_read_jobs(env: Env, org: OrgFixture) -> None:
+    job = await run_job(env, org, csv_file([person(1)]))
+    token = token_for(env, org, Role.USER)
+    before = await org_snapshot(env, org)
+
+    read = await env.gql(JOB, {"id": job["id"]}, token=token)
+    node = await env.gql("query($id: ID!) { node(id: $id) { id } }", {"id": job["id"]}, token=token)
+    upload = await import_payload(env, token, csv_file([person(2)]))
+
+    assert read["data"] == {"bulkJob": None}
+    assert [e["extensions"]["code"] for e in read["errors"]] == ["FORBIDDEN"]
+    assert node == {"data": {"node": None}}
+    assert upload["data"] is None
+    assert [e["extensions"]["code"] for e in upload["errors"]] == ["FORBIDDEN"]
+    assert await org_snapshot(env, org) == before
+
+
+async def test_the_administrator_is_notified_when_a_job_succeeds_and_when_it_fails(env: Env, org: OrgFixture) -> None:
+    async def finished() -> list[str]:
+        body = await env.gql(NOTIFICATIONS, token=uadmin(env, org))
+        return [e["node"]["title"] for e in body["data"]["notifications"]["edges"]
+                if e["node"]["kind"] == "BULK_JOB_FINISHED"]
+
+    assert await finished() == []
+    ok = await run_job(env, org, csv_file([person(1)]))
+    assert ok["status"] == "SUCCEEDED"
+    assert await finished() == ["CSV import completed"]
+
+    bad = await run_job(env, org, csv_file([person(2, **{"E-mail": "x"})]))
+    assert bad["status"] == "FAILED"
+    assert sorted(await finished()) == ["CSV import completed", "CSV import failed"]
+
+    other = await env.gql(NOTIFICATIONS, token=token_for(env, org, Role.ORGANISATION_ADMINISTRATOR))
+    assert [e for e in other["data"]["notifications"]["edges"] if e["node"]["kind"] == "BULK_JOB_FINISHED"] == []
+
+
+async def test_a_multipart_request_without_authorization_is_refused_with_401_before_parsing(
+    env: Env, org: OrgFixture
+) -> None:
+    before = await org_snapshot(env, org)
+    proper = await env.upload(IMPORT, {"file": None, "op": "CREATE", "dry": False}, "file", csv_file([person(1)]),
+                              token=None)
+    garbage = await env.client.post(
+        "/graphql", content=b"not multipart at all", headers={"Content-Type": "multipart/form-data; boundary=zz"}
+    )
+
+    for response in (proper, garbage):
+        assert response.status_code == 401
+        assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert await org_snapshot(env, org) == before
+
+
+async def test_a_multipart_request_with_an_invalid_token_is_unauthenticated_and_queues_nothing(
+    env: Env, org: OrgFixture
+) -> None:
+    uploads = list(Path(env.settings.upload_dir).iterdir())
+
+    body = await import_payload(env, "not-a-token", csv_file([person(1)]))
+
+    assert body["data"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["UNAUTHENTICATED"]
+    assert list(Path(env.settings.upload_dir).iterdir()) == uploads
+
+
+async def test_the_uploaded_file_is_removed_when_the_job_ends(env: Env, org: OrgFixture) -> None:
+    folder = Path(env.settings.upload_dir)
+    for content, dry in ((csv_file([person(1)]), False), (csv_file([person(2)]), True), (b"x;y", False)):
+        job = await run_job(env, org, content, dry=dry)
+        assert job["status"] in ("SUCCEEDED", "FAILED")
+        for _ in range(20):
+            if not any(folder.iterdir()):
+                break
+            await asyncio.sleep(0.05)
+        assert list(folder.iterdir()) == [], job

@@ -370,8 +370,10 @@ async def _update_batch(run: _Run, rows: list[Row]) -> None:
         if row_errors:
             continue
         old_email = user.email.lower()
+        # The email is a change only when UUID and CPR identify the user; otherwise it identified them.
+        new_email = row.get("E-mail") if key.user_id and key.cpr_hash else None
         changes = UserChanges(
-            first_name=row.get("Fornavn"), last_name=row.get("Efternavn"), email=row.get("E-mail"),
+            first_name=row.get("Fornavn"), last_name=row.get("Efternavn"), email=new_email,
             phone=row.get("Telefonnummer"), reference=row.get("Reference"), p_number=row.get("P-nummer"),
             se_number=row.get("SE-nummer"), private_mitid=private, rights=rights_list(row), can_sign=sign,
             can_create_seal=seal,
