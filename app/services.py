@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.auth import TokenVerifier
 from app.bulk_runner import BulkRunner
 from app.config import Settings
-from app.domain.bulk import BulkLimits
+from app.domain.bulk import BulkLimits, readable_size
 from app.domain.errors import DomainError
 from app.domain.model import User, UserStatus
 from app.domain.principal import Actor
@@ -113,7 +113,7 @@ class Services:
                 while chunk := await upload.read(1024 * 1024):
                     size += len(chunk)
                     if size > limit:
-                        raise DomainError("FILE_TOO_LARGE", f"The file is larger than {limit // (1024 * 1024)} MB", ["file"])
+                        raise DomainError("FILE_TOO_LARGE", f"The file is larger than {readable_size(limit)}", ["file"])
                     out.write(chunk)
         except BaseException:
             path.unlink(missing_ok=True)

@@ -60,11 +60,13 @@ class ImportFailed(Exception):
         self.total = total
 
 
+def readable_size(n: int) -> str:
+    return f"{n / (1024 * 1024):.0f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB" if n >= 1024 else f"{n} bytes"
+
+
 def check_file_size(size: int, limits: BulkLimits) -> None:
     if size > limits.max_bytes:
-        raise DomainError(
-            "FILE_TOO_LARGE", f"The file is larger than {limits.max_bytes // (1024 * 1024)} MB", ["file"]
-        )
+        raise DomainError("FILE_TOO_LARGE", f"The file is larger than {readable_size(limits.max_bytes)}", ["file"])
     if size == 0:
         raise DomainError("EMPTY_FILE", "The file is empty", ["file"])
 
@@ -463,6 +465,7 @@ async def finish_job(
         job.row_errors = failure.errors
         job.error_count = failure.error_count
         job.total = failure.total
+        job.processed = failure.total or 0  # every row was read and checked
         title = "CSV import failed"
         body = f"The file {job.file_name or ''} was not imported: {failure.error_count} errors. Nothing was changed."
     await uow.bulk_jobs.save(job)

@@ -113,7 +113,7 @@ def read_rows(stream: BinaryIO, *, max_rows: int) -> Iterator[Row]:
         raise CsvFileError(FileErrorCode.BAD_HEADER, f"The header row cannot be read: {exc}", 1) from exc
     if header is None:
         raise CsvFileError(FileErrorCode.EMPTY_FILE, "The file is empty")
-    check_header([h.strip() for h in header])
+    check_header(_trim_empty_tail([h.strip() for h in header]))
     count = 0
     while True:
         try:
@@ -128,10 +128,18 @@ def read_rows(stream: BinaryIO, *, max_rows: int) -> Iterator[Row]:
         count += 1
         if count > max_rows:
             raise CsvFileError(FileErrorCode.TOO_MANY_ROWS, f"The file has more than {max_rows} rows", line)
+        cells = _trim_empty_tail(cells)
         if len(cells) != len(COLUMNS):
             yield Row(line, {"__width__": str(len(cells))})
             continue
         yield Row(line, dict(zip(COLUMNS, cells, strict=True)))
+
+
+def _trim_empty_tail(cells: list[str]) -> list[str]:
+    """Spreadsheet programs sometimes end every line with an extra ';' (an empty last column)."""
+    while len(cells) > len(COLUMNS) and not cells[-1].strip():
+        cells = cells[:-1]
+    return cells
 
 
 def check_header(header: list[str]) -> None:
