@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import uuid
 
@@ -106,9 +107,12 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "serve":
         import uvicorn
 
+        from app.observability import configure_logging
+
+        configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
         uvicorn.run(
             "app.web:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-            log_level="info",
+            log_level="info", log_config=None,
         )
 
 

@@ -19,6 +19,7 @@ from app.domain.model import User, UserStatus
 from app.domain.principal import Actor
 from app.domain.users import activate_user
 from app.hub import NotificationHub
+from app.observability import Metrics
 from app.persistence.organisations import org_id_for_cvr
 from app.persistence.reader import Reader
 from app.persistence.tables import organisations
@@ -37,6 +38,7 @@ class Services:
     _org_ids: dict[str, int] = field(default_factory=dict)
     bulk: BulkRunner = field(init=False)
     hub: NotificationHub = field(default_factory=NotificationHub)
+    metrics: Metrics = field(default_factory=Metrics)
     limits: Limits = field(init=False)
     cost_budgets: CostBudgets = field(init=False)
 

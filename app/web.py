@@ -21,10 +21,13 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from app.auth import AuthError, TokenVerifier, bearer_token
 from app.background import background_tasks
+from app.certificates_http import certificate_routes
 from app.config import Settings
 from app.domain.bulk_csv import BulkOperation, template
 from app.domain.principal import Principal
+from app.observability import PROMETHEUS_CONTENT_TYPE, RequestContext
 from app.persistence.db import make_engine
+from app.persistence.outbox import queue_depths
 from app.platform import SystemPlatform
 from app.schema import schema
 from app.schema.context import Context
@@ -96,6 +99,25 @@ async def _error(scope: Scope, receive: Receive, send: Send, status: int, code: 
     await JSONResponse(body, status_code=status)(scope, receive, send)
 
 
+async def refresh_gauges(services: Services) -> None:
+    """Gauges read at scrape time: the pool, the outbox, the import queue."""
+    m = services.metrics
+    pool = services.engine.pool
+    checked_out = getattr(pool, "checkedout", None)
+    size = getattr(pool, "size", None)
+    if callable(checked_out):
+        m.pool_checked_out.set(checked_out())
+    if callable(size):
+        m.pool_size.set(size())
+    try:
+        async with services.engine.connect() as conn:
+            pending, waiting = await queue_depths(conn)
+        m.outbox_pending.set(pending)
+        m.jobs_queued.set(waiting)
+    except Exception as exc:  # the database being away must not break the scrape
+        log.warning("metrics: queue depths unavailable: %s", exc)
+
+
 def build_services(settings: Settings) -> Services:
     return Services(
         settings=settings,
@@ -146,6 +168,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
 
+    async def metrics(request: Request) -> Response:
+        await refresh_gauges(services)
+        return Response(services.metrics.render(), media_type=PROMETHEUS_CONTENT_TYPE)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
@@ -159,13 +185,18 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     graphql_app = GatewayGraphQL(services)
     app = Starlette(
-        middleware=[Middleware(UploadGuard, max_bytes=settings.import_max_bytes)],
+        middleware=[
+            Middleware(RequestContext, metrics=services.metrics),
+            Middleware(UploadGuard, max_bytes=settings.import_max_bytes),
+        ],
         routes=[
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql_app),
             Route("/healthz", healthz),
+            Route("/metrics", metrics),
             Route("/activate", activate_page, methods=["GET", "POST"]),
             Route("/templates/users-{operation}.csv", csv_template),
+            *certificate_routes(services),  # /pki/ca.pem, /pki/crl.pem, /exports/certificates.csv
         ],
         lifespan=lifespan,
     )

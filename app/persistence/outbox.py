@@ -73,3 +73,16 @@ async def mark_failed(engine: AsyncEngine, mail_id: int, retry_at: dt.datetime, 
         await conn.execute(
             update(outbox).where(outbox.c.id == mail_id).values(next_attempt_at=retry_at, last_error=error[:500])
         )
+
+
+async def queue_depths(conn: AsyncConnection) -> tuple[int, int]:
+    """(mails not yet sent, import jobs queued or running) — system-wide, for the metrics."""
+    from sqlalchemy import func
+
+    from app.persistence.tables import bulk_jobs
+
+    pending = (await conn.execute(select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None)))).scalar_one()
+    waiting = (await conn.execute(
+        select(func.count()).select_from(bulk_jobs).where(bulk_jobs.c.status.in_(["QUEUED", "RUNNING"]))
+    )).scalar_one()
+    return int(pending), int(waiting)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.tools import merge_types
 
+from app.observability import OperationLog
 from app.schema.activity import ActivityNode, ActivityQueries
 from app.schema.billing import BillingMutations, BillingQueries
 from app.schema.bulk import BulkJobNode, BulkMutations, BulkQueries
@@ -51,7 +52,7 @@ def build_schema() -> strawberry.Schema:
         subscription=Subscription,
         types=[User, ActivityNode, NotificationNode, AnonymityRequestNode, BulkJobNode, UserGroupNode, ExternalUserNode,
                PowerOfAttorneyNode, CertificateNode, CertificateProfileNode],
-        extensions=[ErrorCodes, QueryLimits],
+        extensions=[OperationLog, ErrorCodes, QueryLimits],
     )
 
 

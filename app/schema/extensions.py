@@ -42,9 +42,33 @@ class ErrorCodes(SchemaExtension):
             return GraphQLError(
                 original.message, nodes=error.nodes, path=error.path, extensions=original.extensions
             )
+        if _database_unavailable(original):
+            log.warning("database unavailable at %s: %s", error.path, original)
+            return GraphQLError(
+                "The service is temporarily unavailable; try again shortly", nodes=error.nodes, path=error.path,
+                extensions={"code": "SERVICE_UNAVAILABLE"},
+            )
         correlation = uuid.uuid4().hex
         log.error("unexpected error %s at %s", correlation, error.path, exc_info=original)
         return GraphQLError(
             "Internal server error", nodes=error.nodes, path=error.path,
             extensions={"code": "INTERNAL", "correlationId": correlation},
         )
+
+
+def _database_unavailable(exc: BaseException) -> bool:
+    """Connection-level failures (the database is down or unreachable), not query bugs."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (ConnectionError, TimeoutError, InterfaceError, OperationalError)):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, OSError) and current.errno is not None:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
