@@ -12,6 +12,7 @@ from app.domain.errors import DomainError
 from app.domain.principal import Actor
 from app.domain.users import apply_deactivation_schedule
 from app.mail import deliver_due
+from app.persistence.notifications import listen
 from app.persistence.users import orgs_with_due_deactivation_changes
 from app.services import Services
 
@@ -53,6 +54,7 @@ async def background_tasks(services: Services) -> AsyncIterator[None]:
         ),
         asyncio.create_task(services.bulk.run_forever(s.bulk_poll_seconds)),
     ]
+
     try:
         yield
     finally:
@@ -61,3 +63,22 @@ async def background_tasks(services: Services) -> AsyncIterator[None]:
         for t in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
+
+
+@contextlib.asynccontextmanager
+async def notification_listener(services: Services) -> AsyncIterator[None]:
+    """On PostgreSQL every serving process follows LISTEN/NOTIFY, so a subscriber connected here
+    hears of notifications created by any process. (SQLite: one process, published in-process.)"""
+    if services.engine.dialect.name != "postgresql":
+        yield
+        return
+    stop = asyncio.Event()
+    url = services.engine.url.render_as_string(hide_password=False)
+    task = asyncio.create_task(listen(url, services.hub.publish, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

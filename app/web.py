@@ -20,7 +20,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
 from app.auth import AuthError, TokenVerifier, bearer_token
-from app.background import background_tasks
+from app.background import background_tasks, notification_listener
 from app.certificates_http import certificate_routes
 from app.config import Settings
 from app.domain.bulk_csv import BulkOperation, template
@@ -175,11 +175,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
-            if settings.background_tasks:
-                async with background_tasks(services):
+            async with notification_listener(services):
+                if settings.background_tasks:
+                    async with background_tasks(services):
+                        yield
+                else:
                     yield
-            else:
-                yield
         finally:
             await services.engine.dispose()
 

@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.domain.model import Notification
 from app.persistence.tables import notifications
 
+CHANNEL = "gateway_notifications"
+
 
 def _from_row(r: Any) -> Notification:
     return Notification(
@@ -34,7 +36,13 @@ class SqlNotificationRepository:
             .returning(notifications.c.id)
         )
         notification_id = int(result.scalar_one())
-        self.added.append((recipient_id, notification_id))
+        if self._conn.dialect.name == "postgresql":
+            # Delivered to every gateway process's listener when (and only if) this commits.
+            await self._conn.execute(
+                select(func.pg_notify(CHANNEL, f"{recipient_id}:{notification_id}"))
+            )
+        else:
+            self.added.append((recipient_id, notification_id))
         return notification_id
 
     async def mark_read(self, recipient_id: uuid.UUID, ids: Sequence[int] | None, now: dt.datetime) -> int:
@@ -81,3 +89,37 @@ async def notification_by_id(
     )
     row = (await conn.execute(q)).first()
     return _from_row(row) if row else None
+
+
+async def listen(url: str, on_event: Any, stop: Any) -> None:
+    """Follow CHANNEL on a dedicated PostgreSQL connection (LISTEN/NOTIFY), reconnecting after
+    failures, until `stop` (an asyncio.Event) is set."""
+    import asyncio
+    import logging
+
+    import asyncpg
+
+    log = logging.getLogger("app.notifications")
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+
+    def received(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        recipient, _, notification_id = payload.partition(":")
+        try:
+            on_event(uuid.UUID(recipient), int(notification_id))
+        except ValueError:
+            log.warning("ignored a malformed notification event")
+
+    while not stop.is_set():
+        try:
+            conn = await asyncpg.connect(dsn, timeout=5)
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("notification listener cannot connect (%s); retrying", exc)
+            await asyncio.sleep(1)
+            continue
+        try:
+            await conn.add_listener(CHANNEL, received)
+            while not stop.is_set() and not conn.is_closed():
+                await asyncio.sleep(0.5)
+        finally:
+            if not conn.is_closed():
+                await conn.close()

@@ -215,6 +215,7 @@ class SqlUserRepository:
         return list((await self._conn.execute(q)).scalars())
 
     async def due_deactivation_changes(self, now: dt.datetime) -> list[uuid.UUID]:
+        """Claimed by this transaction: another gateway process skips the rows we hold."""
         q = select(users.c.id).where(
             users.c.org_id == self._org_id,
             or_(
@@ -222,6 +223,8 @@ class SqlUserRepository:
                 and_(users.c.status == "ACTIVE", users.c.deactivated_from <= now),
             ),
         )
+        if self._lock_rows:
+            q = q.with_for_update(skip_locked=True)
         return list((await self._conn.execute(q)).scalars())
 
     async def add_anonymity_request(self, request: AnonymityRequest) -> None:
