@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from app.services import Services
 
 log = logging.getLogger("app.bulk")
-LEASE = dt.timedelta(minutes=30)
 
 
 class BulkRunner:
@@ -36,7 +35,8 @@ class BulkRunner:
     async def run_pending(self) -> int:
         """Run every claimable job now; returns how many ran."""
         ran = 0
-        while (claimed := await claim_next_job(self.services.engine, dt.datetime.now(dt.UTC), LEASE)) is not None:
+        lease = dt.timedelta(seconds=self.services.settings.bulk_lease_seconds)
+        while (claimed := await claim_next_job(self.services.engine, dt.datetime.now(dt.UTC), lease)) is not None:
             await self.run_job(*claimed)
             ran += 1
         return ran

@@ -32,6 +32,7 @@ class Settings:
     mail_from: str = "MitID Erhverv <no-reply@mitid-erhverv.local>"
     public_base_url: str = "http://127.0.0.1:8000"
     outbox_interval_seconds: float = 2.0
+    outbox_retry_base_seconds: float = 5.0
     scheduler_interval_seconds: float = 30.0
     background_tasks: bool = True
     graphiql: bool = True
@@ -39,6 +40,7 @@ class Settings:
     import_max_bytes: int = 50 * 1024 * 1024
     import_max_rows: int = 200_000
     bulk_poll_seconds: float = 2.0
+    bulk_lease_seconds: float = 1800.0
     max_query_depth: int = 15
     max_query_aliases: int = 30
     max_query_tokens: int = 5000
@@ -66,6 +68,9 @@ class Settings:
             "mail_from": e.get("MAIL_FROM") or cls.mail_from,
             "public_base_url": (e.get("PUBLIC_BASE_URL") or cls.public_base_url).rstrip("/"),
             "outbox_interval_seconds": float(e.get("OUTBOX_INTERVAL_SECONDS") or cls.outbox_interval_seconds),
+            "outbox_retry_base_seconds": float(
+                e.get("OUTBOX_RETRY_BASE_SECONDS") or cls.outbox_retry_base_seconds
+            ),
             "scheduler_interval_seconds": float(
                 e.get("SCHEDULER_INTERVAL_SECONDS") or cls.scheduler_interval_seconds
             ),
@@ -75,6 +80,7 @@ class Settings:
             "import_max_bytes": int(e.get("IMPORT_MAX_BYTES") or cls.import_max_bytes),
             "import_max_rows": int(e.get("IMPORT_MAX_ROWS") or cls.import_max_rows),
             "bulk_poll_seconds": float(e.get("BULK_POLL_SECONDS") or cls.bulk_poll_seconds),
+            "bulk_lease_seconds": float(e.get("BULK_LEASE_SECONDS") or cls.bulk_lease_seconds),
             "max_query_depth": int(e.get("GRAPHQL_MAX_DEPTH") or cls.max_query_depth),
             "max_query_aliases": int(e.get("GRAPHQL_MAX_ALIASES") or cls.max_query_aliases),
             "max_query_tokens": int(e.get("GRAPHQL_MAX_TOKENS") or cls.max_query_tokens),

@@ -52,8 +52,9 @@ async def deliver(settings: Settings, msg: EmailMessage) -> None:
     )
 
 
-def backoff(attempts: int) -> dt.timedelta:
-    return dt.timedelta(seconds=min(3600, 5 * 2 ** min(attempts, 10)))
+def backoff(attempts: int, base: float = 5.0) -> dt.timedelta:
+    """Exponential, capped at an hour: SMTP being down costs retries, not lost mail."""
+    return dt.timedelta(seconds=min(3600.0, base * 2 ** min(attempts - 1, 10)))
 
 
 async def deliver_due(settings: Settings, engine: AsyncEngine, limit: int = 50) -> int:
@@ -65,7 +66,7 @@ async def deliver_due(settings: Settings, engine: AsyncEngine, limit: int = 50) 
             await deliver(settings, build_message(settings, mail))
         except (OSError, aiosmtplib.SMTPException) as exc:
             log.warning("mail %s to outbox recipient failed (attempt %s): %s", mail.id, mail.attempts, exc)
-            await mark_failed(engine, mail.id, dt.datetime.now(dt.UTC) + backoff(mail.attempts), str(exc))
+            await mark_failed(engine, mail.id, dt.datetime.now(dt.UTC) + backoff(mail.attempts, settings.outbox_retry_base_seconds), str(exc))
             continue
         await mark_sent(engine, mail.id, dt.datetime.now(dt.UTC))
         sent += 1
