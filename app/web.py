@@ -25,6 +25,7 @@ from app.certificates_http import certificate_routes
 from app.config import Settings
 from app.domain.bulk_csv import BulkOperation, template
 from app.domain.principal import Principal
+from app.exports import export_routes
 from app.observability import PROMETHEUS_CONTENT_TYPE, RequestContext
 from app.persistence.db import make_engine
 from app.persistence.outbox import queue_depths
@@ -197,6 +198,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             Route("/metrics", metrics),
             Route("/activate", activate_page, methods=["GET", "POST"]),
             Route("/templates/users-{operation}.csv", csv_template),
+            *export_routes(services),  # /exports/activities.csv
             *certificate_routes(services),  # /pki/ca.pem, /pki/crl.pem, /exports/certificates.csv
         ],
         lifespan=lifespan,
