@@ -125,6 +125,8 @@ def read_rows(stream: BinaryIO, *, max_rows: int) -> Iterator[Row]:
         line = reader.line_num
         if not any(c.strip() for c in cells) or cells[0].lstrip().startswith("#"):
             continue
+        if any("\x00" in c for c in cells):
+            raise CsvFileError(FileErrorCode.BAD_ROW, f"Line {line} contains NUL characters: is this a CSV file?", line)
         count += 1
         if count > max_rows:
             raise CsvFileError(FileErrorCode.TOO_MANY_ROWS, f"The file has more than {max_rows} rows", line)

@@ -143,6 +143,16 @@ class _Walker:
         return n
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def actual_cost(data: Any) -> int:
     """Objects actually returned."""
     if isinstance(data, dict):
@@ -176,6 +186,9 @@ class QueryLimits(SchemaExtension):
     def _check(self, limits: Limits, budgets: CostBudgets | None) -> list[GraphQLError]:
         ec = self.execution_context
         assert ec.graphql_document is not None
+        if _has_nul(ec.variables) or (ec.query is not None and "\x00" in ec.query):
+            # No text we store may hold a NUL (PostgreSQL refuses it); refuse it at the door.
+            return [limit_error("INVALID_CHARACTERS", "Text may not contain NUL characters")]
         if ec.query and count_tokens(ec.query, limits.max_tokens) > limits.max_tokens:
             return [limit_error("QUERY_TOO_LARGE", f"The query has more than {limits.max_tokens} tokens")]
         walker = _Walker(ec.graphql_document, ec.variables or {})
