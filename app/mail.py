@@ -34,10 +34,9 @@ def build_message(settings: Settings, mail: PendingMail) -> EmailMessage:
 
 async def deliver(settings: Settings, msg: EmailMessage) -> None:
     if not settings.smtp_url:
-        box = mailbox.Maildir(settings.mail_dir, create=False)
         for sub in ("tmp", "new", "cur"):
             (Path(settings.mail_dir) / sub).mkdir(parents=True, exist_ok=True)
-        box.add(msg)
+        mailbox.Maildir(settings.mail_dir, create=False).add(msg)
         return
     url = urlparse(settings.smtp_url)
     await aiosmtplib.send(

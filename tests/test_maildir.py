@@ -23,3 +23,13 @@ async def test_mail_without_smtp_lands_in_a_maildir(tmp_path: Path) -> None:
     assert len(messages) == 1
     assert messages[0]["Subject"] == "Activate your MitID Erhverv user"
     assert "activate?token=abc" in messages[0].get_payload()
+
+
+async def test_mail_without_smtp_creates_the_maildir_when_missing(tmp_path: Path) -> None:
+    target = tmp_path / "not" / "there"
+    settings = Settings.from_env({}, mail_dir=str(target), smtp_url=None)
+    msg = EmailMessage()
+    msg["To"], msg["Subject"] = "bo@example.dk", "Hej"
+    msg.set_content("x")
+    await deliver(settings, msg)
+    assert len(list(mailbox.Maildir(str(target), create=False))) == 1

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -39,6 +39,10 @@ def _duplicate(exc: IntegrityError) -> DomainError:
         return DomainError("DUPLICATE_CPR", "Another user already has this CPR number", ["cpr"])
     return DomainError("CONFLICT", "A concurrent change conflicts with this one; try again")
 
+
+# Written as SQL text, not a bound parameter, so that PostgreSQL's generic plans (asyncpg prepares
+# statements) still match the partial unique indexes on live users' email and CPR.
+LIVE = text("users.status != 'DELETED'")
 
 USER_COLUMNS = [
     users.c.id, users.c.org_id, users.c.first_name, users.c.last_name, users.c.email, users.c.phone,
@@ -131,20 +135,14 @@ class SqlUserRepository:
         user.version += 1
 
     async def email_taken(self, email: str, *, except_user: uuid.UUID | None = None) -> bool:
-        q = select(users.c.id).where(
-            users.c.org_id == self._org_id,
-            users.c.email_lower == email.lower(),
-            users.c.status != UserStatus.DELETED.value,
-        )
+        q = select(users.c.id).where(users.c.org_id == self._org_id, users.c.email_lower == email.lower(), LIVE)
         if except_user is not None:
             q = q.where(users.c.id != except_user)
         return (await self._conn.execute(q.limit(1))).first() is not None
 
     async def cpr_taken(self, cpr_hash: str) -> bool:
         q = select(users.c.id).where(
-            users.c.org_id == self._org_id,
-            users.c.cpr_hash == cpr_hash,
-            users.c.status != UserStatus.DELETED.value,
+            users.c.org_id == self._org_id, users.c.cpr_hash == cpr_hash, LIVE, users.c.cpr_hash.is_not(None)
         )
         return (await self._conn.execute(q.limit(1))).first() is not None
 
@@ -268,7 +266,7 @@ class SqlUserRepository:
         out: dict[str, uuid.UUID] = {}
         for chunk in _chunks(list(emails_lower)):
             q = select(users.c.email_lower, users.c.id).where(
-                users.c.org_id == self._org_id, users.c.email_lower.in_(chunk), users.c.status != "DELETED"
+                users.c.org_id == self._org_id, users.c.email_lower.in_(chunk), LIVE
             )
             out.update({r.email_lower: r.id for r in await self._conn.execute(q)})
         return out
@@ -277,7 +275,7 @@ class SqlUserRepository:
         out: dict[str, uuid.UUID] = {}
         for chunk in _chunks(list(hashes)):
             q = select(users.c.cpr_hash, users.c.id).where(
-                users.c.org_id == self._org_id, users.c.cpr_hash.in_(chunk), users.c.status != "DELETED"
+                users.c.org_id == self._org_id, users.c.cpr_hash.in_(chunk), LIVE, users.c.cpr_hash.is_not(None)
             )
             out.update({r.cpr_hash: r.id for r in await self._conn.execute(q)})
         return out
