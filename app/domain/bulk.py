@@ -7,7 +7,7 @@ so a file with any bad row writes nothing (the caller rolls back) and reports ev
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -39,6 +39,7 @@ from app.domain.users.rules import (
 )
 
 OpenFile = Callable[[], BinaryIO]
+MAX_LISTED_AFFECTED = 10_000
 Progress = Callable[[int, int | None], None]
 
 
@@ -99,7 +100,8 @@ class _Run:
     errors: list[RowError] = field(default_factory=list)
     error_count: int = 0
     processed: int = 0
-    affected: list[uuid.UUID] = field(default_factory=list)
+    affected: list[uuid.UUID] = field(default_factory=list)  # the first MAX_LISTED_AFFECTED
+    affected_count: int = 0
     counts: dict[str, int] = field(default_factory=lambda: {"created": 0, "updated": 0, "deleted": 0, "unchanged": 0})
     seen_emails: dict[str, int] = field(default_factory=dict)
     seen_cprs: dict[str, int] = field(default_factory=dict)
@@ -118,6 +120,13 @@ class _Run:
         for e in errors.items:
             column = FIELD_TO_COLUMN.get(e.field[0]) if e.field else None
             self.fail(line, column, e.code, e.message)
+
+    def note_affected(self, ids: Iterable[uuid.UUID]) -> None:
+        """Count every affected user; list the first ones (the history names every one)."""
+        for user_id in ids:
+            self.affected_count += 1
+            if len(self.affected) < MAX_LISTED_AFFECTED:
+                self.affected.append(user_id)
 
     def advance(self, rows: int) -> None:
         self.processed += rows
@@ -178,7 +187,8 @@ async def run_import(
         run.fail(exc.line, None, exc.code.value, exc.message)
     if run.error_count:
         raise ImportFailed(run.errors, run.error_count, total)
-    result = {**run.counts, "total": total, "affectedUserIds": [str(i) for i in run.affected]}
+    result = {**run.counts, "total": total, "affectedCount": run.affected_count,
+              "affectedUserIds": [str(i) for i in run.affected]}
     if not job.dry_run:
         verb = {"CREATE": "created", "UPDATE": "updated", "DELETE": "deleted"}[job.operation]
         await record(
@@ -269,7 +279,7 @@ async def _create_batch(run: _Run, rows: list[Row]) -> None:
              {"authenticators": i.authenticators, "rights": i.rights, "anonymous": i.user.anonymous})
             for i in inserts
         ])
-        run.affected.extend(i.user.id for i in inserts)
+        run.note_affected(i.user.id for i in inserts)
 
 
 # --- UPDATE and DELETE: identify each row's user ----------------------------------------------------
@@ -419,7 +429,7 @@ async def _update_batch(run: _Run, rows: list[Row]) -> None:
             details["rights"] = {"to": sorted(applied.rights)}
         entries.append((ActivityType.USER_UPDATED, user, "Changed by CSV import: " + ", ".join(sorted(details)), details))
     await run.history(entries)
-    run.affected.extend(u.id for u, _ in changed)
+    run.note_affected(u.id for u, _ in changed)
 
 
 async def _delete_batch(run: _Run, rows: list[Row]) -> None:
@@ -439,7 +449,7 @@ async def _delete_batch(run: _Run, rows: list[Row]) -> None:
         return
     await run.uow.users.save_many(deleted)
     await run.history([(ActivityType.USER_DELETED, u, "User deleted by CSV import", {}) for u in deleted])
-    run.affected.extend(u.id for u in deleted)
+    run.note_affected(u.id for u in deleted)
 
 
 # --- the job's end ---------------------------------------------------------------------------------

@@ -53,8 +53,9 @@ class BulkJobResult:
     total: int
     dry_run: bool
     _affected: strawberry.Private[list[str]]
+    _affected_count: strawberry.Private[int]
 
-    @strawberry.field(description="The users the job created, changed or deleted")
+    @strawberry.field(description="The users the job created, changed or deleted (the first 10,000)")
     async def affected_users(self, info: Info, first: int = 100, offset: int = 0) -> list[User]:
         ids = [uuid.UUID(i) for i in self._affected[offset : offset + min(max(first, 0), 500)]]
         users = [await load_user(info, i) for i in ids]
@@ -62,7 +63,7 @@ class BulkJobResult:
 
     @strawberry.field
     def affected_user_count(self) -> int:
-        return len(self._affected)
+        return self._affected_count
 
 
 @strawberry.type(name="BulkJob")
@@ -95,6 +96,7 @@ class BulkJobNode(Node):
                 created=r.get("created", 0), updated=r.get("updated", 0), deleted=r.get("deleted", 0),
                 unchanged=r.get("unchanged", 0), total=r.get("total", 0), dry_run=job.dry_run,
                 _affected=list(r.get("affectedUserIds", [])),
+                _affected_count=int(r.get("affectedCount", len(r.get("affectedUserIds", [])))),
             )
         return cls(
             id=to_global_id("BulkJob", job.id), operation=DomainOperation(job.operation), dry_run=job.dry_run,
