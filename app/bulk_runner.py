@@ -67,6 +67,7 @@ class BulkRunner:
         failure: ImportFailed | None = None
         try:
             async with self.services.unit_of_work(actor) as uow:
+                await uow.tune_for_bulk()
                 result = await run_import(uow, job, open_file, self.limits, progress)
                 if job.dry_run:
                     await uow.rollback()

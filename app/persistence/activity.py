@@ -11,6 +11,7 @@ from sqlalchemy import Select, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.model import Activity, ActivityFilter
+from app.persistence.db import insert_many
 from app.persistence.tables import activities
 
 COLUMNS = [
@@ -56,12 +57,10 @@ class SqlActivityRepository:
 
 
     async def add_many(self, items: Sequence[Activity]) -> None:
-        if not items:
-            return
-        await self._conn.execute(insert(activities), [
+        await insert_many(self._conn, activities, [
             {"org_id": self._org_id, "occurred_at": a.occurred_at, "actor_id": a.actor_id, "actor_name": a.actor_name,
-             "type": a.type, "target_user_id": a.target_user_id, "target_name": a.target_name,
-             "summary": a.summary, "details": a.details}
+             "type": a.type, "target_user_id": a.target_user_id, "target_group_id": a.target_group_id,
+             "target_name": a.target_name, "summary": a.summary, "details": a.details}
             for a in items
         ])
 

@@ -81,6 +81,14 @@ class SqlUnitOfWork:
         assert self._conn is not None
         await self._conn.rollback()
 
+    async def tune_for_bulk(self) -> None:
+        """A long import inserts many rows in this one transaction, so statistics taken before it
+        are wrong; plan each lookup for its actual values (PostgreSQL) instead of reusing a generic
+        plan that scans the organisation's rows (quadratic over a 100k-row file)."""
+        assert self._conn is not None
+        if self._conn.dialect.name == "postgresql":
+            await self._conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
+
     async def actor_name(self) -> str:
         if self._actor_name is None:
             if self.actor.user_id is None:

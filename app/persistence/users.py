@@ -26,6 +26,7 @@ from app.domain.model import (
     UserStatus,
 )
 from app.domain.principal import Role
+from app.persistence.db import insert_many
 from app.persistence.tables import anonymity_requests, user_authenticators, user_rights, user_roles, users
 
 
@@ -284,19 +285,18 @@ class SqlUserRepository:
         if not rows:
             return
         try:
-            await self._conn.execute(insert(users), [
+            await insert_many(self._conn, users, [
                 {"id": r.user.id, "org_id": self._org_id, "created_at": r.user.created_at, "version": r.user.version,
-                 "cpr_hash": r.cpr_hash, "cpr_encrypted": r.cpr_encrypted, **_user_values(r.user)}
+                 "cpr_hash": r.cpr_hash, "cpr_encrypted": r.cpr_encrypted, **_user_values(r.user),
+                 "activation_token_hash": None, "activation_code_hash": None, "activation_expires_at": None}
                 for r in rows
             ])
         except IntegrityError as exc:
             raise _duplicate(exc) from exc
-        auths = [{"user_id": r.user.id, "kind": k, "added_at": r.user.created_at} for r in rows for k in r.authenticators]
-        if auths:
-            await self._conn.execute(insert(user_authenticators), auths)
-        rights = [{"user_id": r.user.id, "code": c} for r in rows for c in r.rights]
-        if rights:
-            await self._conn.execute(insert(user_rights), rights)
+        await insert_many(self._conn, user_authenticators,
+                          [{"user_id": r.user.id, "kind": k, "added_at": r.user.created_at}
+                           for r in rows for k in r.authenticators])
+        await insert_many(self._conn, user_rights, [{"user_id": r.user.id, "code": c} for r in rows for c in r.rights])
 
     async def find_many(
         self, ids: Sequence[uuid.UUID], cpr_hashes: Sequence[str], emails_lower: Sequence[str]
