@@ -393,49 +393,34 @@ async def users_by_ids(conn: AsyncConnection, org_id: int, ids: Sequence[uuid.UU
     return {r.id: user_from_row(r) for r in rows}
 
 
+async def _values_by_user(
+    conn: AsyncConnection, org_id: int, ids: Sequence[uuid.UUID], table: Any, column: Any
+) -> dict[uuid.UUID, list[str]]:
+    """One statement: a per-user list of `column` of `table`, only for users of `org_id`."""
+    q = (
+        select(table.c.user_id, column)
+        .join(users, users.c.id == table.c.user_id)
+        .where(users.c.org_id == org_id, table.c.user_id.in_(ids))
+        .order_by(table.c.user_id, column)
+    )
+    out: dict[uuid.UUID, list[str]] = defaultdict(list)
+    for user_id, value in await conn.execute(q):
+        out[user_id].append(value)
+    return {i: out.get(i, []) for i in ids}
+
+
 async def authenticators_by_user(
     conn: AsyncConnection, org_id: int, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[str]]:
-    q = (
-        select(user_authenticators.c.user_id, user_authenticators.c.kind)
-        .join(users, users.c.id == user_authenticators.c.user_id)
-        .where(users.c.org_id == org_id, user_authenticators.c.user_id.in_(ids))
-        .order_by(user_authenticators.c.user_id, user_authenticators.c.kind)
-    )
-    out: dict[uuid.UUID, list[str]] = defaultdict(list)
-    for r in await conn.execute(q):
-        out[r.user_id].append(r.kind)
-    return {i: out.get(i, []) for i in ids}
+    return await _values_by_user(conn, org_id, ids, user_authenticators, user_authenticators.c.kind)
 
 
-async def rights_by_user(
-    conn: AsyncConnection, org_id: int, ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[str]]:
-    q = (
-        select(user_rights.c.user_id, user_rights.c.code)
-        .join(users, users.c.id == user_rights.c.user_id)
-        .where(users.c.org_id == org_id, user_rights.c.user_id.in_(ids))
-        .order_by(user_rights.c.user_id, user_rights.c.code)
-    )
-    out: dict[uuid.UUID, list[str]] = defaultdict(list)
-    for r in await conn.execute(q):
-        out[r.user_id].append(r.code)
-    return {i: out.get(i, []) for i in ids}
+async def rights_by_user(conn: AsyncConnection, org_id: int, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    return await _values_by_user(conn, org_id, ids, user_rights, user_rights.c.code)
 
 
-async def roles_by_user(
-    conn: AsyncConnection, org_id: int, ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[str]]:
-    q = (
-        select(user_roles.c.user_id, user_roles.c.role)
-        .join(users, users.c.id == user_roles.c.user_id)
-        .where(users.c.org_id == org_id, user_roles.c.user_id.in_(ids))
-        .order_by(user_roles.c.user_id, user_roles.c.role)
-    )
-    out: dict[uuid.UUID, list[str]] = defaultdict(list)
-    for r in await conn.execute(q):
-        out[r.user_id].append(r.role)
-    return {i: out.get(i, []) for i in ids}
+async def roles_by_user(conn: AsyncConnection, org_id: int, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    return await _values_by_user(conn, org_id, ids, user_roles, user_roles.c.role)
 
 
 def _filtered(q: Select[Any], org_id: int, f: UserFilter) -> Select[Any]:
