@@ -19,11 +19,13 @@ def _services(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 async def _migrate(settings: Settings) -> None:
+    from app.certificates_http import ensure_authority
     from app.persistence.migrate import upgrade
 
     services = _services(settings)
     try:
         await upgrade(services.engine)
+        await ensure_authority(services)  # the issuing CA exists from the first migrate on
     finally:
         await services.engine.dispose()
 

@@ -27,6 +27,7 @@ class Settings:
     jwt_audience: str = "mitid-gateway"
     jwt_ttl_seconds: int = 8 * 3600
     data_key: str = DEV_DATA_KEY
+    pki_key: str | None = None
     smtp_url: str | None = None
     mail_dir: str = "var/mail"
     mail_from: str = "MitID Erhverv <no-reply@mitid-erhverv.local>"
@@ -63,6 +64,7 @@ class Settings:
             "jwt_audience": e.get("JWT_AUDIENCE") or cls.jwt_audience,
             "jwt_ttl_seconds": int(e.get("JWT_TTL_SECONDS") or cls.jwt_ttl_seconds),
             "data_key": e.get("DATA_KEY") or DEV_DATA_KEY,
+            "pki_key": e.get("PKI_KEY") or None,
             "smtp_url": e.get("SMTP_URL") or None,
             "mail_dir": e.get("MAIL_DIR") or cls.mail_dir,
             "mail_from": e.get("MAIL_FROM") or cls.mail_from,

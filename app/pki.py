@@ -13,7 +13,6 @@ import asyncio
 import base64
 import datetime as dt
 import functools
-import os
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -66,8 +65,8 @@ PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 
 def pki_secret(settings: Settings) -> str:
-    """PKI_KEY if set (environment or `Settings.extra`), else DATA_KEY (whose dev default is documented)."""
-    return settings.extra.get("PKI_KEY") or os.environ.get("PKI_KEY") or settings.data_key
+    """PKI_KEY if set, else DATA_KEY (whose dev default is documented)."""
+    return settings.pki_key or settings.data_key
 
 
 class Pki:

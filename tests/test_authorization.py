@@ -248,6 +248,50 @@ def _operations(org: OrgFixture, role: Role) -> dict[str, tuple[str, dict[str, A
             {"input": {"userIds": [bogus_user]}},
             _not_found,
         ),
+        **_certificate_operations(bogus_user),
+    }
+
+
+def _certificate_operations(bogus_user: str) -> dict[str, tuple[str, dict[str, Any], Check]]:
+    bogus = {"certificateId": _gid("Certificate")}
+
+    def payload(name: str, input_type: str, selection: str, extra: dict[str, Any] | None = None):  # noqa: ANN202
+        text = f"""mutation($input: {input_type}!) {{
+            {name}(input: $input) {{ {selection} userErrors {{ field code message }} }} }}"""
+        return text, {"input": {**bogus, **(extra or {})}}, _not_found
+
+    def ordered(value: Any) -> None:
+        assert value["userErrors"] == [] and value["certificate"]["status"] == "ORDERED", value
+
+    issue = "certificate { id } certificatePem pkcs12"
+    return {
+        "certificates": ("query { certificates(first: 1) { totalCount } }", {}, _has_total),
+        "certificate": ("query($id: ID!) { certificate(id: $id) { id } }", {"id": bogus["certificateId"]}, _is_null),
+        "certificateProfiles": ("query { certificateProfiles { id } }", {}, lambda v: None if isinstance(v, list) else _is_null(v)),
+        "orderUserCertificate": (
+            """mutation($input: OrderUserCertificateInput!) { orderUserCertificate(input: $input) {
+                certificate { id } userErrors { field code message } } }""",
+            {"input": {"userId": bogus_user}},
+            _not_found,
+        ),
+        "orderOrganisationCertificate": (
+            """mutation($input: OrderOrganisationCertificateInput!) { orderOrganisationCertificate(input: $input) {
+                certificate { id status } userErrors { field code message } } }""",
+            {"input": {"name": f"Matrix {uuid.uuid4().hex[:8]}", "email": "matrix@example.dk",
+                       "contactName": "Mads Matrix", "contactEmail": "mads@example.dk"}},
+            ordered,
+        ),
+        "issueUserCertificate": payload("issueUserCertificate", "IssueCertificateInput", issue,
+                                        {"password": "matrix-password"}),
+        "retrieveOrganisationCertificate": payload("retrieveOrganisationCertificate", "IssueCertificateInput", issue,
+                                                   {"password": "matrix-password"}),
+        "renewCertificate": payload("renewCertificate", "IssueCertificateInput", issue),
+        "cancelCertificateOrder": payload("cancelCertificateOrder", "CertificateIdInput", "certificate { id }"),
+        "deleteCertificate": payload("deleteCertificate", "CertificateIdInput", "deletedCertificateId"),
+        "revokeCertificate": payload("revokeCertificate", "RevokeCertificateInput", "certificate { id }",
+                                     {"reason": "KEY_LOST"}),
+        "updateCertificateRights": payload("updateCertificateRights", "UpdateCertificateRightsInput",
+                                           "certificate { id }", {"canSeal": True}),
     }
 
 

@@ -94,7 +94,8 @@ async def _issue(
 ) -> IssuedCertificate:
     now = uow.platform.now()
     authority = await current_authority(uow.certificates, ca, now)
-    spec = rules.spec_for(cert, await uow.organisations.get(), now)
+    anonymous = holder is not None and holder.anonymous
+    spec = rules.spec_for(cert, await uow.organisations.get(), now, anonymous=anonymous)
     hardware = issuance is CertificateIssuance.HARDWARE
     material = await ca.issue(
         authority, spec, csr_pem=csr if hardware else None, password=None if hardware else password

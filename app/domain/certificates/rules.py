@@ -253,14 +253,14 @@ def validity(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     return start, add_years(start, VALIDITY_YEARS)
 
 
-def spec_for(cert: Certificate, org: Organisation, now: dt.datetime) -> CertificateSpec:
+def spec_for(cert: Certificate, org: Organisation, now: dt.datetime, *, anonymous: bool = False) -> CertificateSpec:
     """The subject: the organisation (name, CVR in serialNumber and organizationIdentifier), the
-    holder (user UUID, or the profile for organisation certificates) and the email if any."""
+    holder (user UUID, or the profile for organisation certificates) and the email if any. An
+    anonymous holder is named by a pseudonym (their UUID), never by name."""
     not_before, not_after = validity(now)
     if cert.kind is CertificateKind.USER:
         assert cert.user_id is not None
         holder = f"UID:{cert.user_id}"
-        anonymous = cert.name == str(cert.user_id)
         common_name = "Pseudonym" if anonymous else cert.name
         pseudonym = str(cert.user_id) if anonymous else None
     else:

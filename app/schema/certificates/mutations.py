@@ -28,6 +28,7 @@ from app.pki import Pki, pki_for
 from app.schema.base import UserError, in_unit_of_work, not_found, requires, to_global_id, uuid_of
 from app.schema.certificates.types import CertificateNode, now_of
 
+
 def _ca(info: Info) -> Pki:
     return pki_for(info.context.services.settings)
 

@@ -1,0 +1,177 @@
+"""Plain HTTP beside GraphQL for certificates: the CA certificate (`/pki/ca.pem`) and its CRL
+(`/pki/crl.pem`), both public; the streamed CSV export (`/exports/certificates.csv`, same bearer
+token, policy and filters as the `certificates` field); the page an order's link opens."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import html
+import io
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from app.domain.certificates.authority import (
+    CRL_REFRESH_MARGIN,
+    AuthorityStore,
+    current_authority,
+    published_revocation_list,
+)
+from app.domain.certificates.model import (
+    AuthorityRecord,
+    CertificateFilter,
+    CertificateOrder,
+    CertificateStatus,
+)
+from app.domain.policy import Action
+from app.exports import authorise, error, neutralise
+from app.persistence.certificates import SqlAuthorityStore, stream_certificates
+from app.persistence.db import is_sqlite
+from app.pki import pki_for
+from app.schema.base import to_global_id
+from app.schema.certificates.queries import filter_from_query
+from app.services import Services
+
+PEM = "application/x-pem-file"
+FLUSH_BYTES = 64 * 1024
+ISSUED, EXPIRED = CertificateStatus.ISSUED.value, CertificateStatus.EXPIRED.value
+
+HEADER = [
+    "id", "uuid", "kind", "type", "status", "name", "email", "contactName", "contactEmail", "userUuid", "pNumber",
+    "seNumber", "serialNumber", "subject", "notBefore", "notAfter", "orderedAt", "issuedAt", "revokedAt",
+    "revocationReason", "issuance", "purposes", "systemRights", "canSeal", "allowUserSigning", "predecessorUuid",
+    "successorUuid",
+]
+
+
+def _free(value: str | None) -> str:
+    """Free text (names, emails, subject) is where a formula could hide."""
+    return "" if value is None else neutralise(value)
+
+
+def _plain(value: Any) -> str:
+    """Values of our own making (enums, UUIDs, hex, digits): never start with a formula character."""
+    return "" if value is None else str(value)
+
+
+def _moment(value: dt.datetime | None) -> str:
+    return "" if value is None else value.isoformat()  # UTC already (UTCDateTime)
+
+
+def csv_cells(row: Any, now: dt.datetime) -> list[str]:
+    """One certificate as export cells, in HEADER's order; expiry derived as in the GraphQL field.
+    The row is unpacked by position (EXPORT_COLUMNS' order): per-name access costs more than the rest."""
+    (
+        id_, kind, type_, status, name, email, contact_name, contact_email, user_id, p_number, se_number, serial,
+        subject, not_before, not_after, ordered_at, issued_at, revoked_at, reason, can_seal, allow_user_signing,
+        predecessor, successor, purposes, issuance, rights,
+    ) = row
+    if status == ISSUED and not_after is not None and not_after <= now:
+        status = EXPIRED
+    return [
+        to_global_id("Certificate", id_), str(id_), kind, type_, status, _free(name), _free(email),
+        _free(contact_name), _free(contact_email), _plain(user_id), _plain(p_number), _plain(se_number),
+        _plain(serial), _free(subject), _moment(not_before), _moment(not_after), _moment(ordered_at),
+        _moment(issued_at), _moment(revoked_at), _plain(reason), _plain(issuance), purposes,
+        ",".join(sorted(rights.split(","))) if rights else "", "true" if can_seal else "false",
+        "true" if allow_user_signing else "false", _plain(predecessor), _plain(successor),
+    ]
+
+
+async def ensure_authority(services: Services) -> AuthorityRecord:
+    """The gateway's CA, created (key encrypted at rest) if this database has none yet."""
+    async with services.engine.connect() as conn:
+        conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
+        async with conn.begin():
+            store = SqlAuthorityStore(conn, lock_rows=not is_sqlite(str(services.engine.url)))
+            return await current_authority(store, pki_for(services.settings), services.platform.now())
+
+
+def certificate_routes(services: Services) -> list[Route]:
+    lock_rows = not is_sqlite(str(services.engine.url))
+
+    async def _read(fn: Callable[[AuthorityStore], Any]) -> Any:
+        async with services.engine.connect() as conn:
+            return await fn(SqlAuthorityStore(conn, lock_rows=lock_rows))
+
+    async def _write(fn: Callable[[AuthorityStore], Any]) -> Any:
+        """Creating the CA or republishing the CRL: one writer at a time (SQLite's BEGIN IMMEDIATE)."""
+        async with services.engine.connect() as conn:
+            conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
+            async with conn.begin():
+                return await fn(SqlAuthorityStore(conn, lock_rows=lock_rows))
+
+    def _now() -> dt.datetime:
+        return services.platform.now()
+
+    async def ca_pem(request: Request) -> Response:
+        record: AuthorityRecord | None = await _read(lambda s: s.authority())
+        if record is None:
+            record = await _write(lambda s: current_authority(s, pki_for(services.settings), _now()))
+        assert record is not None
+        return Response(record.certificate_pem, media_type=PEM, headers={"Cache-Control": "public, max-age=3600"})
+
+    async def crl_pem(request: Request) -> Response:
+        record: AuthorityRecord | None = await _read(lambda s: s.authority())
+        now = _now()
+        if record and record.crl_pem and record.crl_next_update and record.crl_next_update - CRL_REFRESH_MARGIN > now:
+            pem = record.crl_pem
+        else:
+            pem = await _write(lambda s: published_revocation_list(s, pki_for(services.settings), now))
+        return Response(pem, media_type=PEM, headers={"Cache-Control": "no-cache"})
+
+    async def order_page(request: Request) -> Response:
+        """Where an order's email link leads: which certificate to issue, and how."""
+        try:
+            certificate_id = uuid.UUID(request.path_params["certificate_id"])
+        except ValueError:
+            return HTMLResponse("<h1>Unknown certificate</h1>", status_code=404)
+        gid = html.escape(to_global_id("Certificate", certificate_id))
+        return HTMLResponse(
+            "<!doctype html><title>Issue your MitID Erhverv certificate</title>"
+            "<h1>Issue your MitID Erhverv certificate</h1>"
+            f"<p>Certificate <code>{gid}</code>. Log in, then issue it with the "
+            "<code>issueUserCertificate</code> mutation (an organisation certificate: "
+            "<code>retrieveOrganisationCertificate</code>), giving your device's CSR or a password for the "
+            "generated key.</p>"
+        )
+
+    async def export_csv(request: Request) -> Response:
+        actor = await authorise(services, request, Action.VIEW_CERTIFICATES)
+        if isinstance(actor, JSONResponse):
+            return actor
+        try:
+            f, order = filter_from_query(request.query_params)
+        except GraphQLError as exc:
+            return error(400, "BAD_USER_INPUT", exc.message)
+        return StreamingResponse(
+            _csv(actor.org_id, f, order, _now()),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="certificates.csv"', "Cache-Control": "no-store"},
+        )
+
+    async def _csv(org_id: int, f: CertificateFilter, order: CertificateOrder, now: dt.datetime) -> AsyncIterator[bytes]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+        writer.writerow(HEADER)
+        async with services.engine.connect() as conn:
+            async for rows in stream_certificates(conn, org_id, f, order, now):
+                writer.writerows(csv_cells(row, now) for row in rows)
+                if buffer.tell() >= FLUSH_BYTES:
+                    yield buffer.getvalue().encode()
+                    buffer.seek(0)
+                    buffer.truncate()
+        yield buffer.getvalue().encode()
+
+    return [
+        Route("/pki/ca.pem", ca_pem),
+        Route("/pki/crl.pem", crl_pem),
+        Route("/certificates/{certificate_id}", order_page),
+        Route("/exports/certificates.csv", export_csv),
+    ]
