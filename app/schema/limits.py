@@ -229,7 +229,8 @@ class QueryLimits(SchemaExtension):
             return {}
         limits, budgets = self._limits()
         result = self.execution_context.result
-        actual = actual_cost(result.data) if result is not None and result.data is not None else 0
+        # The response's root object is not a field: count what the query selected.
+        actual = max(actual_cost(result.data) - 1, 0) if result is not None and result.data is not None else 0
         principal = getattr(self.execution_context.context, "principal", None)
         remaining = self._remaining
         if budgets is not None and principal is not None and remaining is not None and not (
