@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import html
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -54,6 +56,10 @@ class GatewayGraphQL(GraphQL):
             except AuthError as exc:
                 return None, exc.message
         return None, ("Authorization header must be 'Bearer <token>'" if header else None)
+
+    def encode_json(self, data: object) -> str:  # type: ignore[override]
+        # orjson: several times faster than json.dumps for large responses (str, for WebSockets too).
+        return orjson.dumps(data).decode()
 
     async def get_context(self, request: Any, response: Any = None) -> Context:  # type: ignore[override]
         principal, error = self._authenticate(request.headers.get("authorization"))
@@ -175,6 +181,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Everything built at start-up lives for the process: keep it out of the collector's scans,
+        # and collect less often (a response allocates many short-lived objects).
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 100)
         try:
             async with notification_listener(services):
                 if settings.background_tasks:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.extensions import ParserCache
 from strawberry.tools import merge_types
 
 from app.observability import OperationLog
@@ -52,7 +53,7 @@ def build_schema() -> strawberry.Schema:
         subscription=Subscription,
         types=[User, ActivityNode, NotificationNode, AnonymityRequestNode, BulkJobNode, UserGroupNode, ExternalUserNode,
                PowerOfAttorneyNode, CertificateNode, CertificateProfileNode],
-        extensions=[OperationLog, ErrorCodes, QueryLimits],
+        extensions=[OperationLog, ErrorCodes, lambda: ParserCache(maxsize=256), QueryLimits],
     )
 
 

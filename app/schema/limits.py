@@ -162,6 +162,23 @@ def actual_cost(data: Any) -> int:
     return 0
 
 
+_VALIDATION_CACHE: dict[tuple[str, tuple[Any, ...]], list[GraphQLError]] = {}
+_VALIDATION_CACHE_SIZE = 256
+
+
+def _validated(schema: Any, document: DocumentNode, query: str | None, rules: tuple[Any, ...]) -> list[GraphQLError]:
+    """The standard validation, remembered per query text: dashboards send the same few queries
+    over and over, and validation costs milliseconds (it does not depend on variables)."""
+    if query is None:
+        return list(validate(schema, document, list(rules)))
+    key = (query, rules)
+    if key not in _VALIDATION_CACHE:
+        if len(_VALIDATION_CACHE) >= _VALIDATION_CACHE_SIZE:
+            _VALIDATION_CACHE.pop(next(iter(_VALIDATION_CACHE)))
+        _VALIDATION_CACHE[key] = list(validate(schema, document, list(rules)))
+    return list(_VALIDATION_CACHE[key])
+
+
 class QueryLimits(SchemaExtension):
     """Runs the standard validation itself, then the limits, before anything executes."""
 
@@ -177,7 +194,7 @@ class QueryLimits(SchemaExtension):
         self._remaining: float | None = None
         limits, budgets = self._limits()
         if ec.pre_execution_errors is None and ec.graphql_document is not None:
-            errors = list(validate(ec.schema._schema, ec.graphql_document, ec.validation_rules))
+            errors = _validated(ec.schema._schema, ec.graphql_document, ec.query, tuple(ec.validation_rules))
             if not errors:
                 errors = self._check(limits, budgets)
             ec.pre_execution_errors = errors
