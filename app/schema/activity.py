@@ -21,6 +21,7 @@ from app.schema.base import (
     bad_input,
     decode_cursor,
     encode_cursor,
+    page_info_of,
     page_size,
     requires,
     to_global_id,
@@ -88,12 +89,7 @@ class ActivityConnection:
         edges = [ActivityEdge(cursor=encode_cursor("Activity", a.id or 0), node=ActivityNode.of(a)) for a in page]
         return cls(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(rows) > limit,
-                has_previous_page=after is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+            page_info=page_info_of(edges, has_next=len(rows) > limit, has_previous=after is not None),
             _count=count,
         )
 

@@ -98,6 +98,14 @@ class PageInfo:
     end_cursor: str | None
 
 
+def page_info_of(edges: list[Any], *, has_next: bool, has_previous: bool) -> PageInfo:
+    """PageInfo of a page of edges (each with a `cursor`)."""
+    return PageInfo(
+        has_next_page=has_next, has_previous_page=has_previous,
+        start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None,
+    )
+
+
 def page_size(first: int | None) -> int:
     if first is None:
         return DEFAULT_PAGE

@@ -21,6 +21,7 @@ from app.schema.base import (
     encode_cursor,
     in_unit_of_work,
     int_of,
+    page_info_of,
     page_size,
     requires,
     to_global_id,
@@ -117,10 +118,7 @@ class NotificationQueries:
         ]
         return NotificationConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(rows) > limit, has_previous_page=before is not None,
-                start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None,
-            ),
+            page_info=page_info_of(edges, has_next=len(rows) > limit, has_previous=before is not None),
             _count=lambda: ctx.reader.count_notifications(me, unread_only),
             _unread=lambda: ctx.reader.count_notifications(me, True),
         )

@@ -20,6 +20,7 @@ from app.schema.base import (
     encode_cursor,
     in_unit_of_work,
     not_found,
+    page_info_of,
     page_size,
     requires,
     to_global_id,
@@ -134,10 +135,7 @@ class PowerOfAttorneyQueries:
                                      node=PowerOfAttorneyNode.of(p, today)) for i, p in enumerate(rows)]
         return PowerOfAttorneyConnection(
             edges=edges, total_count=total,
-            page_info=PageInfo(
-                has_next_page=offset + len(rows) < total, has_previous_page=offset > 0,
-                start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None,
-            ),
+            page_info=page_info_of(edges, has_next=offset + len(rows) < total, has_previous=offset > 0),
         )
 
 

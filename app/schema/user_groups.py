@@ -24,6 +24,7 @@ from app.schema.base import (
     from_global_id,
     in_unit_of_work,
     not_found,
+    page_info_of,
     page_size,
     requires,
     to_global_id,
@@ -155,10 +156,7 @@ class UserGroupNode(Node):
         ]
         return GroupMemberConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(rows) > limit, has_previous_page=offset > 0,
-                start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None,
-            ),
+            page_info=page_info_of(edges, has_next=len(rows) > limit, has_previous=offset > 0),
             _group_id=self._id,
         )
 
@@ -243,10 +241,7 @@ class UserGroupQueries:
                  for i, g in enumerate(rows[:limit])]
         return UserGroupConnection(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(rows) > limit, has_previous_page=offset > 0,
-                start_cursor=edges[0].cursor if edges else None, end_cursor=edges[-1].cursor if edges else None,
-            ),
+            page_info=page_info_of(edges, has_next=len(rows) > limit, has_previous=offset > 0),
             _filter=f,
         )
 

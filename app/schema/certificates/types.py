@@ -27,7 +27,7 @@ from app.domain.certificates.model import (
     CertificateProfile as DomainProfile,
 )
 from app.domain.policy import Action, can_view_certificates_of, is_allowed
-from app.schema.base import Node, PageInfo, encode_cursor, to_global_id, uuid_of
+from app.schema.base import Node, PageInfo, encode_cursor, page_info_of, to_global_id, uuid_of
 
 if TYPE_CHECKING:
     from app.schema.context import Context
@@ -221,12 +221,7 @@ class CertificateConnection:
         ]
         return cls(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(rows) > limit,
-                has_previous_page=offset > 0,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+            page_info=page_info_of(edges, has_next=len(rows) > limit, has_previous=offset > 0),
             _filter=f,
             _now=now,
         )

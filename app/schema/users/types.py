@@ -13,7 +13,15 @@ from app.domain.model import User as DomainUser
 from app.domain.model import UserFilter, UserOrder
 from app.domain.policy import can_view_user, reveals_identity
 from app.schema.activity import ActivityConnection, ActivityNode, activity_filter
-from app.schema.base import Node, PageInfo, decode_cursor, encode_cursor, page_size, to_global_id
+from app.schema.base import (
+    Node,
+    PageInfo,
+    decode_cursor,
+    encode_cursor,
+    page_info_of,
+    page_size,
+    to_global_id,
+)
 from app.schema.context import Context
 from app.schema.enums import (
     ActivityType,
@@ -177,12 +185,7 @@ class UserConnection:
         edges = [UserEdge(cursor=encode_cursor("Offset", offset + i + 1), node=User.of(u, info)) for i, u in enumerate(page)]
         return cls(
             edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(users) > limit,
-                has_previous_page=offset > 0,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+            page_info=page_info_of(edges, has_next=len(users) > limit, has_previous=offset > 0),
             _filter=f,
         )
 
