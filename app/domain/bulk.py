@@ -23,7 +23,7 @@ from app.domain.bulk_csv import (
     width_error,
     yes_no,
 )
-from app.domain.errors import DomainError
+from app.domain.errors import DomainError, ValidationFailed
 from app.domain.model import Activity, BulkJob, BulkJobStatus, RowError, User, UserInsert, UserStatus
 from app.domain.notifications import notify_person
 from app.domain.ports import UnitOfWork
@@ -202,6 +202,16 @@ async def run_import(
 # --- CREATE ---------------------------------------------------------------------------------------
 
 
+def _flags(run: _Run, row: Row) -> tuple[bool | None, bool | None, bool | None, bool | None]:
+    """The row's Ja/Nej cells (Anonym, Privat MitID, Underskrift, Segldannelse); bad ones are
+    reported on the run."""
+    errors: list[RowError] = []
+    values = tuple(yes_no(row, c, errors) for c in ("Anonym", "Privat MitID", "Underskrift", "Segldannelse"))
+    for e in errors:
+        run.fail(e.line, e.column, e.code, e.message)
+    return values  # type: ignore[return-value]
+
+
 def _new_user_from_row(run: _Run, row: Row) -> NewUser | None:
     before = run.error_count
     if row.get("Bruger-UUID"):
@@ -212,13 +222,7 @@ def _new_user_from_row(run: _Run, row: Row) -> NewUser | None:
             birth = ids.parse_danish_date(row.get("Fødselsdato") or "").isoformat()
         except ids.IdentifierError as exc:
             run.fail(row.line, "Fødselsdato", exc.code, "Write the date of birth as DD-MM-YYYY")
-    row_errors: list[RowError] = []
-    anonymous = yes_no(row, "Anonym", row_errors)
-    private = yes_no(row, "Privat MitID", row_errors)
-    sign = yes_no(row, "Underskrift", row_errors)
-    seal = yes_no(row, "Segldannelse", row_errors)
-    for e in row_errors:
-        run.fail(e.line, e.column, e.code, e.message)
+    anonymous, private, sign, seal = _flags(run, row)
     if run.error_count > before:
         return None
     return NewUser(
@@ -368,18 +372,14 @@ async def _update_batch(run: _Run, rows: list[Row]) -> None:
     new_emails: dict[str, tuple[int, uuid.UUID]] = {}
     for key, user in found:
         row = key.row
-        row_errors: list[RowError] = []
-        private = yes_no(row, "Privat MitID", row_errors)
-        sign = yes_no(row, "Underskrift", row_errors)
-        seal = yes_no(row, "Segldannelse", row_errors)
-        anonymous = yes_no(row, "Anonym", row_errors)
-        for e in row_errors:
-            run.fail(e.line, e.column, e.code, e.message)
+        before = run.error_count
+        anonymous, private, sign, seal = _flags(run, row)
+        bad_flags = run.error_count > before  # the other cells are still checked and reported
         if anonymous is not None and anonymous != user.anonymous:
             run.fail(row.line, "Anonym", "ANONYMITY_FIXED", "Anonymity is set only when a user is created")
         if row.get("Fødselsdato"):
             run.fail(row.line, "Fødselsdato", "NOT_EDITABLE", "The date of birth cannot be changed")
-        if row_errors:
+        if bad_flags:
             continue
         old_email = user.email.lower()
         # The email is a change only when UUID and CPR identify the user; otherwise it identified them.
@@ -514,8 +514,6 @@ async def send_users_for_activation(
         elif user.status not in (UserStatus.CREATED, UserStatus.PENDING_ACTIVATION):
             problems.append(DomainError("INVALID_STATUS", "The user has already been activated", ["userIds", str(i)]))
     if problems:
-        from app.domain.errors import ValidationFailed
-
         raise ValidationFailed(problems)
     for user_id in candidates:
         user = users[user_id]

@@ -11,7 +11,7 @@ from app.domain.model import AnonymityRequest, AnonymityRequestStatus, User, Use
 from app.domain.notifications import notify_role
 from app.domain.ports import UnitOfWork
 from app.domain.principal import Role
-from app.domain.users.lifecycle import _get_live, delete_user, send_for_activation
+from app.domain.users.lifecycle import delete_user, get_live_user, send_for_activation
 from app.domain.users.rules import E, optional
 
 
@@ -59,7 +59,7 @@ async def decide_anonymity_request(
         raise NotFound("Anonymity request", ["requestId"])
     if request.status is not AnonymityRequestStatus.PENDING:
         raise DomainError(E.INVALID_STATUS, "The request has already been decided", ["requestId"])
-    old = await _get_live(uow, request.user_id)
+    old = await get_live_user(uow, request.user_id)
     request.decided_at = uow.platform.now()
     request.decided_by = uow.actor.user_id
     new_user: User | None = None

@@ -35,7 +35,7 @@ class CreatedUser:
     temporary_activation_code: str | None
 
 
-async def _get_live(uow: UnitOfWork, user_id: uuid.UUID, *, allow_deleted: bool = False) -> User:
+async def get_live_user(uow: UnitOfWork, user_id: uuid.UUID, *, allow_deleted: bool = False) -> User:
     user = await uow.users.get(user_id, for_update=True)
     if user is None or (user.status is UserStatus.DELETED and not allow_deleted):
         raise NotFound("User", ["userId"])
@@ -122,7 +122,7 @@ def activation_mail(uow: UnitOfWork, user: User, token: str) -> OutgoingMail:
 
 
 async def resend_activation_email(uow: UnitOfWork, user_id: uuid.UUID) -> User:
-    user = await _get_live(uow, user_id)
+    user = await get_live_user(uow, user_id)
     if user.identification is not Identification.CPR:
         raise DomainError(
             E.WRONG_IDENTIFICATION, "Users created with a date of birth get a code, not an email", ["userId"]
@@ -132,7 +132,7 @@ async def resend_activation_email(uow: UnitOfWork, user_id: uuid.UUID) -> User:
 
 
 async def generate_activation_code(uow: UnitOfWork, user_id: uuid.UUID) -> tuple[User, str]:
-    user = await _get_live(uow, user_id)
+    user = await get_live_user(uow, user_id)
     if user.identification is not Identification.DATE_OF_BIRTH:
         raise DomainError(
             E.WRONG_IDENTIFICATION, "Users created with a CPR number are activated by email", ["userId"]
@@ -170,7 +170,7 @@ async def activate_user(uow: UnitOfWork, user_id: uuid.UUID, *, token: str | Non
 
 
 async def update_user(uow: UnitOfWork, user_id: uuid.UUID, changes: UserChanges) -> User:
-    user = await _get_live(uow, user_id)
+    user = await get_live_user(uow, user_id)
     errors = Errors()
     old_email = user.email
     applied = apply_user_changes(
@@ -198,7 +198,7 @@ async def update_user(uow: UnitOfWork, user_id: uuid.UUID, changes: UserChanges)
 
 
 async def set_user_authenticators(uow: UnitOfWork, user_id: uuid.UUID, kinds: Sequence[str]) -> User:
-    user = await _get_live(uow, user_id)
+    user = await get_live_user(uow, user_id)
     errors = Errors()
     parsed = parse_authenticators(errors, kinds, await uow.organisations.get_settings())
     errors.raise_if_any()
@@ -219,7 +219,7 @@ async def set_user_authenticators(uow: UnitOfWork, user_id: uuid.UUID, kinds: Se
 async def set_user_organisation_unit(
     uow: UnitOfWork, user_id: uuid.UUID, p_number: str | None, se_number: str | None
 ) -> User:
-    user = await _get_live(uow, user_id)
+    user = await get_live_user(uow, user_id)
     errors = Errors()
     if not optional(p_number) and not optional(se_number):
         errors.add(E.REQUIRED, "Give a P-number, an SE-number or both", "pNumber")
@@ -244,7 +244,7 @@ async def set_user_organisation_unit(
 async def deactivate_user(
     uow: UnitOfWork, user_id: uuid.UUID, from_: str | None, until: str | None
 ) -> User:
-    user = await _get_live(uow, user_id)
+    user = await get_live_user(uow, user_id)
     now = uow.platform.now()
     errors: list[DomainError] = []
     start = end = None
@@ -276,7 +276,7 @@ async def deactivate_user(
 
 
 async def reactivate_user(uow: UnitOfWork, user_id: uuid.UUID) -> User:
-    user = await _get_live(uow, user_id)
+    user = await get_live_user(uow, user_id)
     if user.status is UserStatus.ACTIVE and user.deactivated_from is not None:
         # Cancels a scheduled deactivation.
         pass
@@ -325,7 +325,7 @@ async def apply_deactivation_schedule(uow: UnitOfWork) -> int:
 
 async def delete_user(uow: UnitOfWork, user_id: uuid.UUID) -> User:
     """Irreversible. The row stays (status DELETED) so history keeps its target."""
-    user = await _get_live(uow, user_id)
+    user = await get_live_user(uow, user_id)
     if user.id == uow.actor.user_id:
         raise DomainError(E.INVALID_STATUS, "You cannot delete yourself", ["userId"])
     user.status = UserStatus.DELETED
@@ -344,7 +344,7 @@ async def update_notification_settings(uow: UnitOfWork, channel: str) -> User:
         parsed = NotificationChannel(channel)
     except ValueError as exc:
         raise DomainError("INVALID_CHANNEL", "Channel must be IN_APP, EMAIL or BOTH", ["channel"]) from exc
-    user = await _get_live(uow, uow.actor.user_id)
+    user = await get_live_user(uow, uow.actor.user_id)
     if user.notification_channel is not parsed:
         before = user.notification_channel
         user.notification_channel = parsed
