@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -31,6 +32,7 @@ from app.domain.model import (
     UserGroup,
     UserGroupFilter,
     UserOrder,
+    UserStatus,
 )
 from app.persistence import (
     activity,
@@ -63,6 +65,10 @@ class Reader:
             conn, self._conn = self._conn, None
             await conn.rollback()
             await conn.close()
+
+    async def user_status(self, user_id: uuid.UUID) -> UserStatus | None:
+        async with self._lock:
+            return await users_sql.status_of_user(await self._connection(), self.org_id, user_id)
 
     async def organisation(self) -> Organisation:
         async with self._lock:
@@ -115,6 +121,10 @@ class Reader:
             return await activity.latest_activities_by_user(
                 await self._connection(), self.org_id, ids, f, before_id, limit
             )
+
+    async def activity_details(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        async with self._lock:
+            return await activity.activity_details(await self._connection(), self.org_id, ids)
 
     async def count_activities_by_user(self, ids: Sequence[uuid.UUID], f: ActivityFilter) -> dict[uuid.UUID, int]:
         async with self._lock:
@@ -221,6 +231,10 @@ class Reader:
     async def certificates_by_user(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Certificate]]:
         async with self._lock:
             return await certificates_sql.certificates_by_user(await self._connection(), self.org_id, ids)
+
+    async def certificate_pems(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+        async with self._lock:
+            return await certificates_sql.certificate_pems(await self._connection(), self.org_id, ids)
 
     async def system_rights_by_certificate(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
         async with self._lock:
