@@ -61,11 +61,15 @@ class Services:
             self._org_ids[cvr] = org_id
         return self._org_ids[cvr]
 
-    async def person_may_act(self, org_id: int, user_id: uuid.UUID) -> bool:
+    async def person_may_act(self, org_id: int, user_id: uuid.UUID, reader: Reader | None = None) -> bool:
         """A token is only as good as its person: someone deleted, deactivated (during the period)
-        or not of that organisation cannot act, even with an unexpired token."""
-        async with self.engine.connect() as conn:
-            status = await status_of_user(conn, org_id, user_id)
+        or not of that organisation cannot act, even with an unexpired token. A read-only request
+        asks on its own read connection (`reader`): one pool checkout per request, not two."""
+        if reader is not None:
+            status = await reader.user_status(user_id)
+        else:
+            async with self.engine.connect() as conn:
+                status = await status_of_user(conn, org_id, user_id)
         return status is not None and status not in (UserStatus.DELETED, UserStatus.DEACTIVATED)
 
     def reader(self, org_id: int) -> Reader:

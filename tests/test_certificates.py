@@ -803,3 +803,58 @@ def test_formula_characters_at_the_start_of_a_cell_are_neutralised() -> None:
         assert neutralise(dangerous) == "'" + dangerous
     for harmless in ("Lønsystem", "a=b", "", "'quoted"):
         assert neutralise(harmless) == harmless
+
+
+# --- the benchmark's dashboard page (issue 7) -------------------------------------------------------------
+
+
+async def test_the_benchmark_dashboard_page_costs_the_same_statements_for_3_and_12_users(
+    env: Env, org: OrgFixture
+) -> None:
+    """bench/dashboard.py's query itself (users with scalars, authenticators, groups, certificates and
+    history(first: 5)): the same statements whatever `first` is, at most 6 (the benchmark's target)."""
+    from bench.dashboard import QUERY
+
+    people = [await active_user(env, org, f"Dash{i}", "Board") for i in range(12)]
+    for person in people:
+        await order_user(env, org, person)
+    token = ua(env, org)
+    ok(await env.gql(QUERY, {"first": 1}, token=token))  # warm-up: the token's organisation is looked up once
+    counts: dict[int, int] = {}
+    for first in (3, 12):
+        with env.count_statements() as seen:
+            data = ok(await env.gql(QUERY, {"first": first}, token=token))
+        nodes = [e["node"] for e in data["users"]["edges"]]
+        assert len(nodes) == first
+        dash = [n for n in nodes if n["firstName"].startswith("Dash")]
+        assert dash and all(n["certificates"] and n["history"]["edges"] and n["groups"] is not None for n in dash)
+        counts[first] = len([s for s in seen if not s.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK"))])
+    assert counts[3] == counts[12], counts
+    assert counts[12] <= 6, counts
+
+
+async def test_what_a_list_leaves_out_is_read_when_asked_pem_of_a_users_certificates_and_history_details(
+    env: Env, org: OrgFixture
+) -> None:
+    """A page of users reads its users' certificates without the PEM and their history without the
+    details; asking for them costs one more batched statement and gives what the full reads give."""
+    holder = await active_user(env, org, "Pem", "Holder")
+    ordered = await order_user(env, org, holder)
+    issued = await issue_user(env, org, holder, ordered["id"], password="hemmeligt-kodeord-1")
+    token = ua(env, org)
+    listed = ok(await env.gql(
+        """query($id: ID!) { user(id: $id) {
+             certificates { id certificatePem }
+             history(first: 10) { edges { node { id type details } } } } }""",
+        {"id": gid("User", holder)}, token=token))["user"]
+    one = ok(await env.gql("query($id: ID!) { certificate(id: $id) { certificatePem } }",
+                           {"id": ordered["id"]}, token=token))["certificate"]
+    assert listed["certificates"] == [{"id": ordered["id"], "certificatePem": one["certificatePem"]}]
+    assert one["certificatePem"] == issued["certificatePem"] and one["certificatePem"].startswith("-----BEGIN CERTIFICATE")
+    entries = {e["node"]["id"]: e["node"] for e in listed["history"]["edges"]}
+    assert entries
+    for entry_id, entry in entries.items():
+        node = ok(await env.gql("query($id: ID!) { node(id: $id) { ... on Activity { details } } }",
+                                {"id": entry_id}, token=token))["node"]
+        assert entry["details"] == node["details"], entry["type"]
+    assert any(e["details"] for e in entries.values()), "some entry must carry details"

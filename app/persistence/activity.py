@@ -22,13 +22,17 @@ COLUMNS = [
     activities.c.target_name,
     activities.c.summary, activities.c.details,
 ]
+# A user's history in a page of users: without the JSON details (decoding them is most of a row's
+# cost, and a list rarely shows them); `activity_details` reads them when asked.
+SUMMARY_COLUMNS = [col for col in COLUMNS if col is not activities.c.details]
 
 
 def activity_from_row(r: Any) -> Activity:
+    """An entry from a row of COLUMNS, or of SUMMARY_COLUMNS (then `details` is empty)."""
     return Activity(
         id=r.id, org_id=r.org_id, occurred_at=r.occurred_at, actor_id=r.actor_id, actor_name=r.actor_name or "",
         type=r.type, target_user_id=r.target_user_id, target_name=r.target_name, summary=r.summary,
-        details=r.details or {}, target_group_id=r.target_group_id,
+        details=getattr(r, "details", None) or {}, target_group_id=r.target_group_id,
     )
 
 
@@ -118,19 +122,20 @@ async def latest_activities_by_user(
 
     PostgreSQL: a LATERAL index walk per user (`ORDER BY id DESC LIMIT n` on (org_id,
     target_user_id, id)), so a user with 60,000 entries costs what one with 60 does. SQLite: a
-    window per user (it reads each listed user's entries; fine at embedded sizes)."""
+    window per user (it reads each listed user's entries; fine at embedded sizes). Without the
+    details (SUMMARY_COLUMNS)."""
     if not user_ids:
         return {}
     ids = list(dict.fromkeys(user_ids))
     if conn.dialect.name == "postgresql":
         wanted = func.unnest(bindparam("ids", ids, type_=ARRAY(UUID))).table_valued("id").render_derived(name="wanted")
-        one = _filtered(select(*COLUMNS), org_id, f).where(activities.c.target_user_id == wanted.c.id)
+        one = _filtered(select(*SUMMARY_COLUMNS), org_id, f).where(activities.c.target_user_id == wanted.c.id)
         if before_id is not None:
             one = one.where(activities.c.id < before_id)
         walk = one.order_by(activities.c.id.desc()).limit(limit).lateral("walk")
         q = select(walk).select_from(wanted).join(walk, literal(True))
     else:
-        base = _filtered(select(*COLUMNS), org_id, f).where(activities.c.target_user_id.in_(ids))
+        base = _filtered(select(*SUMMARY_COLUMNS), org_id, f).where(activities.c.target_user_id.in_(ids))
         if before_id is not None:
             base = base.where(activities.c.id < before_id)
         ranked = base.add_columns(
@@ -156,6 +161,13 @@ async def count_activities_by_user(
     )
     counts = {r[0]: int(r[1]) for r in await conn.execute(q)}
     return {i: counts.get(i, 0) for i in user_ids}
+
+
+async def activity_details(conn: AsyncConnection, org_id: int, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    rows = await conn.execute(
+        select(activities.c.id, activities.c.details).where(activities.c.org_id == org_id, activities.c.id.in_(ids))
+    )
+    return {r.id: r.details or {} for r in rows}
 
 
 async def activity_by_id(conn: AsyncConnection, org_id: int, activity_id: int) -> Activity | None:

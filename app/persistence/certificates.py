@@ -45,18 +45,28 @@ COLUMNS = [
     c.ordered_by, c.issued_at, c.cancelled_at, c.revoked_at, c.revocation_reason, c.revoked_by,
     c.predecessor_id, c.successor_id,
 ]
+# A user's list of certificates (a page of users shows them): everything but the PEM, which a list
+# rarely shows and which is most of a row's bytes; `certificate_pems` reads it when asked.
+SUMMARY_COLUMNS = [col for col in COLUMNS if col is not c.certificate_pem]
+
+_KIND = {m.value: m for m in CertificateKind}
+_TYPE = {m.value: m for m in CertificateType}
+_STATUS = {m.value: m for m in CertificateStatus}
+_PURPOSE = {m.value: m for m in CertificatePurpose}
+_ISSUANCE = {m.value: m for m in CertificateIssuance}
 
 
 def certificate_from_row(r: Any) -> Certificate:
+    """A certificate from a row of COLUMNS, or of SUMMARY_COLUMNS (then `certificate_pem` is None)."""
     return Certificate(
-        id=r.id, org_id=r.org_id, kind=CertificateKind(r.kind), type=CertificateType(r.type),
-        status=CertificateStatus(r.status),
-        purposes=tuple(CertificatePurpose(p) for p in r.purposes.split(",") if p),
+        id=r.id, org_id=r.org_id, kind=_KIND[r.kind], type=_TYPE[r.type],
+        status=_STATUS[r.status],
+        purposes=tuple(_PURPOSE[p] for p in r.purposes.split(",") if p),
         name=r.name, ordered_at=r.ordered_at, ordered_by=r.ordered_by,
-        issuance=CertificateIssuance(r.issuance) if r.issuance else None, user_id=r.user_id,
+        issuance=_ISSUANCE[r.issuance] if r.issuance else None, user_id=r.user_id,
         profile_id=r.profile_id, email=r.email, contact_name=r.contact_name, contact_email=r.contact_email,
         p_number=r.p_number, se_number=r.se_number, serial_number=r.serial_number, subject=r.subject,
-        not_before=r.not_before, not_after=r.not_after, certificate_pem=r.certificate_pem,
+        not_before=r.not_before, not_after=r.not_after, certificate_pem=getattr(r, "certificate_pem", None),
         fingerprint_sha256=r.fingerprint_sha256, can_seal=r.can_seal, allow_user_signing=r.allow_user_signing,
         issued_at=r.issued_at, cancelled_at=r.cancelled_at, revoked_at=r.revoked_at,
         revocation_reason=RevocationReason(r.revocation_reason) if r.revocation_reason else None,
@@ -223,8 +233,9 @@ async def certificates_by_ids(
 async def certificates_by_user(
     conn: AsyncConnection, org_id: int, user_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[Certificate]]:
+    """Each user's certificates, newest order first, without the PEM (SUMMARY_COLUMNS)."""
     q = (
-        select(*COLUMNS)
+        select(*SUMMARY_COLUMNS)
         .where(c.org_id == org_id, c.user_id.in_(user_ids))
         .order_by(c.user_id, c.ordered_at.desc(), c.id)
     )
@@ -232,6 +243,11 @@ async def certificates_by_user(
     for r in await conn.execute(q):
         out[r.user_id].append(certificate_from_row(r))
     return {i: out.get(i, []) for i in user_ids}
+
+
+async def certificate_pems(conn: AsyncConnection, org_id: int, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+    rows = await conn.execute(select(c.id, c.certificate_pem).where(c.org_id == org_id, c.id.in_(ids)))
+    return {r.id: r.certificate_pem for r in rows}
 
 
 async def system_rights_by_certificate(

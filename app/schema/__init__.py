@@ -13,6 +13,7 @@ from app.schema.bulk import BulkJobNode, BulkMutations, BulkQueries
 from app.schema.certificates.mutations import CertificateMutations
 from app.schema.certificates.queries import CertificateQueries
 from app.schema.certificates.types import CertificateNode, CertificateProfileNode
+from app.schema.execution import GatewayExecutionContext
 from app.schema.extensions import ErrorCodes
 from app.schema.limits import QueryLimits
 from app.schema.node import NodeQueries
@@ -54,6 +55,7 @@ def build_schema() -> strawberry.Schema:
         types=[User, ActivityNode, NotificationNode, AnonymityRequestNode, BulkJobNode, UserGroupNode, ExternalUserNode,
                PowerOfAttorneyNode, CertificateNode, CertificateProfileNode],
         extensions=[OperationLog, ErrorCodes, lambda: ParserCache(maxsize=256), QueryLimits],
+        execution_context_class=GatewayExecutionContext,
     )
 
 

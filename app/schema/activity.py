@@ -28,10 +28,19 @@ from app.schema.base import (
     uuid_of,
 )
 from app.schema.enums import ActivityType
+from app.schema.loaders import now_or_later
 
 if TYPE_CHECKING:
     from app.schema.context import Context
     from app.schema.users.types import User
+
+
+DETAILS_NOT_READ = object()
+_ACTIVITY_TYPE = {m.value: m for m in ActivityType}
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 @strawberry.type(name="Activity", description="One history entry: when, who, what, on whom.")
@@ -42,17 +51,25 @@ class ActivityNode(Node):
     actor_name: str
     target_name: str | None
     summary: str
-    details: JSON
     actor_id: strawberry.Private[uuid.UUID | None]
     target_user_id: strawberry.Private[uuid.UUID | None]
+    _id: strawberry.Private[int]
+    _details: strawberry.Private[Any]  # the details, or DETAILS_NOT_READ (a user's history list omits them)
 
     @classmethod
-    def of(cls, a: Activity) -> ActivityNode:
+    def of(cls, a: Activity, *, details_read: bool = True) -> ActivityNode:
         return cls(
-            id=to_global_id("Activity", a.id), occurred_at=a.occurred_at, type=ActivityType(a.type),
-            actor_name=a.actor_name, target_name=a.target_name, summary=a.summary, details=a.details,
-            actor_id=a.actor_id, target_user_id=a.target_user_id,
+            id=to_global_id("Activity", a.id), occurred_at=a.occurred_at, type=_ACTIVITY_TYPE[a.type],
+            actor_name=a.actor_name, target_name=a.target_name, summary=a.summary,
+            _details=a.details if details_read else DETAILS_NOT_READ,
+            actor_id=a.actor_id, target_user_id=a.target_user_id, _id=a.id or 0,
         )
+
+    @strawberry.field
+    def details(self, info: Info) -> JSON:
+        if self._details is not DETAILS_NOT_READ:
+            return self._details
+        return now_or_later(info.context.loaders.activity_details_by_id, self._id, _same)
 
     @strawberry.field
     async def actor(self, info: Info) -> Annotated[User, strawberry.lazy("app.schema.users.types")] | None:
@@ -84,9 +101,14 @@ class ActivityConnection:
         return int(await self._count())
 
     @classmethod
-    def of(cls, rows: list[Activity], limit: int, after: int | None, count: Any) -> ActivityConnection:
+    def of(
+        cls, rows: list[Activity], limit: int, after: int | None, count: Any, *, details_read: bool = True
+    ) -> ActivityConnection:
         page = rows[:limit]
-        edges = [ActivityEdge(cursor=encode_cursor("Activity", a.id or 0), node=ActivityNode.of(a)) for a in page]
+        edges = [
+            ActivityEdge(cursor=encode_cursor("Activity", a.id or 0), node=ActivityNode.of(a, details_read=details_read))
+            for a in page
+        ]
         return cls(
             edges=edges,
             page_info=page_info_of(edges, has_next=len(rows) > limit, has_previous=after is not None),

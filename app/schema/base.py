@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationType
 from strawberry.permission import BasePermission
 from strawberry.types import Info
 
@@ -158,7 +158,7 @@ class PolicyPermission(BasePermission):
         principal = ctx.principal
         if principal is None:
             raise unauthenticated(ctx.auth_error or "Authentication required")
-        await ctx.resolve_actor()
+        await ctx.resolve_actor(read_only=info.operation.operation is OperationType.QUERY)
         if self.action is not None and not is_allowed(principal.roles, self.action):
             raise forbidden(f"Your roles do not allow {self.action.value}")
         return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,19 +26,28 @@ class Context:
     actor: Actor | None = None
     connection_params: dict[str, Any] | None = None
     _reader: Reader | None = field(default=None, repr=False)
+    _actor_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     _loaders: Loaders | None = field(default=None, repr=False)
 
-    async def resolve_actor(self) -> Actor:
-        if self.actor is None:
-            if self.principal is None:
-                raise unauthenticated(self.auth_error or "Authentication required")
-            org_id = await self.services.org_id_for_cvr(self.principal.org_cvr)
-            if org_id is None:
-                raise unauthenticated("The token's organisation is not known here")
-            if not await self.services.person_may_act(org_id, self.principal.user_id):
-                raise unauthenticated("Your user is not active in this organisation")
-            self.actor = Actor(org_id, self.principal.org_cvr, self.principal.user_id, self.principal.roles)
-        return self.actor
+    async def resolve_actor(self, *, read_only: bool = False) -> Actor:
+        """The acting person, checked once per request (the root fields of one query share it).
+        `read_only` (a query): the check runs on the request's read connection."""
+        async with self._actor_lock:
+            if self.actor is None:
+                if self.principal is None:
+                    raise unauthenticated(self.auth_error or "Authentication required")
+                org_id = await self.services.org_id_for_cvr(self.principal.org_cvr)
+                if org_id is None:
+                    raise unauthenticated("The token's organisation is not known here")
+                reader = None
+                if read_only:
+                    if self._reader is None:
+                        self._reader = self.services.reader(org_id)
+                    reader = self._reader
+                if not await self.services.person_may_act(org_id, self.principal.user_id, reader):
+                    raise unauthenticated("Your user is not active in this organisation")
+                self.actor = Actor(org_id, self.principal.org_cvr, self.principal.user_id, self.principal.roles)
+            return self.actor
 
     @property
     def reader(self) -> Reader:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid as uuid_mod
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -28,6 +29,7 @@ from app.domain.certificates.model import (
 )
 from app.domain.policy import Action, can_view_certificates_of, is_allowed
 from app.schema.base import Node, PageInfo, encode_cursor, page_info_of, to_global_id, uuid_of
+from app.schema.loaders import now_or_later
 
 if TYPE_CHECKING:
     from app.schema.context import Context
@@ -73,6 +75,13 @@ class CertificateProfileNode(Node):
         )
 
 
+PEM_NOT_READ = object()
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
 @strawberry.type(name="Certificate")
 class CertificateNode(Node):
     id: strawberry.ID
@@ -95,7 +104,6 @@ class CertificateNode(Node):
     subject: str | None = strawberry.field(description="RFC 4514")
     not_before: dt.datetime | None
     not_after: dt.datetime | None
-    certificate_pem: str | None
     fingerprint_sha256: str | None
     can_seal: bool
     allow_user_signing: bool
@@ -109,20 +117,27 @@ class CertificateNode(Node):
     _profile_id: strawberry.Private[uuid_mod.UUID | None]
     _predecessor_id: strawberry.Private[uuid_mod.UUID | None]
     _successor_id: strawberry.Private[uuid_mod.UUID | None]
+    _pem: strawberry.Private[Any]  # the PEM, or PEM_NOT_READ (a user's list of certificates omits it)
 
     @classmethod
-    def of(cls, c: DomainCertificate, now: dt.datetime) -> CertificateNode:
+    def of(cls, c: DomainCertificate, now: dt.datetime, *, pem_read: bool = True) -> CertificateNode:
         return cls(
             id=to_global_id("Certificate", c.id), uuid=c.id, kind=c.kind, type=c.type, qualified=c.qualified,
             status=c.status_at(now), issuance=c.issuance, purposes=list(c.purposes), name=c.name, email=c.email,
             contact_name=c.contact_name, contact_email=c.contact_email, p_number=c.p_number,
             se_number=c.se_number, serial_number=c.serial_number, subject=c.subject, not_before=c.not_before,
-            not_after=c.not_after, certificate_pem=c.certificate_pem, fingerprint_sha256=c.fingerprint_sha256,
+            not_after=c.not_after, _pem=c.certificate_pem if pem_read else PEM_NOT_READ, fingerprint_sha256=c.fingerprint_sha256,
             can_seal=c.can_seal, allow_user_signing=c.allow_user_signing, ordered_at=c.ordered_at,
             issued_at=c.issued_at, cancelled_at=c.cancelled_at, revoked_at=c.revoked_at,
             revocation_reason=c.revocation_reason, _user_id=c.user_id, _ordered_by=c.ordered_by,
             _profile_id=c.profile_id, _predecessor_id=c.predecessor_id, _successor_id=c.successor_id,
         )
+
+    @strawberry.field
+    def certificate_pem(self, info: Info) -> str | None:
+        if self._pem is not PEM_NOT_READ:
+            return self._pem
+        return now_or_later(info.context.loaders.certificate_pem_by_id, self.uuid, _same)
 
     @strawberry.field(description="Organisation certificates: the rights catalogue codes it may use")
     async def system_rights(self, info: Info) -> list[str]:
@@ -181,13 +196,13 @@ async def certificate_node(info: Info, kind: str, global_id: str) -> Node | None
     return CertificateProfileNode.of(p) if p is not None else None
 
 
-async def certificates_of_user(info: Info, user_id: uuid_mod.UUID) -> list[CertificateNode]:
-    """`User.certificates`: one batched statement for a whole page of users."""
+def certificates_of_user(info: Info, user_id: uuid_mod.UUID) -> list[CertificateNode] | Awaitable[list[CertificateNode]]:
+    """`User.certificates`: one batched statement for a whole page of users (ready when prefetched)."""
     ctx: Context = info.context
     if ctx.principal is None or not can_view_certificates_of(ctx.principal, user_id):
         return []
     now = now_of(info)
-    return [CertificateNode.of(c, now) for c in await ctx.loaders.certificates_by_user.load(user_id)]
+    return now_or_later(ctx.loaders.certificates_by_user, user_id, lambda cs: [CertificateNode.of(c, now, pem_read=False) for c in cs])
 
 
 @strawberry.type

@@ -15,7 +15,7 @@ from app.domain.policy import Action, can_view_user
 from app.schema.base import Node, bad_input, requires, to_global_id, uuid_of
 from app.schema.context import Context
 from app.schema.enums import AnonymityRequestStatus, Identification, UserOrderField, UserStatus
-from app.schema.users.types import User, UserConnection, load_user, users_page_args
+from app.schema.users.types import User, UserConnection, load_user, prefetch_page, users_page_args
 
 
 @strawberry.input
@@ -99,7 +99,9 @@ class UserQueries:
         o = order_by or UserOrderInput()
         order = UserOrder(field=o.field, descending=o.direction is OrderDirection.DESC)
         rows = await ctx.reader.list_users(f, order, offset, limit + 1)
-        return UserConnection.of(rows, offset, limit, f, info)
+        connection = UserConnection.of(rows, offset, limit, f, info)
+        await prefetch_page(info, [u.id for u in rows[:limit]])
+        return connection
 
     @strawberry.field(permission_classes=requires(Action.VIEW_OWN_PROFILE))
     async def user(self, info: Info, id: strawberry.ID) -> User | None:

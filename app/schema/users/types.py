@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid as uuid_mod
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField
 
 from app.domain.model import User as DomainUser
 from app.domain.model import UserFilter, UserOrder
-from app.domain.policy import can_view_user, reveals_identity
+from app.domain.policy import can_view_certificates_of, can_view_user, reveals_identity
 from app.schema.activity import ActivityConnection, ActivityNode, activity_filter
 from app.schema.base import (
     Node,
@@ -30,7 +32,7 @@ from app.schema.enums import (
     Role,
     UserStatus,
 )
-from app.schema.loaders import HistoryArgs
+from app.schema.loaders import HistoryArgs, now_or_later
 
 if TYPE_CHECKING:
     from app.schema.certificates.types import CertificateNode
@@ -96,22 +98,25 @@ class User(Node):
             created_at=u.created_at, activated_at=u.activated_at, last_login_at=u.last_login_at,
         )
 
+    # Relations: synchronous resolvers over the request's loaders. A page of users prefetches the
+    # relations its query selects (`prefetch_page`), so these return at once; alone (a single user,
+    # a history actor) they return an awaitable and the loader batches as before.
+
     @strawberry.field
-    async def authenticators(self, info: Info) -> list[Authenticator]:
-        kinds = await info.context.loaders.authenticators_by_user.load(self._id)
-        return [Authenticator(k) for k in kinds]
+    def authenticators(self, info: Info) -> list[Authenticator]:
+        return now_or_later(info.context.loaders.authenticators_by_user, self._id, _authenticators)
 
     @strawberry.field(description="Rights assigned directly to the user (right codes)")
-    async def rights(self, info: Info) -> list[str]:
-        return list(await info.context.loaders.rights_by_user.load(self._id))
+    def rights(self, info: Info) -> list[str]:
+        return now_or_later(info.context.loaders.rights_by_user, self._id, list)
 
     @strawberry.field(description="The user's groups: custom groups and their P-unit's system group")
-    async def groups(
+    def groups(
         self, info: Info
     ) -> list[Annotated[UserGroupNode, strawberry.lazy("app.schema.user_groups")]]:
         from app.schema.user_groups import UserGroupNode
 
-        return [UserGroupNode.of(g) for g in await info.context.loaders.groups_by_user.load(self._id)]
+        return now_or_later(info.context.loaders.groups_by_user, self._id, lambda gs: [UserGroupNode.of(g) for g in gs])
 
     @strawberry.field(description="Own rights and the rights of the user's groups (right codes)")
     async def effective_rights(self, info: Info) -> list[str]:
@@ -121,19 +126,19 @@ class User(Node):
         return sorted(set(own) | set(via_groups))
 
     @strawberry.field
-    async def roles(self, info: Info) -> list[Role]:
-        return [Role(r) for r in await info.context.loaders.roles_by_user.load(self._id)]
+    def roles(self, info: Info) -> list[Role]:
+        return now_or_later(info.context.loaders.roles_by_user, self._id, _roles)
 
     @strawberry.field(description="The user's certificates, newest order first (certificate viewers and the user)")
-    async def certificates(
+    def certificates(
         self, info: Info
     ) -> list[Annotated[CertificateNode, strawberry.lazy("app.schema.certificates.types")]]:
         from app.schema.certificates.types import certificates_of_user
 
-        return await certificates_of_user(info, self._id)
+        return certificates_of_user(info, self._id)
 
     @strawberry.field(description="The user's history, newest first; the latest 200 by default.")
-    async def history(
+    def history(
         self,
         info: Info,
         first: int | None = HISTORY_DEFAULT,
@@ -144,12 +149,93 @@ class User(Node):
         search: str | None = None,
     ) -> ActivityConnection:
         loaders = info.context.loaders
-        flt = activity_filter(from_=from_, to=to, types=types, search=search, target_user_id=None)
-        limit = page_size(first)
-        before = decode_cursor(after, "Activity")
-        rows = await loaders.history_by_user.load((self._id, HistoryArgs(flt, before, limit + 1)))
+        args = history_args(first, after, from_, to, types, search)
         user_id = self._id
-        return ActivityConnection.of(rows, limit, before, lambda: loaders.history_count_by_user.load((user_id, flt)))
+        return now_or_later(
+            loaders.history_by_user, (user_id, args),
+            lambda rows: ActivityConnection.of(
+                rows, args.limit - 1, args.before_id,
+                lambda: loaders.history_count_by_user.load((user_id, args.filter)), details_read=False,
+            ),
+        )
+
+
+def _authenticators(kinds: list[str]) -> list[Authenticator]:
+    return [Authenticator(k) for k in kinds]
+
+
+def _roles(roles: list[str]) -> list[Role]:
+    return [Role(r) for r in roles]
+
+
+def history_args(
+    first: int | None, after: str | None, from_: str | None, to: str | None,
+    types: list[ActivityType] | None, search: str | None,
+) -> HistoryArgs:
+    """The history loader's key for `User.history(...)`'s arguments (raises the field's typed errors)."""
+    flt = activity_filter(from_=from_, to=to, types=types, search=search, target_user_id=None)
+    return HistoryArgs(flt, decode_cursor(after, "Activity"), page_size(first) + 1)
+
+
+# --- a page of users: prefetch what the query selects ------------------------------------------------
+
+
+def _selected_node_fields(info: Info) -> list[SelectedField]:
+    """The fields selected on `edges { node { ... } }` of this connection field, fragments included."""
+    out: list[SelectedField] = []
+
+    def walk(selections: list[Any], path: tuple[str, ...]) -> None:
+        for s in selections:
+            if not isinstance(s, SelectedField):
+                walk(s.selections, path)  # a fragment spread or an inline fragment
+            elif not path:
+                out.append(s)
+            elif s.name == path[0]:
+                walk(s.selections, path[1:])
+
+    for field in info.selected_fields:
+        walk(field.selections, ("edges", "node"))
+    return out
+
+
+async def prefetch_page(info: Info, user_ids: list[uuid_mod.UUID]) -> None:
+    """Start, together, the loads that the selected relations of a page of users will ask for.
+
+    Same loaders and keys as the field resolvers, so the statements are the ones the resolvers
+    would have caused (one per relation and page); the resolvers then find their values ready and
+    return synchronously. Authorization stays in the resolvers (and certificates are only read
+    for users whose certificates the caller may see). A failed load is left in the loader for
+    the field that needs it to report; anything this cannot predict is simply loaded later."""
+    ctx: Context = info.context
+    if not user_ids or ctx.principal is None:
+        return
+    loaders = ctx.loaders
+    loads: list[Any] = []
+    for f in _selected_node_fields(info):
+        if f.name == "authenticators":
+            loads.append(loaders.authenticators_by_user.load_many(user_ids))
+        elif f.name == "rights":
+            loads.append(loaders.rights_by_user.load_many(user_ids))
+        elif f.name == "roles":
+            loads.append(loaders.roles_by_user.load_many(user_ids))
+        elif f.name == "groups":
+            loads.append(loaders.groups_by_user.load_many(user_ids))
+        elif f.name == "certificates":
+            visible = [u for u in user_ids if can_view_certificates_of(ctx.principal, u)]
+            if visible:
+                loads.append(loaders.certificates_by_user.load_many(visible))
+        elif f.name == "history":
+            a = f.arguments
+            try:
+                args = history_args(
+                    a.get("first", HISTORY_DEFAULT), a.get("after"), a.get("from"), a.get("to"),
+                    [ActivityType[t] for t in a["types"]] if a.get("types") else None, a.get("search"),
+                )
+            except Exception:  # noqa: BLE001 - the resolver raises the typed error itself
+                continue
+            loads.append(loaders.history_by_user.load_many([(u, args) for u in user_ids]))
+    if loads:
+        await asyncio.gather(*loads, return_exceptions=True)
 
 
 async def load_user(info: Info, user_id: uuid_mod.UUID | None) -> User | None:

@@ -1,0 +1,127 @@
+"""The executor's fast path (app/schema/execution.py) answers exactly what graphql-core answers.
+
+A small schema is executed twice per query, with Strawberry's default execution context and with
+ours, and the results (data and errors, paths and messages included) must be identical: plain
+scalars and enums, nulls in nullable and non-null positions, exceptions in resolvers inside lists,
+basic object and list fields, aliases, fragments, @include/@skip, __typename, async resolvers."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from typing import Any
+
+import pytest
+import strawberry
+
+from app.schema.execution import GatewayExecutionContext
+
+
+@strawberry.enum
+class Colour(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@strawberry.type
+class Leaf:
+    name: str
+    maybe: str | None
+    colour: Colour
+    number: int
+    broken: str  # None here breaks the non-null rule
+
+    @strawberry.field
+    def shout(self) -> str:
+        if self.name == "boom":
+            raise ValueError("boom went the resolver")
+        return self.name.upper()
+
+    @strawberry.field
+    async def later(self) -> str:
+        await asyncio.sleep(0)
+        return self.name[::-1]
+
+
+@strawberry.type
+class Edge:
+    cursor: str
+    node: Leaf
+    optional_node: Leaf | None
+
+
+@strawberry.type
+class Page:
+    edges: list[Edge]
+    maybe_edges: list[Edge | None] | None
+    leaves: list[Leaf]
+
+
+def leaf(name: str, *, broken: Any = "fine", colour: Any = Colour.RED, number: Any = 1) -> Leaf:
+    return Leaf(name=name, maybe=None if name.startswith("n") else name, colour=colour, number=number, broken=broken)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def page(self) -> Page:
+        return _page()
+
+    @strawberry.field
+    def bad_page(self) -> Page:
+        leaves = [leaf("a"), leaf("x", broken=None), leaf("y", number="not a number"), leaf("z", colour="PURPLE")]
+        edges = [Edge(cursor="c", node=x, optional_node=x) for x in leaves]
+        return Page(edges=edges, maybe_edges=edges, leaves=leaves)
+
+    @strawberry.field
+    async def async_page(self) -> Page:
+        await asyncio.sleep(0)
+        return _page()
+
+
+def _page() -> Page:
+    leaves = [leaf("a"), leaf("nb"), leaf("boom"), leaf("c", colour=Colour.BLUE, number=7)]
+    edges = [Edge(cursor=f"c{i}", node=x, optional_node=x if i % 2 else None) for i, x in enumerate(leaves)]
+    return Page(edges=edges, maybe_edges=[*edges[:2], None], leaves=leaves)
+
+
+fast = strawberry.Schema(query=Query, execution_context_class=GatewayExecutionContext)
+plain = strawberry.Schema(query=Query)
+
+QUERIES = {
+    "scalars and enums": "{ page { leaves { name maybe colour number } } }",
+    "resolver errors inside a list": "{ page { leaves { name shout } } }",
+    "async fields": "{ asyncPage { edges { cursor node { name later } } } }",
+    "basic object and list fields": "{ page { edges { cursor node { name colour } optionalNode { name } } } }",
+    "a nullable list holding a null": "{ page { maybeEdges { cursor node { name } } } }",
+    "aliases and typename": "{ p: page { e: edges { c: cursor __typename n: node { x: name y: name __typename } } } }",
+    "fragments": """{ page { ...P } } fragment P on Page { edges { ... on Edge { cursor node { ...L } } } }
+                    fragment L on Leaf { name colour }""",
+    "include and skip": """query Q($yes: Boolean!) { page { edges { cursor @include(if: $yes)
+                              node @skip(if: $yes) { name } optionalNode { name @include(if: $yes) maybe } } } }""",
+    "null in a non-null field": "{ badPage { leaves { name broken } } }",
+    "null in a non-null field under a nullable object": "{ badPage { edges { optionalNode { name broken } } } }",
+    "values a scalar refuses": "{ badPage { leaves { name number colour } } }",
+    "errors in a nullable list": "{ badPage { maybeEdges { node { broken } } } }",
+}
+
+
+@pytest.mark.parametrize("name", sorted(QUERIES))
+async def test_the_fast_path_answers_what_graphql_core_answers(name: str) -> None:
+    query = QUERIES[name]
+    variables = {"yes": True} if "$yes" in query else None
+    expected = await plain.execute(query, variable_values=variables)
+    got = await fast.execute(query, variable_values=variables)
+    assert got.data == expected.data
+    assert [(e.message, e.path) for e in got.errors or []] == [(e.message, e.path) for e in expected.errors or []]
+    if name.startswith("null") or name.startswith("values") or name.startswith("errors") or "resolver errors" in name:
+        assert expected.errors, "the case must exercise an error"
+    else:
+        assert not expected.errors and expected.data
+
+
+async def test_include_false_and_skip_true_agree_too() -> None:
+    query = QUERIES["include and skip"]
+    expected = await plain.execute(query, variable_values={"yes": False})
+    got = await fast.execute(query, variable_values={"yes": False})
+    assert got.data == expected.data and not got.errors
