@@ -22,17 +22,19 @@ COLUMNS = [
     activities.c.target_name,
     activities.c.summary, activities.c.details,
 ]
-# A user's history in a page of users: without the JSON details (decoding them is most of a row's
-# cost, and a list rarely shows them); `activity_details` reads them when asked.
-SUMMARY_COLUMNS = [col for col in COLUMNS if col is not activities.c.details]
+# A user's history in a page of users: without the JSON details (the last column; decoding them is
+# most of a row's cost, and a list rarely shows them); `activity_details` reads them when asked.
+SUMMARY_COLUMNS = COLUMNS[:-1]
 
 
 def activity_from_row(r: Any) -> Activity:
-    """An entry from a row of COLUMNS, or of SUMMARY_COLUMNS (then `details` is empty)."""
+    """An entry from a row of COLUMNS, or of SUMMARY_COLUMNS (then `details` is empty); by position."""
+    (id_, org_id, occurred_at, actor_id, actor_name, type_, target_user_id, target_group_id, target_name,
+     summary) = r[:10]
     return Activity(
-        id=r.id, org_id=r.org_id, occurred_at=r.occurred_at, actor_id=r.actor_id, actor_name=r.actor_name or "",
-        type=r.type, target_user_id=r.target_user_id, target_name=r.target_name, summary=r.summary,
-        details=getattr(r, "details", None) or {}, target_group_id=r.target_group_id,
+        id=id_, org_id=org_id, occurred_at=occurred_at, actor_id=actor_id, actor_name=actor_name or "",
+        type=type_, target_user_id=target_user_id, target_name=target_name, summary=summary,
+        details=(r[10] if len(r) > 10 else None) or {}, target_group_id=target_group_id,
     )
 
 
@@ -142,7 +144,7 @@ async def latest_activities_by_user(
             func.row_number().over(partition_by=activities.c.target_user_id, order_by=activities.c.id.desc())
             .label("rn")
         ).subquery()
-        q = select(ranked).where(ranked.c.rn <= limit)
+        q = select(*(ranked.c[col.name] for col in SUMMARY_COLUMNS)).where(ranked.c.rn <= limit)
     out: dict[uuid.UUID, list[Activity]] = defaultdict(list)
     for r in await conn.execute(q):
         out[r.target_user_id].append(activity_from_row(r))

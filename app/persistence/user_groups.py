@@ -32,10 +32,15 @@ GROUP_COLUMNS = [G.c.id, G.c.org_id, G.c.kind, G.c.name, G.c.description, G.c.p_
                  G.c.created_at, G.c.version]
 
 
-def group_from_row(r: Any) -> UserGroup:
+_KIND = {m.value: m for m in GroupKind}
+
+
+def group_from_row(r: Any, start: int = 0) -> UserGroup:
+    """A group from GROUP_COLUMNS at `start` in the row, by position (cheaper than by name)."""
+    id_, org_id, kind, name, description, p_number, se_number, created_at, version = r[start:start + 9]
     return UserGroup(
-        id=r.id, org_id=r.org_id, kind=GroupKind(r.kind), name=r.name, description=r.description,
-        p_number=r.p_number, se_number=r.se_number, created_at=r.created_at, version=r.version,
+        id=id_, org_id=org_id, kind=_KIND[kind], name=name, description=description,
+        p_number=p_number, se_number=se_number, created_at=created_at, version=version,
     )
 
 
@@ -298,7 +303,7 @@ async def groups_by_user(
     )
     out: dict[uuid.UUID, list[UserGroup]] = defaultdict(list)
     for r in await conn.execute(q):
-        out[r.user_id].append(group_from_row(r))
+        out[r[0]].append(group_from_row(r, 1))
     return {u: out.get(u, []) for u in user_ids}
 
 

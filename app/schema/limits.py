@@ -154,12 +154,20 @@ def _has_nul(value: Any) -> bool:
 
 
 def actual_cost(data: Any) -> int:
-    """Objects actually returned."""
-    if isinstance(data, dict):
-        return 1 + sum(actual_cost(v) for v in data.values())
-    if isinstance(data, list):
-        return sum(actual_cost(v) for v in data)
-    return 0
+    """Objects actually returned (every dict in the response data). Iterative, and only containers
+    are visited: a page of 500 users holds tens of thousands of scalars."""
+    n = 0
+    stack = [data] if isinstance(data, dict | list) else []
+    pop, push = stack.pop, stack.append
+    while stack:
+        value = pop()
+        items = value.values() if isinstance(value, dict) else value
+        if isinstance(value, dict):
+            n += 1
+        for item in items:
+            if isinstance(item, dict | list):
+                push(item)
+    return n
 
 
 _VALIDATION_CACHE: dict[tuple[str, tuple[Any, ...]], list[GraphQLError]] = {}
