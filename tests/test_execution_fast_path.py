@@ -42,6 +42,25 @@ class Leaf:
         await asyncio.sleep(0)
         return self.name[::-1]
 
+    @strawberry.field
+    def described(
+        self, info: strawberry.Info, times: int = 2, colours: list[Colour] | None = None, tag: strawberry.ID | None = None,
+        suffix: str | None = None,
+    ) -> str:
+        if times < 0:
+            raise ValueError("times must not be negative")
+        picked = ",".join(c.value for c in colours or [])
+        return f"{info.field_name}:{self.name * times}:{picked}:{tag}:{suffix}:{type(colours).__name__}"
+
+    @strawberry.field
+    async def later_with(self, prefix: str = "<", colour: Colour = Colour.BLUE) -> str:
+        await asyncio.sleep(0)
+        return f"{prefix}{self.name}:{colour.name}"
+
+    @strawberry.field
+    def children(self, first: int = 2) -> list[Leaf]:
+        return [leaf(f"{self.name}{i}") for i in range(first)]
+
 
 @strawberry.type
 class Edge:
@@ -102,6 +121,10 @@ QUERIES = {
     "null in a non-null field": "{ badPage { leaves { name broken } } }",
     "null in a non-null field under a nullable object": "{ badPage { edges { optionalNode { name broken } } } }",
     "values a scalar refuses": "{ badPage { leaves { name number colour } } }",
+    "resolvers with arguments and defaults": """query Q($n: Int!, $c: [Colour!]) { page { leaves {
+            a: described b: described(times: $n, colours: $c, tag: "x", suffix: null) c: described(colours: [RED, BLUE])
+            laterWith laterWith2: laterWith(prefix: ">", colour: RED) children(first: $n) { name described(times: 1) } } } }""",
+    "errors from resolvers with arguments": "{ page { leaves { name described(times: -1) } } }",
     "errors in a nullable list": "{ badPage { maybeEdges { node { broken } } } }",
 }
 
@@ -109,12 +132,12 @@ QUERIES = {
 @pytest.mark.parametrize("name", sorted(QUERIES))
 async def test_the_fast_path_answers_what_graphql_core_answers(name: str) -> None:
     query = QUERIES[name]
-    variables = {"yes": True} if "$yes" in query else None
+    variables = {"yes": True} if "$yes" in query else ({"n": 3, "c": ["BLUE"]} if "$n" in query else None)
     expected = await plain.execute(query, variable_values=variables)
     got = await fast.execute(query, variable_values=variables)
     assert got.data == expected.data
     assert [(e.message, e.path) for e in got.errors or []] == [(e.message, e.path) for e in expected.errors or []]
-    if name.startswith("null") or name.startswith("values") or name.startswith("errors") or "resolver errors" in name:
+    if name.startswith(("null", "values", "errors")) or "resolver errors" in name:
         assert expected.errors, "the case must exercise an error"
     else:
         assert not expected.errors and expected.data
@@ -125,3 +148,24 @@ async def test_include_false_and_skip_true_agree_too() -> None:
     expected = await plain.execute(query, variable_values={"yes": False})
     got = await fast.execute(query, variable_values={"yes": False})
     assert got.data == expected.data and not got.errors
+
+
+async def test_the_fast_paths_are_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cases above compare like with like only if our paths actually run: count them."""
+    taken = {"direct": 0, "object": 0}
+    direct, plain_object = GatewayExecutionContext._execute_direct, GatewayExecutionContext._complete_plain_object
+
+    def count_direct(self: Any, *args: Any) -> Any:
+        taken["direct"] += 1
+        return direct(self, *args)
+
+    def count_object(self: Any, *args: Any) -> Any:
+        taken["object"] += 1
+        return plain_object(self, *args)
+
+    monkeypatch.setattr(GatewayExecutionContext, "_execute_direct", count_direct)
+    monkeypatch.setattr(GatewayExecutionContext, "_complete_plain_object", count_object)
+    result = await fast.execute(QUERIES["resolvers with arguments and defaults"], variable_values={"n": 1, "c": None})
+    assert not result.errors and taken["direct"] >= 4 * 6
+    result = await fast.execute(QUERIES["basic object and list fields"])
+    assert not result.errors and taken["object"] >= 4

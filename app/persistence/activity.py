@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, literal, or_, select
+from sqlalchemy import Select, bindparam, func, insert, literal, or_, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.model import Activity, ActivityFilter
 from app.persistence.base import UUID
-from app.persistence.db import insert_many
+from app.persistence.db import Statements, insert_many
 from app.persistence.tables import activities
 
 COLUMNS = [
@@ -73,7 +74,7 @@ class SqlActivityRepository:
         ])
 
 
-def _filtered(q: Select[Any], org_id: int, f: ActivityFilter) -> Select[Any]:
+def _filtered(q: Select[Any], org_id: Any, f: ActivityFilter) -> Select[Any]:
     q = q.where(activities.c.org_id == org_id)
     if f.target_user_id is not None:
         q = q.where(activities.c.target_user_id == f.target_user_id)
@@ -116,6 +117,42 @@ async def count_activities(conn: AsyncConnection, org_id: int, f: ActivityFilter
     return int((await conn.execute(q)).scalar_one())
 
 
+_NO_FILTER = ActivityFilter()
+
+
+def _latest_statement(dialect: str, paged: bool, f: ActivityFilter = _NO_FILTER) -> Any:
+    """The newest `:limit` entries of each of `:ids` (org `:org`; below id `:before` when paged)."""
+    if dialect == "postgresql":
+        wanted = func.unnest(bindparam("ids", type_=ARRAY(UUID))).table_valued("id").render_derived(name="wanted")
+        one = _filtered(select(*SUMMARY_COLUMNS), bindparam("org"), f).where(activities.c.target_user_id == wanted.c.id)
+        if paged:
+            one = one.where(activities.c.id < bindparam("before"))
+        walk = one.order_by(activities.c.id.desc()).limit(bindparam("limit")).lateral("walk")
+        return select(walk).select_from(wanted).join(walk, literal(True))
+    if f == _NO_FILTER:
+        # SQLite has no LATERAL; a correlated `id IN (... ORDER BY id DESC LIMIT n)` per listed user
+        # (`:ids` a JSON array of hex ids) walks the same index, n entries per user.
+        cols = ", ".join(f"a.{col.name}" for col in SUMMARY_COLUMNS)
+        return text(
+            f"SELECT {cols} FROM json_each(:ids) AS j JOIN activities AS a ON a.id IN ("
+            " SELECT x.id FROM activities AS x WHERE x.org_id = :org AND x.target_user_id = j.value"
+            + (" AND x.id < :before" if paged else "")
+            + " ORDER BY x.id DESC LIMIT :limit)"
+        ).columns(*SUMMARY_COLUMNS)
+    base = _filtered(select(*SUMMARY_COLUMNS), bindparam("org"), f).where(
+        activities.c.target_user_id.in_(bindparam("ids", expanding=True))
+    )
+    if paged:
+        base = base.where(activities.c.id < bindparam("before"))
+    ranked = base.add_columns(
+        func.row_number().over(partition_by=activities.c.target_user_id, order_by=activities.c.id.desc()).label("rn")
+    ).subquery()
+    return select(*(ranked.c[col.name] for col in SUMMARY_COLUMNS)).where(ranked.c.rn <= bindparam("limit"))
+
+
+_LATEST = Statements(_latest_statement)
+
+
 async def latest_activities_by_user(
     conn: AsyncConnection, org_id: int, user_ids: Sequence[uuid.UUID], f: ActivityFilter,
     before_id: int | None, limit: int,
@@ -129,25 +166,18 @@ async def latest_activities_by_user(
     if not user_ids:
         return {}
     ids = list(dict.fromkeys(user_ids))
-    if conn.dialect.name == "postgresql":
-        wanted = func.unnest(bindparam("ids", ids, type_=ARRAY(UUID))).table_valued("id").render_derived(name="wanted")
-        one = _filtered(select(*SUMMARY_COLUMNS), org_id, f).where(activities.c.target_user_id == wanted.c.id)
-        if before_id is not None:
-            one = one.where(activities.c.id < before_id)
-        walk = one.order_by(activities.c.id.desc()).limit(limit).lateral("walk")
-        q = select(walk).select_from(wanted).join(walk, literal(True))
+    params: dict[str, Any] = {"ids": ids, "org": org_id, "limit": limit}
+    if before_id is not None:
+        params["before"] = before_id
+    if f == _NO_FILTER:  # the usual case (a dashboard's latest entries): built once
+        q = _LATEST.get(conn, before_id is not None)
+        if conn.dialect.name != "postgresql":
+            params["ids"] = json.dumps([i.hex for i in ids])
     else:
-        base = _filtered(select(*SUMMARY_COLUMNS), org_id, f).where(activities.c.target_user_id.in_(ids))
-        if before_id is not None:
-            base = base.where(activities.c.id < before_id)
-        ranked = base.add_columns(
-            func.row_number().over(partition_by=activities.c.target_user_id, order_by=activities.c.id.desc())
-            .label("rn")
-        ).subquery()
-        q = select(*(ranked.c[col.name] for col in SUMMARY_COLUMNS)).where(ranked.c.rn <= limit)
+        q = _latest_statement(conn.dialect.name, before_id is not None, f)
     out: dict[uuid.UUID, list[Activity]] = defaultdict(list)
-    for r in await conn.execute(q):
-        out[r.target_user_id].append(activity_from_row(r))
+    for r in await conn.execute(q, params):
+        out[r[6]].append(activity_from_row(r))
     for rows in out.values():
         rows.sort(key=lambda a: a.id or 0, reverse=True)
     return {i: out.get(i, []) for i in user_ids}

@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -28,6 +28,7 @@ from app.domain.certificates.model import (
     Revocation,
     RevocationReason,
 )
+from app.persistence.db import Statements, any_of
 from app.persistence.tables import (
     certificate_authority,
     certificate_profiles,
@@ -236,17 +237,19 @@ async def certificates_by_ids(
     return {r.id: certificate_from_row(r) for r in rows}
 
 
+_BY_USER = Statements(
+    lambda dialect: select(*SUMMARY_COLUMNS)
+    .where(c.org_id == bindparam("org"), any_of(c.user_id, "ids", dialect))
+    .order_by(c.user_id, c.ordered_at.desc(), c.id)
+)
+
+
 async def certificates_by_user(
     conn: AsyncConnection, org_id: int, user_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[Certificate]]:
     """Each user's certificates, newest order first, without the PEM (SUMMARY_COLUMNS)."""
-    q = (
-        select(*SUMMARY_COLUMNS)
-        .where(c.org_id == org_id, c.user_id.in_(user_ids))
-        .order_by(c.user_id, c.ordered_at.desc(), c.id)
-    )
     out: dict[uuid.UUID, list[Certificate]] = defaultdict(list)
-    for r in await conn.execute(q):
+    for r in await conn.execute(_BY_USER.get(conn), {"org": org_id, "ids": list(user_ids)}):
         out[r.user_id].append(certificate_from_row(r))
     return {i: out.get(i, []) for i in user_ids}
 

@@ -69,3 +69,32 @@ async def insert_many(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None
         if type(exc).__name__ in ("UniqueViolationError", "ForeignKeyViolationError", "NotNullViolationError"):
             raise IntegrityError("COPY", None, exc) from exc
         raise
+
+
+def any_of(column: Any, name: str, dialect: str) -> Any:
+    """`column` is one of the bound list `name`: `= ANY(:name)` with one array parameter on
+    PostgreSQL (one statement text and plan whatever the list's length), an expanding IN elsewhere."""
+    if dialect == "postgresql":
+        from sqlalchemy import any_, bindparam
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    from sqlalchemy import bindparam
+
+    return column.in_(bindparam(name, expanding=True))
+
+
+class Statements:
+    """Statements of the hot read path, built once per dialect and key with bind parameters for every
+    value: building and cache-keying a Core statement costs more than running it on a warm connection."""
+
+    def __init__(self, build: Any) -> None:
+        self._build = build
+        self._built: dict[Any, Any] = {}
+
+    def get(self, conn: Any, *key: Any) -> Any:
+        full = (conn.dialect.name, *key)
+        stmt = self._built.get(full)
+        if stmt is None:
+            stmt = self._built[full] = self._build(*full)
+        return stmt

@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, literal, select, union_all, update
+from sqlalchemy import and_, bindparam, delete, func, insert, literal, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -23,6 +23,7 @@ from app.domain.model import (
     UserGroupFilter,
     UserStatus,
 )
+from app.persistence.db import Statements, any_of
 from app.persistence.tables import organisations, user_group_members, user_group_rights, user_groups, users
 
 G = user_groups
@@ -292,17 +293,35 @@ def _user_group_links(org_id: int, user_ids: Sequence[uuid.UUID]) -> Any:
     return union_all(custom, system).subquery()
 
 
-async def groups_by_user(
-    conn: AsyncConnection, org_id: int, user_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[UserGroup]]:
-    links = _user_group_links(org_id, user_ids)
-    q = (
+def _groups_by_user_statement(dialect: str) -> Any:
+    custom = (
+        select(M.c.user_id, G.c.id.label("group_id"))
+        .join(G, G.c.id == M.c.group_id)
+        .where(G.c.org_id == bindparam("org"), any_of(M.c.user_id, "ids", dialect))
+    )
+    system = (
+        select(users.c.id.label("user_id"), G.c.id.label("group_id"))
+        .join(G, and_(G.c.org_id == users.c.org_id, G.c.p_number == users.c.p_number,
+                      G.c.kind == GroupKind.SYSTEM.value))
+        .where(users.c.org_id == bindparam("org"), any_of(users.c.id, "ids", dialect))
+    )
+    links = union_all(custom, system).subquery()
+    return (
         select(links.c.user_id, *GROUP_COLUMNS)
         .join(G, G.c.id == links.c.group_id)
         .order_by(links.c.user_id, G.c.kind, G.c.name_lower)
     )
+
+
+_GROUPS_BY_USER = Statements(_groups_by_user_statement)
+
+
+async def groups_by_user(
+    conn: AsyncConnection, org_id: int, user_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[UserGroup]]:
+    """Each user's groups (custom memberships and the P-unit's system group), by kind and name."""
     out: dict[uuid.UUID, list[UserGroup]] = defaultdict(list)
-    for r in await conn.execute(q):
+    for r in await conn.execute(_GROUPS_BY_USER.get(conn), {"org": org_id, "ids": list(user_ids)}):
         out[r[0]].append(group_from_row(r, 1))
     return {u: out.get(u, []) for u in user_ids}
 

@@ -14,6 +14,11 @@ Basic fields whose value is an object or a list of objects (a connection's `edge
 resolver wrapper and resolve-info they do not use; list items that are objects skip the two
 generic `complete_value` layers on their way to the object's fields.
 
+Fields with a resolver and no permission classes or field extensions, whose arguments are scalars
+or enums (or lists of them), are called directly: graphql-core's coerced arguments already hold
+what Strawberry's argument conversion would produce for such types (enum members, scalars; lists
+are copied), so the resolver gets the same values without the per-call conversion machinery.
+
 The plan (which fields of a selection are plain) is made once per selection set per request;
 graphql-core memoises the grouped field set of a list's items, so a page of 500 users is planned
 once. Anything unusual about a value (None in a non-null field, an Exception, a value the scalar
@@ -26,8 +31,10 @@ from __future__ import annotations
 from typing import Any
 
 from graphql import GraphQLEnumType, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLScalarType
+from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types import Info
 
 _DEFINITION = "strawberry-definition"
 
@@ -45,6 +52,33 @@ class _Plain:
         self.non_null = non_null
         self.return_type = return_type
         self.info = info
+
+
+_COERCIONS: dict[Any, Any] = {}
+
+
+def output_coercion(leaf: Any) -> Any:
+    """The leaf type's output coercion. For Strawberry's enums (whose own coercion scans every value
+    of the enum for each output) a dict from member to name, with the type's method as the fallback."""
+    coerce = _COERCIONS.get(leaf)
+    if coerce is not None:
+        return coerce
+    wrapped = getattr(leaf, "wrapped_cls", None)
+    if not isinstance(leaf, GraphQLEnumType) or wrapped is None:
+        coerce = leaf.coerce_output_value
+    else:
+        names = {v.value: name for name, v in leaf.values.items()}
+        fallback = leaf.coerce_output_value
+
+        def coerce(value: Any) -> Any:
+            if value.__class__ is wrapped:
+                name = names.get(value.value)
+                if name is not None:
+                    return name
+            return fallback(value)
+
+    _COERCIONS[leaf] = coerce
+    return coerce
 
 
 class _CompletionInfo:
@@ -91,11 +125,69 @@ def _plain_field(parent_type: GraphQLObjectType, field_details_list: Any) -> _Pl
         return default_resolver(source, attribute)
 
     if isinstance(leaf, GraphQLScalarType | GraphQLEnumType) and not node.selection_set:
-        return _Plain(attribute, read, leaf.coerce_output_value, non_null, field_def.type, None)
+        return _Plain(attribute, read, output_coercion(leaf), non_null, field_def.type, None)
     if node.selection_set and _objects_only(leaf):
         info = _CompletionInfo(node.name.value, parent_type)
         return _Plain(attribute, read, None, non_null, field_def.type, info)
     return None
+
+
+class _Direct:
+    """A resolver field called without Strawberry's per-call wrapper (see the module doc)."""
+
+    __slots__ = ("field_def", "field_nodes", "info_name", "names", "resolver", "return_type", "strawberry_field",
+                 "takes_self")
+
+    def __init__(self, field_def: Any, field_nodes: list[Any], strawberry_field: Any) -> None:
+        resolver = strawberry_field.base_resolver
+        self.field_def = field_def
+        self.field_nodes = field_nodes
+        self.strawberry_field = strawberry_field
+        self.resolver = resolver.wrapped_func
+        self.return_type = field_def.type
+        self.takes_self = resolver.self_parameter is not None
+        info = resolver.info_parameter
+        self.info_name = info.name if info is not None else None
+        self.names = {a.graphql_name or a.python_name: a.python_name for a in resolver.arguments}
+
+
+def _passthrough_argument(arg_type: Any) -> bool:
+    """Arguments whose coerced value is what Strawberry would pass: scalars (not relay's GlobalID),
+    enums, and lists of them."""
+    while isinstance(arg_type, GraphQLNonNull | GraphQLList):
+        arg_type = arg_type.of_type
+    if isinstance(arg_type, GraphQLEnumType):
+        return True
+    return isinstance(arg_type, GraphQLScalarType) and arg_type.name != "GlobalID"
+
+
+def _direct_field(parent_type: GraphQLObjectType, field_details_list: Any) -> _Direct | None:
+    if len(field_details_list) != 1:
+        return None
+    node = field_details_list[0].node
+    if node.directives:
+        return None
+    field_def = parent_type.fields.get(node.name.value)
+    if field_def is None:
+        return None
+    definition = (field_def.extensions or {}).get(_DEFINITION)
+    resolver = getattr(definition, "base_resolver", None)
+    if definition is None or resolver is None or definition.extensions or definition.is_subscription:
+        return None
+    if resolver.root_parameter is not None or resolver.parent_parameter is not None:
+        return None
+    if not callable(getattr(resolver, "wrapped_func", None)):
+        return None
+    arguments = resolver.arguments
+    if len(arguments) != len(field_def.args):
+        return None
+    for a in arguments:
+        name = a.graphql_name or a.python_name
+        if name not in field_def.args or not _passthrough_argument(field_def.args[name].type):
+            return None
+        if "Maybe" in type(a.type).__name__:
+            return None
+    return _Direct(field_def, [field_details_list[0].node], definition)
 
 
 class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -112,8 +204,9 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         cached = self._plans.get(id(grouped_field_set))
         if cached is not None and cached[0] is grouped_field_set:
             return cached[1]
-        plan: list[tuple[str, Any, _Plain | None]] | None = [
-            (name, details, _plain_field(parent_type, details)) for name, details in grouped_field_set.items()
+        plan: list[tuple[str, Any, _Plain | _Direct | None]] | None = [
+            (name, details, _plain_field(parent_type, details) or _direct_field(parent_type, details))
+            for name, details in grouped_field_set.items()
         ]
         if not any(p is not None for _, _, p in plan):  # type: ignore[union-attr]
             plan = None
@@ -137,6 +230,13 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         is_awaitable = self.is_awaitable
         try:
             for response_name, details, plain in plan:
+                if plain.__class__ is _Direct:
+                    result = self._execute_direct(plain, details, parent_type, source_value, path, response_name,
+                                                  position_context)
+                    results[response_name] = result
+                    if is_awaitable(result):
+                        awaitable_fields.append(response_name)
+                    continue
                 if plain is not None:
                     if plain.coerce is not None:
                         value = _read_plain(plain, source_value)
@@ -167,6 +267,35 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return results
         return self._gather_fields(results, awaitable_fields)
 
+    def _execute_direct(
+        self, direct: _Direct, details: Any, parent_type: GraphQLObjectType, source: Any, path: Path | None,
+        response_name: str, position_context: Any,
+    ) -> Any:
+        """`execute_field` for a directly called resolver: the same info, completion and errors."""
+        field_path = Path(path, response_name, parent_type.name)
+        return_type = direct.return_type
+        info = self.build_resolve_info(direct.field_def, direct.field_nodes, parent_type, field_path)
+        try:
+            node = details[0].node
+            kwargs: dict[str, Any] = {}
+            if direct.names:
+                values = get_argument_values(direct.field_def, node, self.variable_values,
+                                             details[0].fragment_variable_values, self.hide_suggestions)
+                for name, value in values.items():
+                    kwargs[direct.names[name]] = list(value) if isinstance(value, list) else value
+            if direct.info_name is not None:
+                kwargs[direct.info_name] = Info(_raw_info=info, _field=direct.strawberry_field)
+            result = direct.resolver(source, **kwargs) if direct.takes_self else direct.resolver(**kwargs)
+            if self.is_awaitable(result):
+                return self.complete_awaitable_value(return_type, details, info, field_path, result, position_context)
+            completed = self.complete_value(return_type, details, info, field_path, result, position_context)
+            if self.is_awaitable(completed):
+                return self._await_completed(completed, return_type, details, field_path)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, details, field_path)
+            return None
+        return completed
+
     def _complete_plain_object(
         self, plain: _Plain, details: Any, source: Any, path: Path | None, parent_type: GraphQLObjectType,
         response_name: str, position_context: Any,
@@ -195,6 +324,14 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:
             self.handle_field_error(raw_error, return_type, details, path)
             return None
+
+    @staticmethod
+    def complete_leaf_value(return_type: Any, result: Any) -> Any:
+        """graphql-core's, with the enum output coercion above."""
+        coerced = output_coercion(return_type)(result)
+        if coerced is Undefined or coerced is None:
+            return StrawberryGraphQLCoreExecutionContext.complete_leaf_value(return_type, result)
+        return coerced
 
     def complete_list_item_value(
         self, item: Any, complete_results: list[Any], item_type: Any, field_details_list: Any, info: Any,
