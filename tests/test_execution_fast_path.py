@@ -126,6 +126,8 @@ QUERIES = {
             laterWith laterWith2: laterWith(prefix: ">", colour: RED) children(first: $n) { name described(times: 1) } } } }""",
     "errors from resolvers with arguments": "{ page { leaves { name described(times: -1) } } }",
     "errors in a nullable list": "{ badPage { maybeEdges { node { broken } } } }",
+    "errors deep in plain objects": "{ badPage { edges { cursor __typename node { name number } optionalNode { colour } } } }",
+    "plain objects with typename in lists": "{ page { leaves { __typename name } edges { __typename node { __typename } } } }",
 }
 
 
@@ -152,20 +154,22 @@ async def test_include_false_and_skip_true_agree_too() -> None:
 
 async def test_the_fast_paths_are_taken(monkeypatch: pytest.MonkeyPatch) -> None:
     """The cases above compare like with like only if our paths actually run: count them."""
-    taken = {"direct": 0, "object": 0}
-    direct, plain_object = GatewayExecutionContext._execute_direct, GatewayExecutionContext._complete_plain_object
+    from app.schema import execution
+
+    taken = {"direct": 0, "compiled": 0}
+    direct, compiled = GatewayExecutionContext._execute_direct, execution._complete_compiled
 
     def count_direct(self: Any, *args: Any) -> Any:
         taken["direct"] += 1
         return direct(self, *args)
 
-    def count_object(self: Any, *args: Any) -> Any:
-        taken["object"] += 1
-        return plain_object(self, *args)
+    def count_compiled(*args: Any) -> Any:
+        taken["compiled"] += 1
+        return compiled(*args)
 
     monkeypatch.setattr(GatewayExecutionContext, "_execute_direct", count_direct)
-    monkeypatch.setattr(GatewayExecutionContext, "_complete_plain_object", count_object)
+    monkeypatch.setattr(execution, "_complete_compiled", count_compiled)
     result = await fast.execute(QUERIES["resolvers with arguments and defaults"], variable_values={"n": 1, "c": None})
     assert not result.errors and taken["direct"] >= 4 * 6
     result = await fast.execute(QUERIES["basic object and list fields"])
-    assert not result.errors and taken["object"] >= 4
+    assert not result.errors and taken["compiled"] >= 4 + 4 + 2  # the edges, their nodes, the 2 optional nodes

@@ -19,6 +19,12 @@ or enums (or lists of them), are called directly: graphql-core's coerced argumen
 what Strawberry's argument conversion would produce for such types (enum members, scalars; lists
 are copied), so the resolver gets the same values without the per-call conversion machinery.
 
+Where a whole object is plain - every selected field a plain leaf, `__typename`, or a basic object
+or list of objects that is plain in turn (a history connection's edges and nodes, a user's list of
+groups or certificates) - it is completed by one compiled function instead of field by field. The
+function only reads attributes; on anything unusual it gives up and graphql-core completes the
+value from the start, so errors and null-propagation are graphql-core's own.
+
 The plan (which fields of a selection are plain) is made once per selection set per request;
 graphql-core memoises the grouped field set of a list's items, so a page of 500 users is planned
 once. Anything unusual about a value (None in a non-null field, an Exception, a value the scalar
@@ -28,6 +34,8 @@ null-propagation.
 
 from __future__ import annotations
 
+import functools
+from inspect import isawaitable as is_awaitable_value
 from typing import Any
 
 from graphql import GraphQLEnumType, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLScalarType
@@ -199,6 +207,89 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self._plans: dict[int, tuple[Any, list[tuple[str, Any, _Plain | None]] | None]] = {}
         manager = self.middleware_manager
         self._plain_allowed = manager is None or not getattr(manager, "middlewares", None)
+        self._compiled_plans: dict[int, tuple[Any, Any]] = {}
+
+    # --- compiled completion of plain objects ---------------------------------------------------
+
+    def _compiled(self, object_type: GraphQLObjectType, field_details_list: Any) -> Any:
+        """A function completing an `object_type` value of this selection in one go (or _SLOW), or
+        None when the selection is not entirely plain."""
+        if any(d.node.directives for d in field_details_list):
+            return None
+        grouped_field_set = self.collect_subfields(object_type, field_details_list)[0]
+        cached = self._compiled_plans.get(id(grouped_field_set))
+        if cached is not None and cached[0] is grouped_field_set:
+            return cached[1]
+        self._compiled_plans[id(grouped_field_set)] = (grouped_field_set, None)  # (recursion guard)
+        compiled = self._compile(object_type, grouped_field_set)
+        self._compiled_plans[id(grouped_field_set)] = (grouped_field_set, compiled)
+        return compiled
+
+    def _compile(self, object_type: GraphQLObjectType, grouped_field_set: Any) -> Any:
+        steps: list[tuple[str, int, Any, Any]] = []
+        for name, details in grouped_field_set.items():
+            if len(details) != 1 or details[0].node.directives:
+                return None
+            if details[0].node.name.value == "__typename":
+                steps.append((name, _CONSTANT, object_type.name, None))
+                continue
+            plain = _plain_field(object_type, details)
+            if plain is None:
+                return None
+            if plain.coerce is not None:
+                steps.append((name, _LEAF, plain, None))
+                continue
+            t = plain.return_type.of_type if isinstance(plain.return_type, GraphQLNonNull) else plain.return_type
+            if isinstance(t, GraphQLObjectType):
+                sub = self._compiled(t, details)
+                if sub is None:
+                    return None
+                steps.append((name, _OBJECT, plain, (sub, t)))
+                continue
+            if not isinstance(t, GraphQLList):
+                return None
+            item = t.of_type
+            item_non_null = isinstance(item, GraphQLNonNull)
+            item = item.of_type if item_non_null else item
+            if not isinstance(item, GraphQLObjectType):
+                return None
+            sub = self._compiled(item, details)
+            if sub is None:
+                return None
+            steps.append((name, _LIST, plain, (sub, item, item_non_null)))
+        return functools.partial(_complete_compiled, steps)
+
+    def complete_object_value(
+        self, return_type: GraphQLObjectType, field_details_list: Any, info: Any, path: Path, result: Any,
+        position_context: Any,
+    ) -> Any:
+        if self._plain_allowed:
+            compiled = self._compiled(return_type, field_details_list)
+            if compiled is not None and _is_type(return_type, result):
+                completed = compiled(result)
+                if completed is not _SLOW:
+                    return completed
+        return super().complete_object_value(return_type, field_details_list, info, path, result, position_context)
+
+    def complete_list_value(
+        self, return_type: Any, field_details_list: Any, info: Any, path: Path, result: Any, position_context: Any,
+    ) -> Any:
+        if self._plain_allowed and isinstance(result, list | tuple):
+            item = return_type.of_type
+            item_non_null = isinstance(item, GraphQLNonNull)
+            item = item.of_type if item_non_null else item
+            completed: Any = _SLOW
+            if isinstance(item, GraphQLObjectType):
+                compiled = self._compiled(item, field_details_list)
+                if compiled is not None:
+                    completed = _complete_items(result, compiled, item, item_non_null)
+            elif isinstance(item, GraphQLScalarType | GraphQLEnumType) and not any(
+                d.node.directives for d in field_details_list
+            ):
+                completed = _coerce_items(result, output_coercion(item), item_non_null)
+            if completed is not _SLOW:
+                return completed
+        return super().complete_list_value(return_type, field_details_list, info, path, result, position_context)
 
     def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[tuple[str, Any, _Plain | None]] | None:
         cached = self._plans.get(id(grouped_field_set))
@@ -382,6 +473,88 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
 
 _SLOW = object()
+_CONSTANT, _LEAF, _OBJECT, _LIST = range(4)
+
+
+def _is_type(object_type: GraphQLObjectType, value: Any) -> bool:
+    is_type_of = object_type.is_type_of
+    return is_type_of is None or is_type_of(value, None) is True
+
+
+def _complete_compiled(steps: list[tuple[str, int, Any, Any]], source: Any) -> Any:
+    """One plain object's completed fields, or _SLOW."""
+    out: dict[str, Any] = {}
+    for name, kind, x, extra in steps:
+        if kind == _LEAF:
+            value = _read_plain(x, source)
+            if value is _SLOW:
+                return _SLOW
+            out[name] = value
+            continue
+        if kind == _CONSTANT:
+            out[name] = x
+            continue
+        try:
+            value = x.read(source)
+        except Exception:
+            return _SLOW
+        if value is None:
+            if x.non_null:
+                return _SLOW
+            out[name] = None
+            continue
+        if kind == _OBJECT:
+            sub, object_type = extra
+            if not _is_type(object_type, value):
+                return _SLOW
+            value = sub(value)
+        else:
+            if not isinstance(value, list | tuple):
+                return _SLOW
+            value = _complete_items(value, *extra)
+        if value is _SLOW:
+            return _SLOW
+        out[name] = value
+    return out
+
+
+def _complete_items(items: Any, compiled: Any, object_type: GraphQLObjectType, item_non_null: bool) -> Any:
+    out = []
+    append = out.append
+    for item in items:
+        if item is None:
+            if item_non_null:
+                return _SLOW
+            append(None)
+            continue
+        if not _is_type(object_type, item):
+            return _SLOW
+        value = compiled(item)
+        if value is _SLOW:
+            return _SLOW
+        append(value)
+    return out
+
+
+def _coerce_items(items: Any, coerce: Any, item_non_null: bool) -> Any:
+    out = []
+    append = out.append
+    for item in items:
+        if item is None:
+            if item_non_null:
+                return _SLOW
+            append(None)
+            continue
+        if item is Undefined or isinstance(item, Exception) or is_awaitable_value(item):
+            return _SLOW
+        try:
+            value = coerce(item)
+        except Exception:
+            return _SLOW
+        if value is None or value is Undefined:
+            return _SLOW
+        append(value)
+    return out
 
 
 def _read_plain(plain: _Plain, source: Any) -> Any:
