@@ -72,6 +72,11 @@ class Context:
         return self.services.unit_of_work(self.actor)
 
     async def close(self) -> None:
+        """The operation's end: loaded rows let go at once (so reference counting frees them, not the
+        cyclic collector, which otherwise walks every row of every page), the read connection back."""
+        loaders, self._loaders = self._loaders, None
+        if loaders is not None:
+            loaders.clear()
         if self._reader is not None:
             reader, self._reader = self._reader, None
             await reader.close()

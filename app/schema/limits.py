@@ -75,7 +75,21 @@ def limit_error(code: str, message: str, **extra: Any) -> GraphQLError:
     return GraphQLError(message, extensions={"code": code, **extra})
 
 
+_TOKEN_COUNTS: dict[tuple[str, int], int] = {}
+
+
 def count_tokens(query: str, stop_after: int) -> int:
+    """Tokens in the query (up to stop_after + 1), remembered per query text like validation."""
+    key = (query, stop_after)
+    n = _TOKEN_COUNTS.get(key)
+    if n is None:
+        if len(_TOKEN_COUNTS) >= _VALIDATION_CACHE_SIZE:
+            _TOKEN_COUNTS.pop(next(iter(_TOKEN_COUNTS)))
+        n = _TOKEN_COUNTS[key] = _count_tokens(query, stop_after)
+    return n
+
+
+def _count_tokens(query: str, stop_after: int) -> int:
     lexer = Lexer(Source(query))
     n = 0
     while lexer.advance().kind != TokenKind.EOF:

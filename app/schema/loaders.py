@@ -148,6 +148,10 @@ class Loaders:
             certificate_profile_by_id=_by_key(reader.certificate_profiles_by_ids),
         )
 
+    def clear(self) -> None:
+        for name in self.__slots__:
+            getattr(self, name).clear_all()
+
     def prime_users(self, users: Sequence[User]) -> None:
         for u in users:
             self.user_by_id.prime(u.id, u)
