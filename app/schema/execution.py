@@ -35,6 +35,7 @@ null-propagation.
 from __future__ import annotations
 
 import functools
+import operator
 from inspect import isawaitable as is_awaitable_value
 from typing import Any
 
@@ -63,6 +64,7 @@ class _Plain:
 
 
 _COERCIONS: dict[Any, Any] = {}
+_NATIVE = {"String": str, "ID": str, "Boolean": bool, "Int": int}
 
 
 def output_coercion(leaf: Any) -> Any:
@@ -72,7 +74,15 @@ def output_coercion(leaf: Any) -> Any:
     if coerce is not None:
         return coerce
     wrapped = getattr(leaf, "wrapped_cls", None)
-    if not isinstance(leaf, GraphQLEnumType) or wrapped is None:
+    if isinstance(leaf, GraphQLScalarType) and leaf.name in _NATIVE:
+        # The built-in scalars give a value of their own Python type back unchanged (Int: in range).
+        native, fallback = _NATIVE[leaf.name], leaf.coerce_output_value
+
+        def coerce(value: Any) -> Any:
+            if value.__class__ is native and (native is not int or -0x80000000 <= value <= 0x7FFFFFFF):
+                return value
+            return fallback(value)
+    elif not isinstance(leaf, GraphQLEnumType) or wrapped is None:
         coerce = leaf.coerce_output_value
     else:
         names = {v.value: name for name, v in leaf.values.items()}
@@ -128,9 +138,12 @@ def _plain_field(parent_type: GraphQLObjectType, field_details_list: Any) -> _Pl
         leaf = leaf.of_type
     default_resolver = definition.default_resolver
     attribute = definition.python_name
+    if default_resolver is getattr:
+        read = operator.attrgetter(attribute)
+    else:
 
-    def read(source: Any) -> Any:
-        return default_resolver(source, attribute)
+        def read(source: Any) -> Any:
+            return default_resolver(source, attribute)
 
     if isinstance(leaf, GraphQLScalarType | GraphQLEnumType) and not node.selection_set:
         return _Plain(attribute, read, output_coercion(leaf), non_null, field_def.type, None)
@@ -485,9 +498,20 @@ def _complete_compiled(steps: list[tuple[str, int, Any, Any]], source: Any) -> A
     """One plain object's completed fields, or _SLOW."""
     out: dict[str, Any] = {}
     for name, kind, x, extra in steps:
-        if kind == _LEAF:
-            value = _read_plain(x, source)
-            if value is _SLOW:
+        if kind == _LEAF:  # _read_plain, inlined: this loop runs for every field of every row
+            try:
+                value = x.read(source)
+                if value is None:
+                    if x.non_null:
+                        return _SLOW
+                    out[name] = None
+                    continue
+                if value is Undefined or isinstance(value, Exception):
+                    return _SLOW
+                value = x.coerce(value)
+            except Exception:
+                return _SLOW
+            if value is None or value is Undefined:
                 return _SLOW
             out[name] = value
             continue
