@@ -46,9 +46,7 @@ async def insert_many(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None
     if not rows:
         return
     if conn.dialect.name != "postgresql":
-        from sqlalchemy import insert
-
-        await conn.execute(insert(table), rows)
+        await _executemany(conn, table, rows)
         return
     import json
 
@@ -69,6 +67,24 @@ async def insert_many(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None
         if type(exc).__name__ in ("UniqueViolationError", "ForeignKeyViolationError", "NotNullViolationError"):
             raise IntegrityError("COPY", None, exc) from exc
         raise
+
+
+async def _executemany(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
+    """One executemany at the driver with positional parameters, each converted by its column type's
+    own bind processor (what SQLAlchemy's executemany does per row and per dict key, without the
+    per-row bookkeeping: several times faster for a batch of thousands)."""
+    from sqlalchemy import bindparam, insert
+
+    columns = list(rows[0])
+    compiled = insert(table).values({c: bindparam(c) for c in columns}).compile(dialect=conn.dialect)
+    order = compiled.positiontup
+    if order is None or set(order) != set(columns):  # not a positional dialect: SQLAlchemy's own way
+        await conn.execute(insert(table), rows)
+        return
+    processors = [table.c[name].type._cached_bind_processor(conn.dialect) for name in order]
+    pairs = list(zip(order, processors, strict=True))
+    params = [tuple(p(r[name]) if p is not None else r[name] for name, p in pairs) for r in rows]
+    await conn.exec_driver_sql(compiled.string, params)
 
 
 def any_of(column: Any, name: str, dialect: str) -> Any:
