@@ -907,3 +907,52 @@ async def test_the_uploaded_file_is_removed_when_the_job_ends(env: Env, org: Org
                 break
             await asyncio.sleep(0.05)
         assert list(folder.iterdir()) == [], job
+
+
+# --- duplicates across batches: the job's scratch store, not memory ---------------------------------------
+
+
+async def _errors_with_batch_size(env: Env, org: OrgFixture, data: bytes, operation: str, size: int) -> list[dict[str, Any]]:
+    limits = env.services.bulk.limits
+    env.services.bulk.limits = dataclasses.replace(limits, batch_size=size)
+    try:
+        job = await run_job(env, org, data, operation, dry=True)
+    finally:
+        env.services.bulk.limits = limits
+    assert job["status"] == "FAILED"
+    # Errors come batch by batch (each batch's own checks first): compare them in line order.
+    return sorted(job["rowErrors"], key=lambda e: (e["line"] or 0, e["column"] or "", e["code"]))
+
+
+async def test_duplicates_in_a_file_are_found_whatever_batch_they_fall_in(env: Env, org: OrgFixture) -> None:
+    """The same errors, messages and lines with batches of 2 and 3 rows as with one batch of 1000:
+    e-mails and CPR numbers repeated in CREATE, users and new e-mails repeated in UPDATE."""
+    create = [
+        person(1), person(2), person(3, **{"E-mail": "ASE1@example.dk"}),  # 4: line 2's email (case differs)
+        person(4, **{"CPR-nummer": person(2)["CPR-nummer"]}),  # 5: line 3's CPR
+        person(5, **{"E-mail": "ase2@example.dk", "CPR-nummer": person(1)["CPR-nummer"]}),  # 6: email first
+        person(6), person(7, **{"CPR-nummer": person(6)["CPR-nummer"]}),  # 8: line 7's CPR
+    ]
+    errors = {size: await _errors_with_batch_size(env, org, csv_file(create), "CREATE", size) for size in (1000, 2, 3)}
+    assert errors[2] == errors[3] == errors[1000]
+    assert [(e["line"], e["code"], e["message"]) for e in errors[1000]] == [
+        (4, "DUPLICATE_EMAIL", "The email is also on line 2"),
+        (5, "DUPLICATE_CPR", "The CPR number is also on line 3"),
+        (6, "DUPLICATE_EMAIL", "The email is also on line 3"),
+        (8, "DUPLICATE_CPR", "The CPR number is also on line 7"),
+    ]
+
+    by_email = await created_ok(env, org, [person(i) for i in range(10, 14)])
+    uid = {i: by_email[f"ase{i}@example.dk"]["uuid"] for i in range(10, 14)}
+    cpr = {i: person(i)["CPR-nummer"] for i in range(10, 14)}
+    update = [
+        {"Bruger-UUID": uid[10], "CPR-nummer": cpr[10], "E-mail": "ny@example.dk"},  # 2
+        {"Bruger-UUID": uid[11], "CPR-nummer": cpr[11], "Fornavn": "Anden"},  # 3
+        {"Bruger-UUID": uid[12], "CPR-nummer": cpr[12], "Fornavn": "Tredje"},  # 4
+        {"Bruger-UUID": uid[13], "CPR-nummer": cpr[13], "E-mail": "ny@example.dk"},  # 5: line 2's new email
+        {"Bruger-UUID": uid[11], "E-mail": "ase11@example.dk", "Fornavn": "Igen"},  # 6: line 3's user
+    ]
+    errors = {size: await _errors_with_batch_size(env, org, csv_file(update), "UPDATE", size) for size in (1000, 2, 3)}
+    assert errors[2] == errors[3] == errors[1000]
+    assert [(e["line"], e["code"]) for e in errors[1000]] == [(5, "DUPLICATE_EMAIL"), (6, "DUPLICATE_ROW")]
+    assert "line 3" in errors[1000][1]["message"]

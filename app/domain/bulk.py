@@ -87,6 +87,37 @@ async def queue_import(
     return job
 
 
+class _Seen:
+    """Values met earlier in the file (e-mails, CPR hashes, user ids) with the line of each. Earlier
+    batches' values live in the job's store (`lines_seen` / `remember_lines`: a scratch table of the
+    job's transaction), so memory does not grow with the file; within a batch, rows are checked one
+    by one in file order, exactly as one dictionary over the whole file would."""
+
+    def __init__(self, store: Any, kind: str) -> None:
+        self._store = store
+        self._kind = kind
+        self._earlier: dict[str, int] = {}
+        self._batch: dict[str, int] = {}
+
+    async def start_batch(self, candidates: Iterable[Any]) -> None:
+        self._earlier = await self._store.lines_seen(self._kind, [str(v) for v in candidates if v])
+        self._batch = {}
+
+    def line_of(self, value: Any) -> int | None:
+        key = str(value)
+        return self._batch.get(key) or self._earlier.get(key)
+
+    def __contains__(self, value: Any) -> bool:
+        return self.line_of(value) is not None
+
+    def add(self, value: Any, line: int) -> None:
+        self._batch[str(value)] = line
+
+    async def end_batch(self) -> None:
+        await self._store.remember_lines(self._kind, self._batch)
+        self._earlier, self._batch = {}, {}
+
+
 @dataclass
 class _Run:
     """The state of one import while it streams through the file."""
@@ -103,9 +134,14 @@ class _Run:
     affected: list[uuid.UUID] = field(default_factory=list)  # the first MAX_LISTED_AFFECTED
     affected_count: int = 0
     counts: dict[str, int] = field(default_factory=lambda: {"created": 0, "updated": 0, "deleted": 0, "unchanged": 0})
-    seen_emails: dict[str, int] = field(default_factory=dict)
-    seen_cprs: dict[str, int] = field(default_factory=dict)
-    seen_users: dict[uuid.UUID, int] = field(default_factory=dict)
+    seen_emails: _Seen = field(init=False)
+    seen_cprs: _Seen = field(init=False)
+    seen_users: _Seen = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.seen_emails = _Seen(self.uow.bulk_jobs, "email")
+        self.seen_cprs = _Seen(self.uow.bulk_jobs, "cpr")
+        self.seen_users = _Seen(self.uow.bulk_jobs, "user")
 
     @property
     def writing(self) -> bool:
@@ -236,7 +272,7 @@ def _new_user_from_row(run: _Run, row: Row) -> NewUser | None:
 
 async def _create_batch(run: _Run, rows: list[Row]) -> None:
     platform = run.uow.platform
-    valid: list[tuple[int, Any, str | None]] = []
+    checked: list[tuple[int, Any, str | None, str]] = []
     for row in rows:
         if (err := width_error(row)) is not None:
             run.fail(err.line, err.column, err.code, err.message)
@@ -249,18 +285,24 @@ async def _create_batch(run: _Run, rows: list[Row]) -> None:
         if v is None:
             run.fail_domain(row.line, errors)
             continue
-        cpr_hash = platform.hash_cpr(v.cpr10) if v.cpr10 else None
-        email = v.email.lower()
-        if email in run.seen_emails:
-            run.fail(row.line, "E-mail", "DUPLICATE_EMAIL", f"The email is also on line {run.seen_emails[email]}")
+        checked.append((row.line, v, platform.hash_cpr(v.cpr10) if v.cpr10 else None, v.email.lower()))
+    # Duplicates inside the file, in file order: earlier batches' values come from the job's store.
+    await run.seen_emails.start_batch(email for _, _, _, email in checked)
+    await run.seen_cprs.start_batch(cpr_hash for _, _, cpr_hash, _ in checked)
+    valid: list[tuple[int, Any, str | None]] = []
+    for line, v, cpr_hash, email in checked:
+        if (first := run.seen_emails.line_of(email)) is not None:
+            run.fail(line, "E-mail", "DUPLICATE_EMAIL", f"The email is also on line {first}")
             continue
-        if cpr_hash and cpr_hash in run.seen_cprs:
-            run.fail(row.line, "CPR-nummer", "DUPLICATE_CPR", f"The CPR number is also on line {run.seen_cprs[cpr_hash]}")
+        if cpr_hash and (first := run.seen_cprs.line_of(cpr_hash)) is not None:
+            run.fail(line, "CPR-nummer", "DUPLICATE_CPR", f"The CPR number is also on line {first}")
             continue
-        run.seen_emails[email] = row.line
+        run.seen_emails.add(email, line)
         if cpr_hash:
-            run.seen_cprs[cpr_hash] = row.line
-        valid.append((row.line, v, cpr_hash))
+            run.seen_cprs.add(cpr_hash, line)
+        valid.append((line, v, cpr_hash))
+    await run.seen_emails.end_batch()
+    await run.seen_cprs.end_batch()
     taken_emails = await run.uow.users.existing_emails([v.email.lower() for _, v, _ in valid])
     taken_cprs = await run.uow.users.existing_cpr_hashes([h for _, _, h in valid if h])
     inserts: list[UserInsert] = []
@@ -337,6 +379,7 @@ async def _resolve(run: _Run, rows: list[Row], *, email_may_change: bool) -> lis
         [k.user_id for k in keys if k.user_id], [k.cpr_hash for k in keys if k.cpr_hash],
         [k.email for k in keys if k.email],
     )
+    resolved: list[tuple[_Key, User]] = []
     found: list[tuple[_Key, User]] = []
     for k in keys:
         matches: list[tuple[str, User | None]] = []
@@ -355,11 +398,15 @@ async def _resolve(run: _Run, rows: list[Row], *, email_may_change: bool) -> lis
             run.fail(k.line, None, "IDENTIFIERS_MISMATCH", "The identifiers on this line belong to different users")
             continue
         user = next(iter(users.values()))
-        if user.id in run.seen_users:
-            run.fail(k.line, None, "DUPLICATE_ROW", f"The same user is also on line {run.seen_users[user.id]}")
+        resolved.append((k, user))
+    await run.seen_users.start_batch(user.id for _, user in resolved)
+    for k, user in resolved:
+        if (first := run.seen_users.line_of(user.id)) is not None:
+            run.fail(k.line, None, "DUPLICATE_ROW", f"The same user is also on line {first}")
             continue
-        run.seen_users[user.id] = k.line
+        run.seen_users.add(user.id, k.line)
         found.append((k, user))
+    await run.seen_users.end_batch()
     return found
 
 
@@ -398,7 +445,7 @@ async def _update_batch(run: _Run, rows: list[Row]) -> None:
             continue
         if user.email.lower() != old_email:
             email = user.email.lower()
-            if email in new_emails or email in run.seen_emails:
+            if email in new_emails:
                 run.fail(row.line, "E-mail", "DUPLICATE_EMAIL", "Another line gives the same new email")
                 continue
             new_emails[email] = (row.line, user.id)
@@ -406,11 +453,19 @@ async def _update_batch(run: _Run, rows: list[Row]) -> None:
             changed.append((user, applied))
         else:
             run.counts["unchanged"] += 1
+    # New e-mails given on lines of earlier batches (the job's store holds those).
+    await run.seen_emails.start_batch(new_emails)
+    for email, (line, user_id) in list(new_emails.items()):
+        if email in run.seen_emails:
+            run.fail(line, "E-mail", "DUPLICATE_EMAIL", "Another line gives the same new email")
+            changed = [(u, a) for u, a in changed if u.id != user_id]
+            del new_emails[email]
     taken = await run.uow.users.existing_emails(list(new_emails))
     for email, (line, user_id) in new_emails.items():
-        run.seen_emails[email] = line
+        run.seen_emails.add(email, line)
         if email in taken and taken[email] != user_id:
             run.fail(line, "E-mail", "DUPLICATE_EMAIL", "Another user already has this email address")
+    await run.seen_emails.end_batch()
     run.counts["updated"] += len(changed)
     if not run.writing or not changed:
         return

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.schema import CreateTable
 
 from app.domain.model import BulkJob, BulkJobStatus, RowError
-from app.persistence.db import is_sqlite
+from app.persistence.db import Statements, any_of, insert_many, is_sqlite
 from app.persistence.tables import bulk_jobs
 
 
@@ -32,10 +34,58 @@ def _values(job: BulkJob) -> dict[str, Any]:
     }
 
 
+# A job's scratch list of the values met so far in its file (e-mails, CPR hashes, user ids) with the
+# line of each: a temporary table of the job's own connection and transaction, so a file of 200,000
+# rows costs the importing process no memory for it. PostgreSQL drops it at commit or rollback;
+# SQLite keeps temporary tables on disk, per connection: it is dropped before each job creates it.
+SEEN = Table(
+    "bulk_seen", MetaData(),
+    Column("value", String(200), primary_key=True),  # first: the lookups are by value (and the
+    Column("kind", String(8), primary_key=True),      # table has no statistics to plan by)
+    Column("line", Integer, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+
+
+_SEEN_LOOKUP = Statements(
+    lambda dialect: select(SEEN.c.value, SEEN.c.line).where(
+        any_of(SEEN.c.value, "values", dialect), SEEN.c.kind == bindparam("kind")
+    )
+)
+
+
 class SqlBulkJobRepository:
     def __init__(self, conn: AsyncConnection, org_id: int) -> None:
         self._conn = conn
         self._org_id = org_id
+        self._scratch = False
+
+    async def _ensure_scratch(self) -> None:
+        if self._scratch:
+            return
+        postgres = self._conn.dialect.name == "postgresql"
+        await self._conn.exec_driver_sql(
+            "DROP TABLE IF EXISTS pg_temp.bulk_seen" if postgres else "DROP TABLE IF EXISTS temp.bulk_seen"
+        )
+        ddl = str(CreateTable(SEEN).compile(dialect=self._conn.dialect)).strip()
+        await self._conn.exec_driver_sql(ddl + (" ON COMMIT DROP" if postgres else ""))
+        self._scratch = True
+
+    async def lines_seen(self, kind: str, values: Sequence[str]) -> dict[str, int]:
+        """The line where each of `values` was first met in this job's file (those met so far)."""
+        await self._ensure_scratch()
+        out: dict[str, int] = {}
+        unique = list(dict.fromkeys(values))
+        q = _SEEN_LOOKUP.get(self._conn)
+        for start in range(0, len(unique), 1000):
+            rows = await self._conn.execute(q, {"kind": kind, "values": unique[start:start + 1000]})
+            out.update({value: line for value, line in rows})
+        return out
+
+    async def remember_lines(self, kind: str, lines: dict[str, int]) -> None:
+        await self._ensure_scratch()
+        if lines:
+            await insert_many(self._conn, SEEN, [{"kind": kind, "value": v, "line": n} for v, n in lines.items()])
 
     async def add(self, job: BulkJob) -> None:
         await self._conn.execute(

@@ -272,21 +272,21 @@ class SqlUserRepository:
     # --- batches (CSV import) -----------------------------------------------------------------------
 
     async def existing_emails(self, emails_lower: Sequence[str]) -> dict[str, uuid.UUID]:
-        out: dict[str, uuid.UUID] = {}
-        for chunk in _chunks(list(emails_lower)):
-            q = select(users.c.email_lower, users.c.id).where(
-                users.c.org_id == self._org_id, users.c.email_lower.in_(chunk), LIVE
-            )
-            out.update({r.email_lower: r.id for r in await self._conn.execute(q)})
-        return out
+        return await self._live_by(_BY_EMAIL, emails_lower)
 
     async def existing_cpr_hashes(self, hashes: Sequence[str]) -> dict[str, uuid.UUID]:
+        return await self._live_by(_BY_CPR_HASH, hashes)
+
+    async def _live_by(self, statements: Statements, values: Sequence[str]) -> dict[str, uuid.UUID]:
+        """Live users of the organisation by one identifier, a bulk import batch at a time: one array
+        parameter on PostgreSQL (planning a 500-value IN list per statement cost more than the probe)."""
         out: dict[str, uuid.UUID] = {}
-        for chunk in _chunks(list(hashes)):
-            q = select(users.c.cpr_hash, users.c.id).where(
-                users.c.org_id == self._org_id, users.c.cpr_hash.in_(chunk), LIVE, users.c.cpr_hash.is_not(None)
-            )
-            out.update({r.cpr_hash: r.id for r in await self._conn.execute(q)})
+        q = statements.get(self._conn)
+        chunk = 1000 if self._conn.dialect.name == "postgresql" else 500
+        unique = list(dict.fromkeys(values))
+        for start in range(0, len(unique), chunk):
+            rows = await self._conn.execute(q, {"org": self._org_id, "values": unique[start:start + chunk]})
+            out.update({value: user_id for value, user_id in rows})
         return out
 
     async def add_many(self, rows: Sequence[UserInsert]) -> None:
@@ -386,6 +386,19 @@ class SqlUserRepository:
             .order_by(users.c.created_at, users.c.id)
         )
         return list((await self._conn.execute(q)).scalars())
+
+
+_BY_EMAIL = Statements(
+    lambda dialect: select(users.c.email_lower, users.c.id).where(
+        users.c.org_id == bindparam("org"), any_of(users.c.email_lower, "values", dialect), LIVE
+    )
+)
+_BY_CPR_HASH = Statements(
+    lambda dialect: select(users.c.cpr_hash, users.c.id).where(
+        users.c.org_id == bindparam("org"), any_of(users.c.cpr_hash, "values", dialect), LIVE,
+        users.c.cpr_hash.is_not(None),
+    )
+)
 
 
 def _chunks(values: list[Any], size: int = 500) -> list[list[Any]]:
