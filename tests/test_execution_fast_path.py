@@ -173,3 +173,19 @@ async def test_the_fast_paths_are_taken(monkeypatch: pytest.MonkeyPatch) -> None
     assert not result.errors and taken["direct"] >= 4 * 6
     result = await fast.execute(QUERIES["basic object and list fields"])
     assert not result.errors and taken["compiled"] >= 4 + 4 + 2  # the edges, their nodes, the 2 optional nodes
+
+
+@pytest.mark.parametrize("name", sorted(n for n in QUERIES if not n.startswith(("null", "values", "errors"))
+                                        and "resolver errors" not in n))
+async def test_the_executor_counts_the_objects_it_returns(name: str) -> None:
+    """The query cost's `actual` comes from this count: it must equal the objects in the data."""
+    from types import SimpleNamespace
+
+    from app.schema.limits import actual_cost
+
+    query = QUERIES[name]
+    variables = {"yes": True} if "$yes" in query else ({"n": 3, "c": ["BLUE"]} if "$n" in query else None)
+    context = SimpleNamespace(completed_objects=[0])
+    result = await fast.execute(query, variable_values=variables, context_value=context)
+    assert not result.errors
+    assert context.completed_objects[0] == actual_cost(result.data) - 1 > 0

@@ -27,6 +27,8 @@ class Context:
     connection_params: dict[str, Any] | None = None
     _reader: Reader | None = field(default=None, repr=False)
     _actor_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    # Filled by the executor (app/schema/execution.py): objects completed, for the cost's `actual`.
+    completed_objects: list[int] = field(default_factory=lambda: [0], repr=False)
     _loaders: Loaders | None = field(default=None, repr=False)
 
     async def resolve_actor(self, *, read_only: bool = False) -> Actor:

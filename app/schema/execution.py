@@ -221,6 +221,10 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         manager = self.middleware_manager
         self._plain_allowed = manager is None or not getattr(manager, "middlewares", None)
         self._compiled_plans: dict[int, tuple[Any, Any]] = {}
+        # Objects completed below the root (the response's objects, for the query cost's `actual`):
+        # counted where they are made, instead of walking the finished response again.
+        counter = getattr(self.context_value, "completed_objects", None)
+        self._completed: list[int] = counter if isinstance(counter, list) else [0]
 
     # --- compiled completion of plain objects ---------------------------------------------------
 
@@ -270,7 +274,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if sub is None:
                 return None
             steps.append((name, _LIST, plain, (sub, item, item_non_null)))
-        return functools.partial(_complete_compiled, steps)
+        return functools.partial(_complete_compiled, steps, self._completed)
 
     def complete_object_value(
         self, return_type: GraphQLObjectType, field_details_list: Any, info: Any, path: Path, result: Any,
@@ -325,6 +329,8 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: Any,
         position_context: Any,
     ) -> Any:
+        if path is not None:
+            self._completed[0] += 1
         plan = self._plan(parent_type, grouped_field_set) if self._plain_allowed else None
         if plan is None:
             return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
@@ -494,8 +500,9 @@ def _is_type(object_type: GraphQLObjectType, value: Any) -> bool:
     return is_type_of is None or is_type_of(value, None) is True
 
 
-def _complete_compiled(steps: list[tuple[str, int, Any, Any]], source: Any) -> Any:
+def _complete_compiled(steps: list[tuple[str, int, Any, Any]], completed: list[int], source: Any) -> Any:
     """One plain object's completed fields, or _SLOW."""
+    completed[0] += 1
     out: dict[str, Any] = {}
     for name, kind, x, extra in steps:
         if kind == _LEAF:  # _read_plain, inlined: this loop runs for every field of every row

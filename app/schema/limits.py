@@ -268,8 +268,16 @@ class QueryLimits(SchemaExtension):
             return {}
         limits, budgets = self._limits()
         result = self.execution_context.result
-        # The response's root object is not a field: count what the query selected.
-        actual = max(actual_cost(result.data) - 1, 0) if result is not None and result.data is not None else 0
+        # The response's root object is not a field: count what the query selected. Our executor
+        # counts the objects it completes (also any that a null in a non-null field then dropped);
+        # any other executor's result is walked.
+        counted = getattr(self.execution_context.context, "completed_objects", None)
+        if result is None or result.data is None:
+            actual = 0
+        elif isinstance(counted, list) and counted[0]:
+            actual = counted[0]
+        else:
+            actual = max(actual_cost(result.data) - 1, 0)
         principal = getattr(self.execution_context.context, "principal", None)
         remaining = self._remaining
         if budgets is not None and principal is not None and remaining is not None and not (
