@@ -40,8 +40,13 @@ def bad_input(message: str, field: str) -> GraphQLError:
 # --- global ids -----------------------------------------------------------------------------------
 
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def to_global_id(type_name: str, raw: Any) -> strawberry.ID:
-    return strawberry.ID(base64.urlsafe_b64encode(f"{type_name}:{raw}".encode()).decode().rstrip("="))
+    """base64url("Type:raw") without padding (binascii directly: one per node of every page)."""
+    encoded = binascii.b2a_base64(f"{type_name}:{raw}".encode(), newline=False).translate(_URLSAFE)
+    return strawberry.ID(encoded.rstrip(b"=").decode())
 
 
 def from_global_id(value: str) -> tuple[str, str] | None:
