@@ -107,9 +107,6 @@ class _Seen:
         key = str(value)
         return self._batch.get(key) or self._earlier.get(key)
 
-    def __contains__(self, value: Any) -> bool:
-        return self.line_of(value) is not None
-
     def add(self, value: Any, line: int) -> None:
         self._batch[str(value)] = line
 
@@ -456,7 +453,7 @@ async def _update_batch(run: _Run, rows: list[Row]) -> None:
     # New e-mails given on lines of earlier batches (the job's store holds those).
     await run.seen_emails.start_batch(new_emails)
     for email, (line, user_id) in list(new_emails.items()):
-        if email in run.seen_emails:
+        if run.seen_emails.line_of(email) is not None:
             run.fail(line, "E-mail", "DUPLICATE_EMAIL", "Another line gives the same new email")
             changed = [(u, a) for u, a in changed if u.id != user_id]
             del new_emails[email]

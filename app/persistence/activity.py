@@ -160,9 +160,10 @@ async def latest_activities_by_user(
     """The newest `limit` entries of each user, in one statement.
 
     PostgreSQL: a LATERAL index walk per user (`ORDER BY id DESC LIMIT n` on (org_id,
-    target_user_id, id)), so a user with 60,000 entries costs what one with 60 does. SQLite: a
-    window per user (it reads each listed user's entries; fine at embedded sizes). Without the
-    details (SUMMARY_COLUMNS)."""
+    target_user_id, id)), so a user with 60,000 entries costs what one with 60 does. SQLite: without
+    a filter, a correlated `ORDER BY id DESC LIMIT n` per user on the same index; with one, a window
+    per user (it reads each listed user's entries). Without the details (SUMMARY_COLUMNS); the
+    unfiltered statements are built once per dialect."""
     if not user_ids:
         return {}
     ids = list(dict.fromkeys(user_ids))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import any_, bindparam, event, insert
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
@@ -48,7 +50,6 @@ async def insert_many(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None
     if conn.dialect.name != "postgresql":
         await _executemany(conn, table, rows)
         return
-    import json
 
     from sqlalchemy import JSON
 
@@ -73,8 +74,6 @@ async def _executemany(conn: Any, table: Any, rows: list[dict[str, Any]]) -> Non
     """One executemany at the driver with positional parameters, each converted by its column type's
     own bind processor (what SQLAlchemy's executemany does per row and per dict key, without the
     per-row bookkeeping: several times faster for a batch of thousands)."""
-    from sqlalchemy import bindparam, insert
-
     columns = list(rows[0])
     compiled = insert(table).values({c: bindparam(c) for c in columns}).compile(dialect=conn.dialect)
     order = compiled.positiontup
@@ -91,12 +90,7 @@ def any_of(column: Any, name: str, dialect: str) -> Any:
     """`column` is one of the bound list `name`: `= ANY(:name)` with one array parameter on
     PostgreSQL (one statement text and plan whatever the list's length), an expanding IN elsewhere."""
     if dialect == "postgresql":
-        from sqlalchemy import any_, bindparam
-        from sqlalchemy.dialects.postgresql import ARRAY
-
         return column == any_(bindparam(name, type_=ARRAY(column.type)))
-    from sqlalchemy import bindparam
-
     return column.in_(bindparam(name, expanding=True))
 
 

@@ -277,23 +277,9 @@ async def member_counts(conn: AsyncConnection, org_id: int, group_ids: Sequence[
     return {g: counts.get(g, 0) for g in group_ids}
 
 
-def _user_group_links(org_id: int, user_ids: Sequence[uuid.UUID]) -> Any:
-    """(user, group) for our users: stored memberships of our groups and their P-unit's system group."""
-    custom = (
-        select(M.c.user_id, G.c.id.label("group_id"))
-        .join(G, G.c.id == M.c.group_id)
-        .where(G.c.org_id == org_id, M.c.user_id.in_(list(user_ids)))
-    )
-    system = (
-        select(users.c.id.label("user_id"), G.c.id.label("group_id"))
-        .join(G, and_(G.c.org_id == users.c.org_id, G.c.p_number == users.c.p_number,
-                      G.c.kind == GroupKind.SYSTEM.value))
-        .where(users.c.org_id == org_id, users.c.id.in_(list(user_ids)))
-    )
-    return union_all(custom, system).subquery()
-
-
-def _groups_by_user_statement(dialect: str) -> Any:
+def _user_group_links(dialect: str) -> Any:
+    """(user, group) for the users `:ids` of organisation `:org`: stored memberships of its groups and
+    each user's P-unit's system group."""
     custom = (
         select(M.c.user_id, G.c.id.label("group_id"))
         .join(G, G.c.id == M.c.group_id)
@@ -305,7 +291,11 @@ def _groups_by_user_statement(dialect: str) -> Any:
                       G.c.kind == GroupKind.SYSTEM.value))
         .where(users.c.org_id == bindparam("org"), any_of(users.c.id, "ids", dialect))
     )
-    links = union_all(custom, system).subquery()
+    return union_all(custom, system).subquery()
+
+
+def _groups_by_user_statement(dialect: str) -> Any:
+    links = _user_group_links(dialect)
     return (
         select(links.c.user_id, *GROUP_COLUMNS)
         .join(G, G.c.id == links.c.group_id)
@@ -313,7 +303,13 @@ def _groups_by_user_statement(dialect: str) -> Any:
     )
 
 
+def _group_rights_by_user_statement(dialect: str) -> Any:
+    links = _user_group_links(dialect)
+    return select(links.c.user_id, R.c.code).join(R, R.c.group_id == links.c.group_id).distinct()
+
+
 _GROUPS_BY_USER = Statements(_groups_by_user_statement)
+_GROUP_RIGHTS_BY_USER = Statements(_group_rights_by_user_statement)
 
 
 async def groups_by_user(
@@ -329,11 +325,9 @@ async def groups_by_user(
 async def group_rights_by_user(
     conn: AsyncConnection, org_id: int, user_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[str]]:
-    links = _user_group_links(org_id, user_ids)
-    q = select(links.c.user_id, R.c.code).join(R, R.c.group_id == links.c.group_id).distinct()
     out: dict[uuid.UUID, set[str]] = defaultdict(set)
-    for r in await conn.execute(q):
-        out[r.user_id].add(r.code)
+    for user_id, code in await conn.execute(_GROUP_RIGHTS_BY_USER.get(conn), {"org": org_id, "ids": list(user_ids)}):
+        out[user_id].add(code)
     return {u: sorted(out.get(u, set())) for u in user_ids}
 
 

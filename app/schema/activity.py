@@ -39,10 +39,6 @@ DETAILS_NOT_READ = object()
 _ACTIVITY_TYPE = {m.value: m for m in ActivityType}
 
 
-def _same(value: Any) -> Any:
-    return value
-
-
 @strawberry.type(name="Activity", description="One history entry: when, who, what, on whom.")
 class ActivityNode(Node):
     id: strawberry.ID
@@ -69,7 +65,7 @@ class ActivityNode(Node):
     def details(self, info: Info) -> JSON:
         if self._details is not DETAILS_NOT_READ:
             return self._details
-        return now_or_later(info.context.loaders.activity_details_by_id, self._id, _same)
+        return now_or_later(info.context.loaders.activity_details_by_id, self._id)
 
     @strawberry.field
     async def actor(self, info: Info) -> Annotated[User, strawberry.lazy("app.schema.users.types")] | None:

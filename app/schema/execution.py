@@ -1,47 +1,41 @@
-"""The executor: graphql-core's, with a fast path for plain leaf fields.
+"""The executor: graphql-core's, with fast paths where the per-field machinery changes nothing.
 
 graphql-core spends most of a dashboard request on per-field bookkeeping: for every scalar of every
 row it builds a `Path`, a `GraphQLResolveInfo` (Strawberry's subclass), calls Strawberry's resolver
 wrapper, which calls `getattr`, then walks `complete_value` to reach the scalar's `coerce_output_value`.
-For a field that Strawberry itself calls *basic* (no resolver, no permission classes, no field
-extensions: the value is an attribute of the object) and whose type is a scalar or an enum, none of
-that can change the answer. This executor resolves such fields in one step (attribute, then the
-type's own output coercion) and hands every other field - resolvers, arguments, objects, lists,
-errors, nulls in non-null positions - to graphql-core unchanged.
+This executor takes shorter paths where none of that can change the answer:
 
-Basic fields whose value is an object or a list of objects (a connection's `edges`, an edge's
-`node`) are read the same way and completed by graphql-core's own `complete_value`, without the
-resolver wrapper and resolve-info they do not use; list items that are objects skip the two
-generic `complete_value` layers on their way to the object's fields.
+- *Plain leaves*: a field Strawberry itself calls *basic* (no resolver, no permission classes, no
+  field extensions: the value is an attribute) of a scalar or enum type is read and coerced in one
+  step.
+- *Plain objects*: basic fields whose value is an object or a list of objects (a connection's
+  `edges`, an edge's `node`) are completed by graphql-core's `complete_value` without the resolver
+  wrapper and resolve info they do not use; object list items skip the two generic `complete_value`
+  layers. Where a whole selection is plain - every field a plain leaf, `__typename`, or a plain
+  object or list in turn (a history connection, a user's groups or certificates) - one compiled
+  function completes the object.
+- *Direct resolvers*: fields with a resolver and no permission classes or field extensions, whose
+  arguments are scalars or enums (or lists of them), are called with graphql-core's coerced
+  arguments, which already hold what Strawberry's conversion would produce for such types (enum
+  members, scalars; lists are copied).
 
-Fields with a resolver and no permission classes or field extensions, whose arguments are scalars
-or enums (or lists of them), are called directly: graphql-core's coerced arguments already hold
-what Strawberry's argument conversion would produce for such types (enum members, scalars; lists
-are copied), so the resolver gets the same values without the per-call conversion machinery.
-
-Where a whole object is plain - every selected field a plain leaf, `__typename`, or a basic object
-or list of objects that is plain in turn (a history connection's edges and nodes, a user's list of
-groups or certificates) - it is completed by one compiled function instead of field by field. The
-function only reads attributes; on anything unusual it gives up and graphql-core completes the
-value from the start, so errors and null-propagation are graphql-core's own.
-
-The plan (which fields of a selection are plain) is made once per selection set per request;
-graphql-core memoises the grouped field set of a list's items, so a page of 500 users is planned
-once. Anything unusual about a value (None in a non-null field, an Exception, a value the scalar
-refuses) goes through graphql-core's own path, so errors keep their exact message, path and
-null-propagation.
+Plans are made once per selection set per request (graphql-core memoises the grouped field set of
+a list's items, so a page of 500 users is planned once). Anything unusual about a value (None in a
+non-null field, an Exception, an awaitable, a value the scalar refuses) makes the fast path give up
+and graphql-core complete the value from the start, so errors keep their exact message, path and
+null-propagation. tests/test_execution_fast_path.py compares the answers with graphql-core's.
 """
 
 from __future__ import annotations
 
 import functools
 import operator
-from inspect import isawaitable as is_awaitable_value
 from typing import Any
 
 from graphql import GraphQLEnumType, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLScalarType
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined
+from strawberry.execution.is_awaitable import optimized_is_awaitable as is_awaitable_value
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import Info
 
@@ -52,10 +46,9 @@ class _Plain:
     """A plain field of one selection: how to read it, and how to coerce it when it is a leaf
     (`coerce` None: an object or a list of objects, completed by graphql-core)."""
 
-    __slots__ = ("coerce", "info", "name", "non_null", "read", "return_type")
+    __slots__ = ("coerce", "info", "non_null", "read", "return_type")
 
-    def __init__(self, name: str, read: Any, coerce: Any, non_null: bool, return_type: Any, info: Any) -> None:
-        self.name = name
+    def __init__(self, read: Any, coerce: Any, non_null: bool, return_type: Any, info: Any) -> None:
         self.read = read
         self.coerce = coerce
         self.non_null = non_null
@@ -146,10 +139,10 @@ def _plain_field(parent_type: GraphQLObjectType, field_details_list: Any) -> _Pl
             return default_resolver(source, attribute)
 
     if isinstance(leaf, GraphQLScalarType | GraphQLEnumType) and not node.selection_set:
-        return _Plain(attribute, read, output_coercion(leaf), non_null, field_def.type, None)
+        return _Plain(read, output_coercion(leaf), non_null, field_def.type, None)
     if node.selection_set and _objects_only(leaf):
         info = _CompletionInfo(node.name.value, parent_type)
-        return _Plain(attribute, read, None, non_null, field_def.type, info)
+        return _Plain(read, None, non_null, field_def.type, info)
     return None
 
 
@@ -212,12 +205,12 @@ def _direct_field(parent_type: GraphQLObjectType, field_details_list: Any) -> _D
 
 
 class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """graphql-core's executor; plain leaf fields are read and coerced without per-field machinery."""
+    """graphql-core's executor with the fast paths of the module doc."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # id(grouped field set) -> (the set, kept alive so its id stays unique; its plan or None)
-        self._plans: dict[int, tuple[Any, list[tuple[str, Any, _Plain | None]] | None]] = {}
+        self._plans: dict[int, tuple[Any, list[tuple[str, Any, _Plain | _Direct | None]] | None]] = {}
         manager = self.middleware_manager
         self._plain_allowed = manager is None or not getattr(manager, "middlewares", None)
         self._compiled_plans: dict[int, tuple[Any, Any]] = {}
@@ -308,7 +301,9 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 return completed
         return super().complete_list_value(return_type, field_details_list, info, path, result, position_context)
 
-    def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[tuple[str, Any, _Plain | None]] | None:
+    def _plan(
+        self, parent_type: GraphQLObjectType, grouped_field_set: Any
+    ) -> list[tuple[str, Any, _Plain | _Direct | None]] | None:
         cached = self._plans.get(id(grouped_field_set))
         if cached is not None and cached[0] is grouped_field_set:
             return cached[1]
@@ -457,13 +452,10 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return super().complete_list_item_value(
                 item, complete_results, item_type, field_details_list, info, item_path, position_context
             )
-        is_type_of = object_type.is_type_of
-        if is_type_of is not None:
-            matches = is_type_of(item, info)
-            if matches is not True:
-                return super().complete_list_item_value(
-                    item, complete_results, item_type, field_details_list, info, item_path, position_context
-                )
+        if not _is_type(object_type, item):
+            return super().complete_list_item_value(
+                item, complete_results, item_type, field_details_list, info, item_path, position_context
+            )
         try:
             completed = self.collect_and_execute_subfields(
                 object_type, field_details_list, item_path, item, position_context
@@ -505,20 +497,9 @@ def _complete_compiled(steps: list[tuple[str, int, Any, Any]], completed: list[i
     completed[0] += 1
     out: dict[str, Any] = {}
     for name, kind, x, extra in steps:
-        if kind == _LEAF:  # _read_plain, inlined: this loop runs for every field of every row
-            try:
-                value = x.read(source)
-                if value is None:
-                    if x.non_null:
-                        return _SLOW
-                    out[name] = None
-                    continue
-                if value is Undefined or isinstance(value, Exception):
-                    return _SLOW
-                value = x.coerce(value)
-            except Exception:
-                return _SLOW
-            if value is None or value is Undefined:
+        if kind == _LEAF:
+            value = _read_plain(x, source)
+            if value is _SLOW:
                 return _SLOW
             out[name] = value
             continue
@@ -571,37 +552,31 @@ def _coerce_items(items: Any, coerce: Any, item_non_null: bool) -> Any:
     out = []
     append = out.append
     for item in items:
-        if item is None:
-            if item_non_null:
-                return _SLOW
-            append(None)
-            continue
-        if item is Undefined or isinstance(item, Exception) or is_awaitable_value(item):
-            return _SLOW
-        try:
-            value = coerce(item)
-        except Exception:
-            return _SLOW
-        if value is None or value is Undefined:
+        value = _coerced(coerce, item, item_non_null)
+        if value is _SLOW:
             return _SLOW
         append(value)
     return out
 
 
 def _read_plain(plain: _Plain, source: Any) -> Any:
-    """The coerced value, or _SLOW when graphql-core must decide (errors, nulls, refusals)."""
+    """A plain leaf's coerced value, or _SLOW when graphql-core must decide (errors, nulls, refusals)."""
     try:
         value = plain.read(source)
     except Exception:
         return _SLOW
+    return _coerced(plain.coerce, value, plain.non_null)
+
+
+def _coerced(coerce: Any, value: Any, non_null: bool) -> Any:
+    """A leaf value as the response shows it, or _SLOW: None in a non-null position, a value
+    graphql-core treats specially (Undefined, an Exception, an awaitable), or one the type refuses."""
     if value is None:
-        return _SLOW if plain.non_null else None
-    if value is Undefined or isinstance(value, Exception):
+        return _SLOW if non_null else None
+    if value is Undefined or isinstance(value, Exception) or is_awaitable_value(value):
         return _SLOW
     try:
-        coerced = plain.coerce(value)
+        coerced = coerce(value)
     except Exception:
         return _SLOW
-    if coerced is None or coerced is Undefined:
-        return _SLOW
-    return coerced
+    return _SLOW if coerced is None or coerced is Undefined else coerced

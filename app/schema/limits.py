@@ -4,6 +4,7 @@ per-principal budget per minute. Every response reports `extensions.cost`."""
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Iterator
@@ -75,18 +76,10 @@ def limit_error(code: str, message: str, **extra: Any) -> GraphQLError:
     return GraphQLError(message, extensions={"code": code, **extra})
 
 
-_TOKEN_COUNTS: dict[tuple[str, int], int] = {}
-
-
+@functools.lru_cache(maxsize=256)
 def count_tokens(query: str, stop_after: int) -> int:
     """Tokens in the query (up to stop_after + 1), remembered per query text like validation."""
-    key = (query, stop_after)
-    n = _TOKEN_COUNTS.get(key)
-    if n is None:
-        if len(_TOKEN_COUNTS) >= _VALIDATION_CACHE_SIZE:
-            _TOKEN_COUNTS.pop(next(iter(_TOKEN_COUNTS)))
-        n = _TOKEN_COUNTS[key] = _count_tokens(query, stop_after)
-    return n
+    return _count_tokens(query, stop_after)
 
 
 def _count_tokens(query: str, stop_after: int) -> int:
@@ -174,10 +167,10 @@ def actual_cost(data: Any) -> int:
     stack = [data] if isinstance(data, dict | list) else []
     pop, push = stack.pop, stack.append
     while stack:
-        value = pop()
-        items = value.values() if isinstance(value, dict) else value
-        if isinstance(value, dict):
+        items = pop()
+        if isinstance(items, dict):
             n += 1
+            items = items.values()
         for item in items:
             if isinstance(item, dict | list):
                 push(item)

@@ -16,21 +16,21 @@ from app.persistence.reader import Reader
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
-R = TypeVar("R")
 
 
-def now_or_later(loader: DataLoader, key: Any, then: Callable[[Any], R]) -> R | Awaitable[R]:
-    """`then(value)` at once when the loader already holds the key (a page prefetched it), else an
-    awaitable of it. Lets a field resolver stay synchronous on the hot path: no coroutine, no task,
-    no gather per row; graphql-core awaits the rare awaitable itself."""
+def now_or_later(loader: DataLoader, key: Any, then: Callable[[Any], Any] | None = None) -> Any:
+    """`then(value)` (or the value) at once when the loader already holds the key (a page prefetched
+    it), else an awaitable of it. Lets a field resolver stay synchronous on the hot path: no
+    coroutine, no task, no gather per row; graphql-core awaits the rare awaitable itself."""
     future = loader.load(key)
     if future.done() and not future.cancelled() and future.exception() is None:
-        return then(future.result())
+        return future.result() if then is None else then(future.result())
     return _later(future, then)
 
 
-async def _later(future: Awaitable[Any], then: Callable[[Any], R]) -> R:
-    return then(await future)
+async def _later(future: Awaitable[Any], then: Callable[[Any], Any] | None) -> Any:
+    value = await future
+    return value if then is None else then(value)
 
 
 def _by_key(fetch: Callable[[Sequence[K]], Awaitable[dict[K, V]]], default: Any = None) -> DataLoader:

@@ -78,10 +78,6 @@ class CertificateProfileNode(Node):
 PEM_NOT_READ = object()
 
 
-def _same(value: Any) -> Any:
-    return value
-
-
 @strawberry.type(name="Certificate")
 class CertificateNode(Node):
     id: strawberry.ID
@@ -137,7 +133,7 @@ class CertificateNode(Node):
     def certificate_pem(self, info: Info) -> str | None:
         if self._pem is not PEM_NOT_READ:
             return self._pem
-        return now_or_later(info.context.loaders.certificate_pem_by_id, self.uuid, _same)
+        return now_or_later(info.context.loaders.certificate_pem_by_id, self.uuid)
 
     @strawberry.field(description="Organisation certificates: the rights catalogue codes it may use")
     async def system_rights(self, info: Info) -> list[str]:
