@@ -9,7 +9,7 @@ import datetime as dt
 import logging
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from app.domain.bulk import BulkLimits, ImportFailed, finish_job, run_import
 from app.domain.model import BulkJob, RowError
@@ -20,6 +20,25 @@ if TYPE_CHECKING:
     from app.services import Services
 
 log = logging.getLogger("app.bulk")
+
+
+class _Stopped(Exception):
+    """Raised at a batch boundary of a job whose runner is being cancelled."""
+
+
+async def _finish_before_cancelling(task: asyncio.Task[Any], stop: asyncio.Event | None = None) -> Any:
+    """Await `task`; when the caller is cancelled, ask the task to stop (`stop`) and let it reach a
+    clean point before the cancellation goes on. Cancelling a database call mid-statement can leave
+    the driver's statement open (aiosqlite: the SQLite write lock stays held by a zombie connection
+    until the interpreter frees it), so a runner is never cancelled inside one."""
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if stop is not None:
+            stop.set()
+        with contextlib.suppress(_Stopped, asyncio.CancelledError):
+            await task
+        raise
 
 
 class BulkRunner:
@@ -36,10 +55,13 @@ class BulkRunner:
         """Run every claimable job now; returns how many ran."""
         ran = 0
         lease = dt.timedelta(seconds=self.services.settings.bulk_lease_seconds)
-        while (claimed := await claim_next_job(self.services.engine, dt.datetime.now(dt.UTC), lease)) is not None:
+        while True:
+            claim = asyncio.ensure_future(claim_next_job(self.services.engine, dt.datetime.now(dt.UTC), lease))
+            claimed = await _finish_before_cancelling(claim)
+            if claimed is None:
+                return ran
             await self.run_job(*claimed)
             ran += 1
-        return ran
 
     async def run_forever(self, poll_seconds: float) -> None:
         while True:
@@ -54,6 +76,12 @@ class BulkRunner:
             self._wake.clear()
 
     async def run_job(self, job: BulkJob, cvr: str) -> None:
+        """Run one claimed job. Cancelled, it stops at the next batch boundary and rolls back; the job
+        stays RUNNING until its lease runs out and another runner takes it up."""
+        stop = asyncio.Event()
+        await _finish_before_cancelling(asyncio.ensure_future(self._run_job(job, cvr, stop)), stop)
+
+    async def _run_job(self, job: BulkJob, cvr: str, stop: asyncio.Event) -> None:
         actor = Actor(job.org_id, cvr, job.created_by, frozenset())
         path = Path(job.file_path or "")
 
@@ -61,6 +89,8 @@ class BulkRunner:
             return path.open("rb")
 
         def progress(processed: int, total: int | None) -> None:
+            if stop.is_set():
+                raise _Stopped
             self.progress[job.id] = (processed, total)
 
         result = None
@@ -78,6 +108,8 @@ class BulkRunner:
                     await uow.commit()
                     self._finished(job)
                     return
+        except _Stopped:
+            raise
         except ImportFailed as exc:
             failure = exc
         except FileNotFoundError:
