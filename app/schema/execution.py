@@ -28,8 +28,12 @@ null-propagation. tests/test_execution_fast_path.py compares the answers with gr
 
 from __future__ import annotations
 
+import datetime as dt
+import enum
 import functools
+import inspect
 import operator
+import uuid
 from typing import Any
 
 from graphql import GraphQLEnumType, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLScalarType
@@ -236,38 +240,84 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return compiled
 
     def _compile(self, object_type: GraphQLObjectType, grouped_field_set: Any) -> Any:
-        steps: list[tuple[str, int, Any, Any]] = []
+        steps: list[tuple[str, int, Any, Any, bool, bool]] = []
         for name, details in grouped_field_set.items():
             if len(details) != 1 or details[0].node.directives:
                 return None
             if details[0].node.name.value == "__typename":
-                steps.append((name, _CONSTANT, object_type.name, None))
+                steps.append((name, _CONSTANT, object_type.name, None, False, False))
                 continue
             plain = _plain_field(object_type, details)
-            if plain is None:
-                return None
-            if plain.coerce is not None:
-                steps.append((name, _LEAF, plain, None))
+            if plain is not None:
+                read, return_type, direct = plain.read, plain.return_type, False
+            else:
+                found = _direct_field(object_type, details)
+                read = self._direct_reader(found, details, object_type, name) if found is not None else None
+                if read is None:
+                    return None
+                return_type, direct = found.return_type, True  # type: ignore[union-attr]
+            non_null = isinstance(return_type, GraphQLNonNull)
+            t = return_type.of_type if non_null else return_type
+            if isinstance(t, GraphQLScalarType | GraphQLEnumType):
+                if details[0].node.selection_set:
+                    return None
+                steps.append((name, _LEAF, read, output_coercion(t), non_null, direct))
                 continue
-            t = plain.return_type.of_type if isinstance(plain.return_type, GraphQLNonNull) else plain.return_type
             if isinstance(t, GraphQLObjectType):
                 sub = self._compiled(t, details)
                 if sub is None:
                     return None
-                steps.append((name, _OBJECT, plain, (sub, t)))
+                steps.append((name, _OBJECT, read, (sub, t), non_null, direct))
                 continue
             if not isinstance(t, GraphQLList):
                 return None
             item = t.of_type
             item_non_null = isinstance(item, GraphQLNonNull)
             item = item.of_type if item_non_null else item
+            if isinstance(item, GraphQLScalarType | GraphQLEnumType) and not details[0].node.selection_set:
+                steps.append((name, _LEAF_LIST, read, (output_coercion(item), item_non_null), non_null, direct))
+                continue
             if not isinstance(item, GraphQLObjectType):
                 return None
             sub = self._compiled(item, details)
             if sub is None:
                 return None
-            steps.append((name, _LIST, plain, (sub, item, item_non_null)))
-        return functools.partial(_complete_compiled, steps, self._completed)
+            steps.append((name, _LIST, read, (sub, item, item_non_null), non_null, direct))
+        return functools.partial(_complete_compiled, steps, self._completed, [True])
+
+    def _direct_reader(
+        self, direct: _Direct, details: Any, parent_type: GraphQLObjectType, response_name: str
+    ) -> Any:
+        """A synchronous resolver as a function of the source object, for a compiled selection: its
+        arguments are coerced once (this request's variables are fixed) and it gets one resolve info
+        for the selection (whose path is the field's first: our resolvers never read the path; an
+        error makes graphql-core redo the object with its own info). None when it cannot be."""
+        if inspect.iscoroutinefunction(direct.resolver) or inspect.isasyncgenfunction(direct.resolver):
+            return None
+        kwargs: dict[str, Any] = {}
+        if direct.names:
+            try:
+                values = get_argument_values(direct.field_def, details[0].node, self.variable_values,
+                                             details[0].fragment_variable_values, self.hide_suggestions)
+            except Exception:
+                return None
+            for name, value in values.items():
+                kwargs[direct.names[name]] = value
+        if direct.info_name is not None:
+            info = self.build_resolve_info(direct.field_def, direct.field_nodes, parent_type,
+                                           Path(None, response_name, parent_type.name))
+            kwargs[direct.info_name] = Info(_raw_info=info, _field=direct.strawberry_field)
+        resolver = direct.resolver
+        lists = [k for k, v in kwargs.items() if isinstance(v, list)]
+        if lists:  # each call gets its own copy of a list argument, as Strawberry's conversion gives
+
+            def call(*source: Any) -> Any:
+                return resolver(*source, **{**kwargs, **{k: list(kwargs[k]) for k in lists}})
+        else:
+            call = functools.partial(resolver, **kwargs)
+        if direct.takes_self:
+            return call
+        return lambda _source: call()
 
     def complete_object_value(
         self, return_type: GraphQLObjectType, field_details_list: Any, info: Any, path: Path, result: Any,
@@ -292,7 +342,10 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if isinstance(item, GraphQLObjectType):
                 compiled = self._compiled(item, field_details_list)
                 if compiled is not None:
+                    start = self._completed[0]
                     completed = _complete_items(result, compiled, item, item_non_null)
+                    if completed is _SLOW:
+                        self._completed[0] = start  # items done before the one that gave up
             elif isinstance(item, GraphQLScalarType | GraphQLEnumType) and not any(
                 d.node.directives for d in field_details_list
             ):
@@ -484,7 +537,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
 
 _SLOW = object()
-_CONSTANT, _LEAF, _OBJECT, _LIST = range(4)
+_CONSTANT, _LEAF, _OBJECT, _LIST, _LEAF_LIST = range(5)
 
 
 def _is_type(object_type: GraphQLObjectType, value: Any) -> bool:
@@ -492,26 +545,48 @@ def _is_type(object_type: GraphQLObjectType, value: Any) -> bool:
     return is_type_of is None or is_type_of(value, None) is True
 
 
-def _complete_compiled(steps: list[tuple[str, int, Any, Any]], completed: list[int], source: Any) -> Any:
-    """One plain object's completed fields, or _SLOW."""
+def _complete_compiled(
+    steps: list[tuple[str, int, Any, Any, bool, bool]], completed: list[int], enabled: list[bool], source: Any
+) -> Any:
+    """One object's completed fields, or _SLOW (then graphql-core completes it from the start)."""
+    if not enabled[0]:
+        return _SLOW
+    start = completed[0]
+    out = _compiled_fields(steps, completed, enabled, source)
+    if out is _SLOW:
+        completed[0] = start  # graphql-core counts what it completes itself
+        return _SLOW
     completed[0] += 1
+    return out
+
+
+def _compiled_fields(
+    steps: list[tuple[str, int, Any, Any, bool, bool]], completed: list[int], enabled: list[bool], source: Any
+) -> Any:
     out: dict[str, Any] = {}
-    for name, kind, x, extra in steps:
+    for name, kind, read, extra, non_null, direct in steps:
+        if kind == _CONSTANT:
+            out[name] = read
+            continue
+        try:
+            value = read(source)
+        except Exception:
+            return _SLOW
+        if direct and is_awaitable_value(value):
+            # Not prefetched here: graphql-core awaits it, and later objects of this selection go
+            # its way from the start instead of calling the resolver twice.
+            enabled[0] = False
+            if hasattr(value, "close"):
+                value.close()
+            return _SLOW
         if kind == _LEAF:
-            value = _read_plain(x, source)
+            value = _coerced(extra, value, non_null)
             if value is _SLOW:
                 return _SLOW
             out[name] = value
             continue
-        if kind == _CONSTANT:
-            out[name] = x
-            continue
-        try:
-            value = x.read(source)
-        except Exception:
-            return _SLOW
         if value is None:
-            if x.non_null:
+            if non_null:
                 return _SLOW
             out[name] = None
             continue
@@ -520,10 +595,12 @@ def _complete_compiled(steps: list[tuple[str, int, Any, Any]], completed: list[i
             if not _is_type(object_type, value):
                 return _SLOW
             value = sub(value)
-        else:
-            if not isinstance(value, list | tuple):
-                return _SLOW
+        elif not isinstance(value, list | tuple):
+            return _SLOW
+        elif kind == _LIST:
             value = _complete_items(value, *extra)
+        else:
+            value = _coerce_items(value, *extra)
         if value is _SLOW:
             return _SLOW
         out[name] = value
@@ -568,12 +645,24 @@ def _read_plain(plain: _Plain, source: Any) -> Any:
     return _coerced(plain.coerce, value, plain.non_null)
 
 
+_PLAIN_CLASSES: dict[type, bool] = {}
+
+
+def _plain_class(cls: type) -> bool:
+    """Values of this class are never Undefined, an Exception or awaitable: the built-in scalars'
+    types, dates and times, UUIDs and enum members (their coercion alone decides)."""
+    return cls in (str, int, bool, float, dt.datetime, dt.date, dt.time, uuid.UUID) or issubclass(cls, enum.Enum)
+
+
 def _coerced(coerce: Any, value: Any, non_null: bool) -> Any:
     """A leaf value as the response shows it, or _SLOW: None in a non-null position, a value
     graphql-core treats specially (Undefined, an Exception, an awaitable), or one the type refuses."""
     if value is None:
         return _SLOW if non_null else None
-    if value is Undefined or isinstance(value, Exception) or is_awaitable_value(value):
+    plain = _PLAIN_CLASSES.get(value.__class__)
+    if plain is None:
+        plain = _PLAIN_CLASSES[value.__class__] = _plain_class(value.__class__)
+    if not plain and (value is Undefined or isinstance(value, Exception) or is_awaitable_value(value)):
         return _SLOW
     try:
         coerced = coerce(value)

@@ -8,8 +8,9 @@ import uuid as uuid_mod
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from graphql import FieldNode, FragmentSpreadNode
+from graphql.execution.values import get_argument_values
 from strawberry.types import Info
-from strawberry.types.nodes import SelectedField
 
 from app.domain.model import User as DomainUser
 from app.domain.model import UserFilter, UserOrder
@@ -180,21 +181,28 @@ def history_args(
 # --- a page of users: prefetch what the query selects ------------------------------------------------
 
 
-def _selected_node_fields(info: Info) -> list[SelectedField]:
-    """The fields selected on `edges { node { ... } }` of this connection field, fragments included."""
-    out: list[SelectedField] = []
+def _selected_node_fields(info: Info) -> list[FieldNode]:
+    """The field nodes selected on `edges { node { ... } }` of this connection field, fragments
+    included (their arguments are coerced by graphql-core, as the executor does)."""
+    raw = info._raw_info
+    out: list[FieldNode] = []
 
-    def walk(selections: list[Any], path: tuple[str, ...]) -> None:
-        for s in selections:
-            if not isinstance(s, SelectedField):
-                walk(s.selections, path)  # a fragment spread or an inline fragment
-            elif not path:
-                out.append(s)
-            elif s.name == path[0]:
-                walk(s.selections, path[1:])
+    def walk(selection_set: Any, path: tuple[str, ...]) -> None:
+        for s in selection_set.selections if selection_set is not None else ():
+            if isinstance(s, FieldNode):
+                if not path:
+                    out.append(s)
+                elif s.name.value == path[0]:
+                    walk(s.selection_set, path[1:])
+            elif isinstance(s, FragmentSpreadNode):
+                fragment = raw.fragments.get(s.name.value)
+                if fragment is not None:
+                    walk(fragment.selection_set, path)
+            else:  # an inline fragment
+                walk(s.selection_set, path)
 
-    for field in info.selected_fields:
-        walk(field.selections, ("edges", "node"))
+    for node in raw.field_nodes:
+        walk(node.selection_set, ("edges", "node"))
     return out
 
 
@@ -211,26 +219,26 @@ async def prefetch_page(info: Info, user_ids: list[uuid_mod.UUID]) -> None:
         return
     loaders = ctx.loaders
     loads: list[Any] = []
+    history_field = info._raw_info.schema.type_map["User"].fields["history"]
     for f in _selected_node_fields(info):
-        if f.name == "authenticators":
+        name = f.name.value
+        if name == "authenticators":
             loads.append(loaders.authenticators_by_user.load_many(user_ids))
-        elif f.name == "rights":
+        elif name == "rights":
             loads.append(loaders.rights_by_user.load_many(user_ids))
-        elif f.name == "roles":
+        elif name == "roles":
             loads.append(loaders.roles_by_user.load_many(user_ids))
-        elif f.name == "groups":
+        elif name == "groups":
             loads.append(loaders.groups_by_user.load_many(user_ids))
-        elif f.name == "certificates":
+        elif name == "certificates":
             visible = [u for u in user_ids if can_view_certificates_of(ctx.principal, u)]
             if visible:
                 loads.append(loaders.certificates_by_user.load_many(visible))
-        elif f.name == "history":
-            a = f.arguments
+        elif name == "history":
             try:
-                args = history_args(
-                    a.get("first", HISTORY_DEFAULT), a.get("after"), a.get("from"), a.get("to"),
-                    [ActivityType[t] for t in a["types"]] if a.get("types") else None, a.get("search"),
-                )
+                a = get_argument_values(history_field, f, info._raw_info.variable_values)
+                args = history_args(a.get("first", HISTORY_DEFAULT), a.get("after"), a.get("from"), a.get("to"),
+                                    a.get("types"), a.get("search"))
             except Exception:  # noqa: BLE001 - the resolver raises the typed error itself
                 continue
             loads.append(loaders.history_by_user.load_many([(u, args) for u in user_ids]))
