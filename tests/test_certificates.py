@@ -833,6 +833,32 @@ async def test_the_benchmark_dashboard_page_costs_the_same_statements_for_3_and_
     assert counts[12] <= 6, counts
 
 
+@pytest.mark.parametrize("history_first", ["5", "$h"])
+async def test_the_benchmark_dashboard_page_finds_every_relation_prefetched(
+    env: Env, org: OrgFixture, monkeypatch: pytest.MonkeyPatch, history_first: str
+) -> None:
+    """The users page starts the loads of the relations its query selects, with the arguments the
+    resolvers will get (a literal `first: 5` as well as a variable): no relation resolver of the page
+    has to wait (an awaitable would make the page's users complete the slow way)."""
+    from app.schema import loaders
+    from bench.dashboard import QUERY
+
+    for i in range(3):
+        person = await active_user(env, org, f"Pre{i}", "Fetch")
+        await order_user(env, org, person)
+    query = QUERY.replace("history(first: 5)", f"history(first: {history_first})")
+    if history_first.startswith("$"):
+        query = query.replace("($first: Int!)", "($first: Int!, $h: Int!)")
+    token = ua(env, org)
+    waited: list[Any] = []
+    later = loaders._later
+    monkeypatch.setattr(loaders, "_later", lambda future, then: waited.append(then) or later(future, then))
+    data = ok(await env.gql(query, {"first": 6, "h": 5}, token=token))
+    nodes = [e["node"] for e in data["users"]["edges"]]
+    assert any(n["certificates"] and n["history"]["edges"] for n in nodes)
+    assert waited == []
+
+
 async def test_what_a_list_leaves_out_is_read_when_asked_pem_of_a_users_certificates_and_history_details(
     env: Env, org: OrgFixture
 ) -> None:

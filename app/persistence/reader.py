@@ -57,7 +57,13 @@ class Reader:
 
     async def _connection(self) -> AsyncConnection:
         if self._conn is None:
-            self._conn = await self._engine.connect()
+            conn = await self._engine.connect()
+            if conn.dialect.name == "postgresql":
+                # READ COMMITTED (the default) gives each statement its own snapshot, transaction or
+                # not: a transaction around a request's reads would only add BEGIN and ROLLBACK round
+                # trips. (SQLite keeps its read transaction: one WAL snapshot for the request.)
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+            self._conn = conn
         return self._conn
 
     async def close(self) -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from graphql import FieldNode, FragmentSpreadNode
-from graphql.execution.values import get_argument_values
+from graphql.execution.values import VariableValues, get_argument_values
 from strawberry.types import Info
 
 from app.domain.model import User as DomainUser
@@ -220,6 +220,9 @@ async def prefetch_page(info: Info, user_ids: list[uuid_mod.UUID]) -> None:
     loaders = ctx.loaders
     loads: list[Any] = []
     history_field = info._raw_info.schema.type_map["User"].fields["history"]
+    variables = info._raw_info.variable_values  # the coerced values (graphql-core's VariableValues.coerced)
+    if not isinstance(variables, VariableValues):
+        variables = VariableValues({}, variables or {})
     for f in _selected_node_fields(info):
         name = f.name.value
         if name == "authenticators":
@@ -236,7 +239,7 @@ async def prefetch_page(info: Info, user_ids: list[uuid_mod.UUID]) -> None:
                 loads.append(loaders.certificates_by_user.load_many(visible))
         elif name == "history":
             try:
-                a = get_argument_values(history_field, f, info._raw_info.variable_values)
+                a = get_argument_values(history_field, f, variables)
                 args = history_args(a.get("first", HISTORY_DEFAULT), a.get("after"), a.get("from"), a.get("to"),
                                     a.get("types"), a.get("search"))
             except Exception:  # noqa: BLE001 - the resolver raises the typed error itself
