@@ -16,10 +16,12 @@ from app.domain.model import Activity, ActivityFilter
 from app.domain.policy import Action
 from app.domain.users import parse_moment
 from app.schema.base import (
+    DomainView,
     Node,
     PageInfo,
     bad_input,
     decode_cursor,
+    domain_view,
     encode_cursor,
     page_info_of,
     page_size,
@@ -40,7 +42,7 @@ _ACTIVITY_TYPE = {m.value: m for m in ActivityType}
 
 
 @strawberry.type(name="Activity", description="One history entry: when, who, what, on whom.")
-class ActivityNode(Node):
+class ActivityNode(DomainView, Node):
     id: strawberry.ID
     occurred_at: dt.datetime
     type: ActivityType
@@ -54,12 +56,8 @@ class ActivityNode(Node):
 
     @classmethod
     def of(cls, a: Activity, *, details_read: bool = True) -> ActivityNode:
-        return cls(
-            id=to_global_id("Activity", a.id), occurred_at=a.occurred_at, type=_ACTIVITY_TYPE[a.type],
-            actor_name=a.actor_name, target_name=a.target_name, summary=a.summary,
-            _details=a.details if details_read else DETAILS_NOT_READ,
-            actor_id=a.actor_id, target_user_id=a.target_user_id, _id=a.id or 0,
-        )
+        """A view of `a` (see DomainView)."""
+        return cls.view(a, _details=a.details if details_read else DETAILS_NOT_READ)
 
     @strawberry.field
     def details(self, info: Info) -> JSON:
@@ -80,10 +78,21 @@ class ActivityNode(Node):
         return await load_user(info, self.target_user_id)
 
 
+domain_view(ActivityNode, same=("occurred_at", "actor_name", "target_name", "summary", "actor_id", "target_user_id"),
+            derived={
+                "id": lambda n: to_global_id("Activity", n._domain.id),
+                "type": lambda n: _ACTIVITY_TYPE[n._domain.type],
+                "_id": lambda n: n._domain.id or 0,
+            })
+
+
 @strawberry.type
-class ActivityEdge:
+class ActivityEdge(DomainView):
     cursor: str
     node: ActivityNode
+
+
+domain_view(ActivityEdge, same=(), derived={"cursor": lambda e: encode_cursor("Activity", e._domain.id or 0)})
 
 
 @strawberry.type
@@ -102,7 +111,7 @@ class ActivityConnection:
     ) -> ActivityConnection:
         page = rows[:limit]
         edges = [
-            ActivityEdge(cursor=encode_cursor("Activity", a.id or 0), node=ActivityNode.of(a, details_read=details_read))
+            ActivityEdge.view(a, node=ActivityNode.of(a, details_read=details_read))
             for a in page
         ]
         return cls(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import operator
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import strawberry
@@ -85,6 +86,36 @@ def int_of(value: str, type_name: str) -> int | None:
     if parsed is None or parsed[0] != type_name:
         return None
     return _row_number(parsed[1])
+
+
+class DomainView:
+    """A node that reads its fields from the domain object it shows, when a field is asked.
+
+    Lists of nodes (a page's certificates, history entries, groups) select a few of a node's
+    fields; copying every field into a node per row cost more than the rest of such a list. The
+    Strawberry declarations stay the schema; `domain_view` turns the declared fields into read-only
+    properties over `_domain`, and `view` makes a node (the dataclass `__init__` is not used).
+    tests/test_domain_views.py reads every declared field of each view."""
+
+    @classmethod
+    def view(cls: type[T], domain: Any, **extra: Any) -> T:
+        node = object.__new__(cls)
+        state = node.__dict__
+        state.update(extra)
+        state["_domain"] = domain
+        return node
+
+
+def domain_view(cls: type[T], *, same: Iterable[str], derived: dict[str, Callable[[Any], Any]]) -> type[T]:
+    """Make the fields `same` read the domain object's attribute of the same name, and each of
+    `derived` a function of the node; every other field must be given to `view`."""
+    same = tuple(same)
+    for name in same:
+        setattr(cls, name, property(operator.attrgetter(f"_domain.{name}")))
+    for name, read in derived.items():
+        setattr(cls, name, property(read))
+    cls._view_fields = (frozenset(same), frozenset(derived))  # type: ignore[attr-defined]
+    return cls
 
 
 @strawberry.interface(description="An object with a global id.")

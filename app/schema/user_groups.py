@@ -15,11 +15,13 @@ from app.domain.model import ExternalMembership, ExternalUser, GroupKind, GroupM
 from app.domain.model import UserGroup as DomainGroup
 from app.domain.policy import Action
 from app.schema.base import (
+    DomainView,
     Node,
     PageInfo,
     UserError,
     bad_input,
     decode_cursor,
+    domain_view,
     encode_cursor,
     from_global_id,
     in_unit_of_work,
@@ -117,7 +119,7 @@ class GroupMemberConnection:
 
 
 @strawberry.type(name="UserGroup")
-class UserGroupNode(Node):
+class UserGroupNode(DomainView, Node):
     id: strawberry.ID
     kind: GroupKindEnum
     name: str
@@ -129,10 +131,8 @@ class UserGroupNode(Node):
 
     @classmethod
     def of(cls, g: DomainGroup) -> UserGroupNode:
-        return cls(
-            id=to_global_id("UserGroup", g.id), kind=g.kind, name=g.name, description=g.description,
-            p_number=g.p_number, se_number=g.se_number, created_at=g.created_at, _id=g.id,
-        )
+        """A view of `g` (see DomainView)."""
+        return cls.view(g)
 
     @strawberry.field
     async def rights(self, info: Info) -> list[RightNode]:
@@ -159,6 +159,10 @@ class UserGroupNode(Node):
             page_info=page_info_of(edges, has_next=len(rows) > limit, has_previous=offset > 0),
             _group_id=self._id,
         )
+
+
+domain_view(UserGroupNode, same=("kind", "name", "description", "p_number", "se_number", "created_at"),
+            derived={"id": lambda n: to_global_id("UserGroup", n._domain.id), "_id": lambda n: n._domain.id})
 
 
 async def load_group(info: Info, group_id: uuid.UUID | None) -> UserGroupNode | None:

@@ -28,7 +28,16 @@ from app.domain.certificates.model import (
     CertificateProfile as DomainProfile,
 )
 from app.domain.policy import Action, can_view_certificates_of, is_allowed
-from app.schema.base import Node, PageInfo, encode_cursor, page_info_of, to_global_id, uuid_of
+from app.schema.base import (
+    DomainView,
+    Node,
+    PageInfo,
+    domain_view,
+    encode_cursor,
+    page_info_of,
+    to_global_id,
+    uuid_of,
+)
 from app.schema.loaders import now_or_later
 
 if TYPE_CHECKING:
@@ -79,7 +88,7 @@ PEM_NOT_READ = object()
 
 
 @strawberry.type(name="Certificate")
-class CertificateNode(Node):
+class CertificateNode(DomainView, Node):
     id: strawberry.ID
     uuid: uuid_mod.UUID
     kind: CertificateKind
@@ -117,17 +126,8 @@ class CertificateNode(Node):
 
     @classmethod
     def of(cls, c: DomainCertificate, now: dt.datetime, *, pem_read: bool = True) -> CertificateNode:
-        return cls(
-            id=to_global_id("Certificate", c.id), uuid=c.id, kind=c.kind, type=c.type, qualified=c.qualified,
-            status=c.status_at(now), issuance=c.issuance, purposes=list(c.purposes), name=c.name, email=c.email,
-            contact_name=c.contact_name, contact_email=c.contact_email, p_number=c.p_number,
-            se_number=c.se_number, serial_number=c.serial_number, subject=c.subject, not_before=c.not_before,
-            not_after=c.not_after, _pem=c.certificate_pem if pem_read else PEM_NOT_READ, fingerprint_sha256=c.fingerprint_sha256,
-            can_seal=c.can_seal, allow_user_signing=c.allow_user_signing, ordered_at=c.ordered_at,
-            issued_at=c.issued_at, cancelled_at=c.cancelled_at, revoked_at=c.revoked_at,
-            revocation_reason=c.revocation_reason, _user_id=c.user_id, _ordered_by=c.ordered_by,
-            _profile_id=c.profile_id, _predecessor_id=c.predecessor_id, _successor_id=c.successor_id,
-        )
+        """A view of `c` (see DomainView) with its status as of `now`."""
+        return cls.view(c, _now=now, _pem=c.certificate_pem if pem_read else PEM_NOT_READ)
 
     @strawberry.field
     def certificate_pem(self, info: Info) -> str | None:
@@ -167,6 +167,23 @@ class CertificateNode(Node):
     @strawberry.field(description="The certificate that renews this one")
     async def successor(self, info: Info) -> CertificateNode | None:
         return await load_certificate(info, self._successor_id)
+
+
+domain_view(CertificateNode, same=(
+    "kind", "type", "qualified", "issuance", "name", "email", "contact_name", "contact_email", "p_number",
+    "se_number", "serial_number", "subject", "not_before", "not_after", "fingerprint_sha256", "can_seal",
+    "allow_user_signing", "ordered_at", "issued_at", "cancelled_at", "revoked_at", "revocation_reason",
+), derived={
+    "id": lambda n: to_global_id("Certificate", n._domain.id),
+    "uuid": lambda n: n._domain.id,
+    "status": lambda n: n._domain.status_at(n._now),
+    "purposes": lambda n: list(n._domain.purposes),
+    "_user_id": lambda n: n._domain.user_id,
+    "_ordered_by": lambda n: n._domain.ordered_by,
+    "_profile_id": lambda n: n._domain.profile_id,
+    "_predecessor_id": lambda n: n._domain.predecessor_id,
+    "_successor_id": lambda n: n._domain.successor_id,
+})
 
 
 async def load_certificate(info: Info, certificate_id: uuid_mod.UUID | None) -> CertificateNode | None:
