@@ -232,3 +232,17 @@ async def test_the_executor_counts_the_objects_it_returns(name: str) -> None:
     result = await fast.execute(query, variable_values=variables, context_value=context)
     assert not result.errors
     assert context.completed_objects[0] == actual_cost(result.data) - 1 > 0
+
+
+async def test_a_resolver_not_ready_in_a_compiled_object_leaves_no_coroutine_behind() -> None:
+    """The compiled path gives up on an awaitable and graphql-core calls the resolver again: the
+    first coroutine is closed, not left to be collected unawaited."""
+    import gc
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = await fast.execute(QUERIES["a resolver that is not ready in a compiled object"])
+        gc.collect()
+    assert not result.errors and result.data
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in caught]

@@ -62,6 +62,7 @@ class _Plain:
 
 _COERCIONS: dict[Any, Any] = {}
 _NATIVE = {"String": str, "ID": str, "Boolean": bool, "Int": int}
+_SAME_OUT = {"String": str, "ID": str, "Boolean": bool}
 
 
 def output_coercion(leaf: Any) -> Any:
@@ -261,7 +262,11 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if isinstance(t, GraphQLScalarType | GraphQLEnumType):
                 if details[0].node.selection_set:
                     return None
-                steps.append((name, _LEAF, read, output_coercion(t), non_null, direct))
+                native = _SAME_OUT.get(t.name) if isinstance(t, GraphQLScalarType) else None
+                if native is not None:  # String, ID, Boolean: a value of that class is its own output
+                    steps.append((name, _NATIVE_LEAF, read, (native, output_coercion(t)), non_null, direct))
+                else:
+                    steps.append((name, _LEAF, read, output_coercion(t), non_null, direct))
                 continue
             if isinstance(t, GraphQLObjectType):
                 sub = self._compiled(t, details)
@@ -537,7 +542,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
 
 _SLOW = object()
-_CONSTANT, _LEAF, _OBJECT, _LIST, _LEAF_LIST = range(5)
+_CONSTANT, _LEAF, _OBJECT, _LIST, _LEAF_LIST, _NATIVE_LEAF = range(6)
 
 
 def _is_type(object_type: GraphQLObjectType, value: Any) -> bool:
@@ -579,6 +584,15 @@ def _compiled_fields(
             if hasattr(value, "close"):
                 value.close()
             return _SLOW
+        if kind == _NATIVE_LEAF:
+            if value.__class__ is extra[0]:
+                out[name] = value
+                continue
+            value = _coerced(extra[1], value, non_null)  # None, a subclass, or what the scalar decides
+            if value is _SLOW:
+                return _SLOW
+            out[name] = value
+            continue
         if kind == _LEAF:
             value = _coerced(extra, value, non_null)
             if value is _SLOW:
