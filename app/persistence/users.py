@@ -565,7 +565,12 @@ async def orgs_with_due_deactivation_changes(conn: AsyncConnection, now: dt.date
     return [(r.id, r.cvr) for r in await conn.execute(q)]
 
 
+_STATUS_OF_USER = Statements(
+    lambda _dialect: select(users.c.status).where(users.c.org_id == bindparam("org"), users.c.id == bindparam("id"))
+)
+
+
 async def status_of_user(conn: AsyncConnection, org_id: int, user_id: uuid.UUID) -> UserStatus | None:
-    q = select(users.c.status).where(users.c.org_id == org_id, users.c.id == user_id)
-    value = (await conn.execute(q)).scalar()
+    """The caller's own status: every request asks (built once; bound parameters)."""
+    value = (await conn.execute(_STATUS_OF_USER.get(conn), {"org": org_id, "id": user_id})).scalar()
     return UserStatus(value) if value is not None else None

@@ -102,8 +102,33 @@ async def _catalogue(reader: Reader, keys: list[str]) -> list[dict[str, Right]]:
     return [by_code for _ in keys]
 
 
-@dataclass(slots=True)
+_FACTORIES: dict[str, Callable[[Reader], DataLoader]] = {
+    "user_by_id": lambda r: _by_key(r.users_by_ids),
+    "authenticators_by_user": lambda r: _by_key(r.authenticators_by_user, []),
+    "rights_by_user": lambda r: _by_key(r.rights_by_user, []),
+    "roles_by_user": lambda r: _by_key(r.roles_by_user, []),
+    "history_by_user": _history_loader,
+    "history_count_by_user": _history_count_loader,
+    "activity_details_by_id": lambda r: _by_key(r.activity_details, {}),
+    "group_by_id": lambda r: _by_key(r.groups_by_ids),
+    "rights_by_group": lambda r: _by_key(r.rights_by_group, []),
+    "members_by_group": _members_loader,
+    "member_count_by_group": lambda r: _by_key(r.member_counts, 0),
+    "groups_by_user": lambda r: _by_key(r.groups_by_user, []),
+    "group_rights_by_user": lambda r: _by_key(r.group_rights_by_user, []),
+    "catalogue": lambda r: DataLoader(functools.partial(_catalogue, r)),
+    "certificate_by_id": lambda r: _by_key(r.certificates_by_ids),
+    "certificates_by_user": lambda r: _by_key(r.certificates_by_user, []),
+    "certificate_pem_by_id": lambda r: _by_key(r.certificate_pems),
+    "system_rights_by_certificate": lambda r: _by_key(r.system_rights_by_certificate, []),
+    "certificate_profile_by_id": lambda r: _by_key(r.certificate_profiles_by_ids),
+}
+
+
 class Loaders:
+    """The request's loaders, each made when first used (a request uses a few of the nineteen;
+    making them all cost a dashboard request 0.2 ms)."""
+
     user_by_id: DataLoader  # uuid -> User | None
     authenticators_by_user: DataLoader  # uuid -> list[str]
     rights_by_user: DataLoader  # uuid -> list[str]
@@ -124,33 +149,25 @@ class Loaders:
     system_rights_by_certificate: DataLoader  # uuid -> list[str]
     certificate_profile_by_id: DataLoader  # uuid -> CertificateProfile | None
 
+    def __init__(self, reader: Reader) -> None:
+        self._reader = reader
+
     @classmethod
     def create(cls, reader: Reader) -> Loaders:
-        return cls(
-            user_by_id=_by_key(reader.users_by_ids),
-            authenticators_by_user=_by_key(reader.authenticators_by_user, []),
-            rights_by_user=_by_key(reader.rights_by_user, []),
-            roles_by_user=_by_key(reader.roles_by_user, []),
-            history_by_user=_history_loader(reader),
-            history_count_by_user=_history_count_loader(reader),
-            activity_details_by_id=_by_key(reader.activity_details, {}),
-            group_by_id=_by_key(reader.groups_by_ids),
-            rights_by_group=_by_key(reader.rights_by_group, []),
-            members_by_group=_members_loader(reader),
-            member_count_by_group=_by_key(reader.member_counts, 0),
-            groups_by_user=_by_key(reader.groups_by_user, []),
-            group_rights_by_user=_by_key(reader.group_rights_by_user, []),
-            catalogue=DataLoader(functools.partial(_catalogue, reader)),
-            certificate_by_id=_by_key(reader.certificates_by_ids),
-            certificates_by_user=_by_key(reader.certificates_by_user, []),
-            certificate_pem_by_id=_by_key(reader.certificate_pems),
-            system_rights_by_certificate=_by_key(reader.system_rights_by_certificate, []),
-            certificate_profile_by_id=_by_key(reader.certificate_profiles_by_ids),
-        )
+        return cls(reader)
+
+    def __getattr__(self, name: str) -> DataLoader:  # a loader not made yet
+        factory = _FACTORIES.get(name)
+        if factory is None:
+            raise AttributeError(f"no loader {name!r}")
+        loader = self.__dict__[name] = factory(self._reader)
+        return loader
 
     def clear(self) -> None:
-        for name in self.__slots__:
-            getattr(self, name).clear_all()
+        for name in _FACTORIES:
+            loader = self.__dict__.get(name)
+            if loader is not None:
+                loader.clear_all()
 
     def prime_users(self, users: Sequence[User]) -> None:
         for u in users:
