@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select, update
 
@@ -125,6 +126,54 @@ async def test_an_import_interrupted_mid_way_writes_nothing_and_is_taken_up_agai
                 created = (await conn.execute(select(func.count()).select_from(activities).where(
                     activities.c.org_id == org.org_id, activities.c.type == "USER_CREATED"))).scalar_one()
             assert created == before + 600  # one entry per user, none left from the interrupted run
+        finally:
+            await services.engine.dispose()
+
+
+async def test_a_runner_cancelled_at_any_moment_leaves_the_database_writable(env: Env, tmp_path: Path) -> None:
+    """Cancelled inside a statement, aiosqlite left it open and a zombie connection kept SQLite's
+    write lock until the interpreter freed it. The runner now stops only at a batch boundary:
+    whenever it is cancelled, a writer gets in at once."""
+    if env.backend != "sqlite":
+        pytest.skip("SQLite's file lock; PostgreSQL rolls a cancelled session back itself")
+    import sqlite3
+
+    async with own_database(env, tmp_path) as url:
+        settings = Settings.from_env({}, database_url=url, background_tasks=False, upload_dir=str(tmp_path / "up"),
+                                     bulk_lease_seconds=60)
+        services = build_services(settings)
+        services.bulk.limits = bulk.BulkLimits(batch_size=50)
+        await upgrade(services.engine)
+        try:
+            org = await make_org(services)
+            path = tmp_path / "import.csv"
+            for delay in (0.0, 0.003, 0.007, 0.012, 0.02, 0.03, 0.045, 0.06, 0.08, 0.1):
+                path.write_bytes(csv_file([person(i) for i in range(300)]))
+                async with services.unit_of_work(org.actor(Role.USER_ADMINISTRATOR)) as uow:
+                    await bulk.queue_import(uow, operation=BulkOperation.CREATE, dry_run=True, file_name="x.csv",
+                                            file_path=str(path), file_size=path.stat().st_size,
+                                            limits=services.bulk.limits)
+                    await uow.commit()
+                runner = asyncio.create_task(services.bulk.run_pending())
+                await asyncio.sleep(delay)
+                runner.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await runner
+
+                def writable(db: str = url.split("///", 1)[1]) -> bool:
+                    conn = sqlite3.connect(db, timeout=0.5)
+                    try:
+                        conn.execute("BEGIN IMMEDIATE")
+                        conn.execute("ROLLBACK")
+                        return True
+                    except sqlite3.OperationalError:
+                        return False
+                    finally:
+                        conn.close()
+
+                assert await asyncio.to_thread(writable), f"write lock still held after a cancel at {delay} s"
+                async with services.engine.begin() as conn:  # the job is left RUNNING: let it go
+                    await conn.execute(update(bulk_jobs).values(status=BulkJobStatus.FAILED.value))
         finally:
             await services.engine.dispose()
 

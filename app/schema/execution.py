@@ -576,6 +576,10 @@ def _compiled_fields(
         try:
             value = read(source)
         except Exception:
+            # graphql-core calls it again and reports the error; a resolver's error disables this
+            # selection's compiled path for the rest of the request (no second call per object)
+            if direct:
+                enabled[0] = False
             return _SLOW
         if direct and is_awaitable_value(value):
             # Not prefetched here: graphql-core awaits it, and later objects of this selection go
