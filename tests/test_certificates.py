@@ -859,6 +859,57 @@ async def test_the_benchmark_dashboard_page_finds_every_relation_prefetched(
     assert waited == []
 
 
+def test_every_certificate_field_says_what_a_users_list_reads_for_it() -> None:
+    """A user's certificates are read with the columns their selection needs (FIELD_READS); a new
+    field of Certificate must say what it reads, or lists would read too little."""
+    from app.persistence.certificates import SUMMARY_COLUMNS, partial_certificate
+    from app.schema import schema as gateway_schema
+    from app.schema.certificates.types import FIELD_READS
+
+    fields = set(gateway_schema._schema.type_map["Certificate"].fields) | {"__typename"}
+    assert fields == set(FIELD_READS)
+    columns = {c.name for c in SUMMARY_COLUMNS}
+    assert all(set(reads) <= columns for reads in FIELD_READS.values())
+    partial = partial_certificate(("id", "status"), (uuid.uuid4(), "ISSUED"))
+    assert partial.status.value == "ISSUED"
+    with pytest.raises(AttributeError):
+        partial.serial_number  # noqa: B018 - an attribute not read is missing, not None
+
+
+async def test_each_certificate_field_in_a_users_list_equals_the_certificate_read_alone(
+    env: Env, org: OrgFixture
+) -> None:
+    """Field by field (each selected alone, so each reads its own narrow column set) and through
+    fragments: a page of users shows what `certificate(id:)` shows."""
+    from app.schema import schema as gateway_schema
+
+    holder = await active_user(env, org, "Felt", "Forfelt")
+    issued_order = await order_user(env, org, holder)
+    await issue_user(env, org, holder, issued_order["id"], password="hemmeligt-kodeord-1")
+    await order_user(env, org, holder)  # a second one, only ordered
+    token = ua(env, org)
+    cert_type = gateway_schema._schema.type_map["Certificate"]
+    for name, field_def in sorted(cert_type.fields.items()):
+        inner = field_def.type
+        while hasattr(inner, "of_type"):
+            inner = inner.of_type
+        selection = f"{name} {{ __typename }}" if hasattr(inner, "fields") else name
+        listed = ok(await env.gql(
+            f"query($id: ID!) {{ user(id: $id) {{ certificates {{ id {selection} }} }} }}",
+            {"id": gid("User", holder)}, token=token))["user"]["certificates"]
+        assert len(listed) == 2, name
+        for cert in listed:
+            alone = ok(await env.gql(f"query($id: ID!) {{ certificate(id: $id) {{ id {selection} }} }}",
+                                     {"id": cert["id"]}, token=token))["certificate"]
+            assert cert == alone, name
+    page = ok(await env.gql(
+        """query { users(first: 50) { edges { node { id certificates { ...C ... on Certificate { subject } } } } } }
+           fragment C on Certificate { serialNumber status notAfter fingerprintSha256 }""", token=token))
+    mine = [e["node"] for e in page["users"]["edges"] if e["node"]["id"] == gid("User", holder)]
+    assert mine and {c["status"] for c in mine[0]["certificates"]} == {"ISSUED", "ORDERED"}
+    assert any(c["serialNumber"] and c["subject"] and c["fingerprintSha256"] for c in mine[0]["certificates"])
+
+
 async def test_what_a_list_leaves_out_is_read_when_asked_pem_of_a_users_certificates_and_history_details(
     env: Env, org: OrgFixture
 ) -> None:

@@ -234,9 +234,11 @@ class Reader:
         async with self._lock:
             return await certificates_sql.certificates_by_ids(await self._connection(), self.org_id, ids)
 
-    async def certificates_by_user(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Certificate]]:
+    async def certificates_by_user(
+        self, ids: Sequence[uuid.UUID], reading: frozenset[str] | None = None
+    ) -> dict[uuid.UUID, list[Certificate]]:
         async with self._lock:
-            return await certificates_sql.certificates_by_user(await self._connection(), self.org_id, ids)
+            return await certificates_sql.certificates_by_user(await self._connection(), self.org_id, ids, reading)
 
     async def certificate_pems(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str | None]:
         async with self._lock:

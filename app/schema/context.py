@@ -30,6 +30,9 @@ class Context:
     # Filled by the executor (app/schema/execution.py): objects completed, for the cost's `actual`.
     completed_objects: list[int] = field(default_factory=lambda: [0], repr=False)
     _loaders: Loaders | None = field(default=None, repr=False)
+    # Values worked out from the query's syntax tree once per request (keyed by ids of its nodes,
+    # which live as long as the request's document).
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     async def resolve_actor(self, *, read_only: bool = False) -> Actor:
         """The acting person, checked once per request (the root fields of one query share it).

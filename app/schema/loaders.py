@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
 
+from app.domain.certificates.model import Certificate
 from app.domain.model import Activity, ActivityFilter, GroupMember, Right, User
 from app.persistence.reader import Reader
 
@@ -80,6 +81,23 @@ def _history_count_loader(reader: Reader) -> DataLoader:
     return DataLoader(batch)
 
 
+def _certificates_by_user_loader(reader: Reader) -> DataLoader:
+    """Key (user id, attributes read or None for all): one statement per distinct column set."""
+
+    async def batch(keys: list[tuple[uuid.UUID, frozenset[str] | None]]) -> list[list[Certificate]]:
+        groups: dict[frozenset[str] | None, list[uuid.UUID]] = defaultdict(list)
+        for user_id, reading in keys:
+            groups[reading].append(user_id)
+        results: dict[tuple[uuid.UUID, frozenset[str] | None], list[Certificate]] = {}
+        for reading, ids in groups.items():
+            found = await reader.certificates_by_user(list(dict.fromkeys(ids)), reading)
+            for user_id in ids:
+                results[(user_id, reading)] = found.get(user_id, [])
+        return [results[k] for k in keys]
+
+    return DataLoader(batch)
+
+
 def _members_loader(reader: Reader) -> DataLoader:
     """Key (group id, offset, limit): one windowed statement per distinct page shape."""
 
@@ -118,7 +136,7 @@ _FACTORIES: dict[str, Callable[[Reader], DataLoader]] = {
     "group_rights_by_user": lambda r: _by_key(r.group_rights_by_user, []),
     "catalogue": lambda r: DataLoader(functools.partial(_catalogue, r)),
     "certificate_by_id": lambda r: _by_key(r.certificates_by_ids),
-    "certificates_by_user": lambda r: _by_key(r.certificates_by_user, []),
+    "certificates_by_user": _certificates_by_user_loader,
     "certificate_pem_by_id": lambda r: _by_key(r.certificate_pems),
     "system_rights_by_certificate": lambda r: _by_key(r.system_rights_by_certificate, []),
     "certificate_profile_by_id": lambda r: _by_key(r.certificate_profiles_by_ids),
@@ -144,7 +162,7 @@ class Loaders:
     group_rights_by_user: DataLoader  # uuid -> list[str]
     catalogue: DataLoader  # "all" -> {code: Right}
     certificate_by_id: DataLoader  # uuid -> Certificate | None
-    certificates_by_user: DataLoader  # uuid -> list[Certificate] (without PEM)
+    certificates_by_user: DataLoader  # (uuid, attributes or None) -> list[Certificate] (without PEM)
     certificate_pem_by_id: DataLoader  # uuid -> str | None
     system_rights_by_certificate: DataLoader  # uuid -> list[str]
     certificate_profile_by_id: DataLoader  # uuid -> CertificateProfile | None

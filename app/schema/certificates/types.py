@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid as uuid_mod
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from graphql import FieldNode, FragmentSpreadNode
 from strawberry.types import Info
 
 from app.domain.certificates.model import (
@@ -209,13 +210,69 @@ async def certificate_node(info: Info, kind: str, global_id: str) -> Node | None
     return CertificateProfileNode.of(p) if p is not None else None
 
 
+# What each field of Certificate reads from the domain certificate (CertificateNode's view, its
+# resolvers' ids): a user's list reads only those columns. A field missing here reads them all
+# (tests/test_certificates.py holds the table to the schema).
+FIELD_READS: dict[str, tuple[str, ...]] = {
+    "__typename": (), "id": ("id",), "uuid": ("id",), "kind": ("kind",), "type": ("type",),
+    "qualified": ("type",), "status": ("status", "not_after"), "issuance": ("issuance",),
+    "purposes": ("purposes",), "name": ("name",), "email": ("email",), "contactName": ("contact_name",),
+    "contactEmail": ("contact_email",), "pNumber": ("p_number",), "seNumber": ("se_number",),
+    "serialNumber": ("serial_number",), "subject": ("subject",), "notBefore": ("not_before",),
+    "notAfter": ("not_after",), "fingerprintSha256": ("fingerprint_sha256",), "canSeal": ("can_seal",),
+    "allowUserSigning": ("allow_user_signing",), "orderedAt": ("ordered_at",), "issuedAt": ("issued_at",),
+    "cancelledAt": ("cancelled_at",), "revokedAt": ("revoked_at",), "revocationReason": ("revocation_reason",),
+    "certificatePem": ("id",), "systemRights": ("kind", "id"), "user": ("user_id",),
+    "orderedBy": ("ordered_by",), "profile": ("profile_id",), "predecessor": ("predecessor_id",),
+    "successor": ("successor_id",),
+}
+
+
+def certificate_reading(field_nodes: Sequence[FieldNode], fragments: dict[str, Any]) -> frozenset[str] | None:
+    """The domain attributes that the selections of a certificates list read, or None (read all)."""
+    needed: set[str] = set()
+
+    def walk(selection_set: Any, seen: frozenset[str]) -> bool:
+        for s in selection_set.selections if selection_set is not None else ():
+            if isinstance(s, FieldNode):
+                reads = FIELD_READS.get(s.name.value)
+                if reads is None:
+                    return False
+                needed.update(reads)
+            elif isinstance(s, FragmentSpreadNode):
+                fragment = fragments.get(s.name.value)
+                if s.name.value not in seen and fragment is not None and not walk(
+                    fragment.selection_set, seen | {s.name.value}
+                ):
+                    return False
+            elif not walk(s.selection_set, seen):  # an inline fragment
+                return False
+        return True
+
+    if not all(walk(node.selection_set, frozenset()) for node in field_nodes):
+        return None
+    return frozenset(needed)
+
+
+def reading_of(info: Info) -> frozenset[str] | None:
+    """`certificate_reading` of this field's selections, worked out once per request."""
+    raw = info._raw_info
+    memo = info.context.memo
+    key = ("certificate_reading", *map(id, raw.field_nodes))
+    if key not in memo:
+        memo[key] = certificate_reading(raw.field_nodes, raw.fragments)
+    return memo[key]
+
+
 def certificates_of_user(info: Info, user_id: uuid_mod.UUID) -> list[CertificateNode] | Awaitable[list[CertificateNode]]:
-    """`User.certificates`: one batched statement for a whole page of users (ready when prefetched)."""
+    """`User.certificates`: one batched statement for a whole page of users (ready when prefetched),
+    reading the columns its selection needs."""
     ctx: Context = info.context
     if ctx.principal is None or not can_view_certificates_of(ctx.principal, user_id):
         return []
     now = now_of(info)
-    return now_or_later(ctx.loaders.certificates_by_user, user_id, lambda cs: [CertificateNode.of(c, now, pem_read=False) for c in cs])
+    return now_or_later(ctx.loaders.certificates_by_user, (user_id, reading_of(info)),
+                        lambda cs: [CertificateNode.of(c, now, pem_read=False) for c in cs])
 
 
 @strawberry.type

@@ -236,7 +236,11 @@ async def prefetch_page(info: Info, user_ids: list[uuid_mod.UUID]) -> None:
         elif name == "certificates":
             visible = [u for u in user_ids if can_view_certificates_of(ctx.principal, u)]
             if visible:
-                loads.append(loaders.certificates_by_user.load_many(visible))
+                from app.schema.certificates.types import certificate_reading
+
+                reading = certificate_reading([f], info._raw_info.fragments)
+                ctx.memo[("certificate_reading", id(f))] = reading  # what the resolver will ask
+                loads.append(loaders.certificates_by_user.load_many([(u, reading) for u in visible]))
         elif name == "history":
             try:
                 a = get_argument_values(history_field, f, variables)
