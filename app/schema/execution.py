@@ -88,7 +88,7 @@ def output_coercion(leaf: Any) -> Any:
 
         def coerce(value: Any) -> Any:
             if value.__class__ is wrapped:
-                name = names.get(value.value)
+                name = names.get(value._value_)
                 if name is not None:
                     return name
             return fallback(value)
@@ -545,7 +545,19 @@ _SLOW = object()
 _CONSTANT, _LEAF, _OBJECT, _LIST, _LEAF_LIST, _NATIVE_LEAF = range(6)
 
 
+_ORIGINS: dict[GraphQLObjectType, type | None] = {}
+
+
 def _is_type(object_type: GraphQLObjectType, value: Any) -> bool:
+    """The type's `is_type_of`; an instance of exactly the Strawberry class behind the type is one
+    at once (what Strawberry's check answers for it; we never use `strawberry.cast`)."""
+    try:
+        origin = _ORIGINS[object_type]
+    except KeyError:
+        definition = (object_type.extensions or {}).get(_DEFINITION)
+        origin = _ORIGINS[object_type] = getattr(definition, "origin", None)
+    if value.__class__ is origin:
+        return True
     is_type_of = object_type.is_type_of
     return is_type_of is None or is_type_of(value, None) is True
 
