@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite lint schema install clean
+.PHONY: run test test-sqlite lint schema install clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The dashboard benchmark (issue 7) from a fresh clone: installs, generates the data, prints the table.
+bench: $(STAMP)
+	$(BIN)/python -m bench.dashboard $(BENCH_ARGS)
 
 schema: $(STAMP)
 	$(BIN)/mitid-gateway export-schema > schema.graphql
