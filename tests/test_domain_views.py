@@ -93,3 +93,14 @@ def test_a_view_is_not_built_by_the_dataclass_init_and_refuses_unknown_attribute
     assert isinstance(node, DomainView) and isinstance(node, CertificateNode)
     with pytest.raises(AttributeError):
         node.no_such_field  # noqa: B018
+
+
+def test_a_view_of_a_partial_certificate_names_it_without_reading_its_fields() -> None:
+    from app.persistence.certificates import partial_certificate
+
+    partial = partial_certificate(("id", "serial_number"), (CERT_ID, "0A1B"))
+    node = CertificateNode.of(partial, NOW, pem_read=False)
+    assert node.serial_number == "0A1B"
+    assert repr(node) == f"<CertificateNode of Certificate {CERT_ID}>"
+    with pytest.raises(AttributeError):
+        node.subject  # noqa: B018 - not read: missing, never None

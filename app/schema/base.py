@@ -105,6 +105,11 @@ class DomainView:
         state["_domain"] = domain
         return node
 
+    def __repr__(self) -> str:
+        """Names the domain object without reading its fields (a partial one may lack some)."""
+        domain = self.__dict__.get("_domain")
+        return f"<{type(self).__name__} of {type(domain).__name__} {getattr(domain, 'id', '?')}>"
+
 
 def domain_view(cls: type[T], *, same: Iterable[str], derived: dict[str, Callable[[Any], Any]]) -> type[T]:
     """Make the fields `same` read the domain object's attribute of the same name, and each of
@@ -115,6 +120,7 @@ def domain_view(cls: type[T], *, same: Iterable[str], derived: dict[str, Callabl
     for name, read in derived.items():
         setattr(cls, name, property(read))
     cls._view_fields = (frozenset(same), frozenset(derived))  # type: ignore[attr-defined]
+    cls.__repr__ = DomainView.__repr__  # type: ignore[method-assign]  # not the dataclass's, which reads every field
     return cls
 
 
