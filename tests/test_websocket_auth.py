@@ -37,7 +37,27 @@ def ws_app(tmp_path) -> Iterator[tuple[TestClient, str]]:  # type: ignore[no-unt
     app = create_app(settings)
     app.state.test_people = people
     with TestClient(app) as client:
+        running = client.portal.call(_tasks)
         yield client, token
+        client.portal.call(_settle, running)
+
+
+async def _tasks() -> set[asyncio.Task[object]]:
+    return set(asyncio.all_tasks())
+
+
+async def _settle(running: set[asyncio.Task[object]], timeout: float = 5.0) -> None:
+    """Let the server finish what the test started before the client's event loop is torn down.
+    The teardown cancels every task left; one cancelled inside an aiosqlite call makes SQLAlchemy
+    terminate the connection, and aiosqlite's close can then wait forever on a worker thread that
+    already stopped (the loop never closes: a hang, seen about once in eight runs)."""
+    me = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline and any(
+        t is not me and t not in running and not t.done() for t in asyncio.all_tasks()
+    ):
+        await asyncio.sleep(0.01)
 
 
 def test_websocket_with_a_valid_token_is_acknowledged_and_can_query(ws_app: tuple[TestClient, str]) -> None:
