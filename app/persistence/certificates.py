@@ -59,6 +59,18 @@ _ISSUANCE = {m.value: m for m in CertificateIssuance}
 _REASON = {m.value: m for m in RevocationReason}
 
 
+def _purposes(value: str) -> tuple[CertificatePurpose, ...]:
+    return tuple(_PURPOSE[p] for p in value.split(",") if p)
+
+
+def _issuance(value: str | None) -> CertificateIssuance | None:
+    return _ISSUANCE[value] if value else None
+
+
+def _reason(value: str | None) -> RevocationReason | None:
+    return _REASON[value] if value else None
+
+
 def certificate_from_row(r: Any) -> Certificate:
     """A certificate from a row of COLUMNS, or of SUMMARY_COLUMNS (then `certificate_pem` is None).
     Unpacked by position (COLUMNS' order): per-name access on a Row costs more than the rest."""
@@ -68,15 +80,15 @@ def certificate_from_row(r: Any) -> Certificate:
      predecessor_id, successor_id) = r[:31]
     return Certificate(
         id=id_, org_id=org_id, kind=_KIND[kind], type=_TYPE[type_], status=_STATUS[status],
-        purposes=tuple(_PURPOSE[p] for p in purposes.split(",") if p),
+        purposes=_purposes(purposes),
         name=name, ordered_at=ordered_at, ordered_by=ordered_by,
-        issuance=_ISSUANCE[issuance] if issuance else None, user_id=user_id,
+        issuance=_issuance(issuance), user_id=user_id,
         profile_id=profile_id, email=email, contact_name=contact_name, contact_email=contact_email,
         p_number=p_number, se_number=se_number, serial_number=serial_number, subject=subject,
         not_before=not_before, not_after=not_after, certificate_pem=r[31] if len(r) > 31 else None,
         fingerprint_sha256=fingerprint, can_seal=can_seal, allow_user_signing=allow_user_signing,
         issued_at=issued_at, cancelled_at=cancelled_at, revoked_at=revoked_at,
-        revocation_reason=_REASON[reason] if reason else None,
+        revocation_reason=_reason(reason),
         revoked_by=revoked_by, predecessor_id=predecessor_id, successor_id=successor_id,
     )
 
@@ -244,10 +256,10 @@ _BY_USER = Statements(
 )
 
 
+# certificate_from_row's conversions, by column, for narrower rows
 _CONVERT: dict[str, Any] = {
     "kind": _KIND.__getitem__, "type": _TYPE.__getitem__, "status": _STATUS.__getitem__,
-    "issuance": lambda v: _ISSUANCE[v] if v else None, "revocation_reason": lambda v: _REASON[v] if v else None,
-    "purposes": lambda v: tuple(_PURPOSE[p] for p in v.split(",") if p),
+    "issuance": _issuance, "revocation_reason": _reason, "purposes": _purposes,
 }
 _READABLE = frozenset(col.name for col in SUMMARY_COLUMNS)
 

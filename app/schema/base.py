@@ -6,11 +6,11 @@ import base64
 import binascii
 import operator
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import strawberry
-from graphql import GraphQLError, OperationType
+from graphql import FieldNode, FragmentSpreadNode, GraphQLError, InlineFragmentNode, OperationType
 from strawberry.permission import BasePermission
 from strawberry.types import Info
 
@@ -86,6 +86,22 @@ def int_of(value: str, type_name: str) -> int | None:
     if parsed is None or parsed[0] != type_name:
         return None
     return _row_number(parsed[1])
+
+
+def field_nodes(selection_set: Any, fragments: dict[str, Any], seen: frozenset[str] = frozenset()) -> Iterator[FieldNode]:
+    """The fields of a selection set in the query's syntax tree, through inline fragments and
+    fragment spreads (each fragment once on a path; type conditions and directives not applied)."""
+    if selection_set is None:
+        return
+    for sel in selection_set.selections:
+        if isinstance(sel, FieldNode):
+            yield sel
+        elif isinstance(sel, InlineFragmentNode):
+            yield from field_nodes(sel.selection_set, fragments, seen)
+        elif isinstance(sel, FragmentSpreadNode) and sel.name.value not in seen:
+            fragment = fragments.get(sel.name.value)
+            if fragment is not None:
+                yield from field_nodes(fragment.selection_set, fragments, seen | {sel.name.value})
 
 
 class DomainView:

@@ -15,9 +15,7 @@ from graphql import (
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
-    InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
     Source,
@@ -28,7 +26,7 @@ from graphql import (
 from graphql.language import Lexer
 from strawberry.extensions import SchemaExtension
 
-from app.schema.base import DEFAULT_PAGE
+from app.schema.base import DEFAULT_PAGE, field_nodes
 
 PAGE_DEFAULTS = {"history": 200}
 
@@ -97,18 +95,8 @@ class _Walker:
         self.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
         self.variables = variables
 
-    def fields(self, selection_set: SelectionSetNode | None, seen: frozenset[str] = frozenset()) -> Iterator[FieldNode]:
-        if selection_set is None:
-            return
-        for sel in selection_set.selections:
-            if isinstance(sel, FieldNode):
-                yield sel
-            elif isinstance(sel, InlineFragmentNode):
-                yield from self.fields(sel.selection_set, seen)
-            elif isinstance(sel, FragmentSpreadNode) and sel.name.value not in seen:
-                frag = self.fragments.get(sel.name.value)
-                if frag is not None:
-                    yield from self.fields(frag.selection_set, seen | {sel.name.value})
+    def fields(self, selection_set: SelectionSetNode | None) -> Iterator[FieldNode]:
+        return field_nodes(selection_set, self.fragments)
 
     def page_size(self, node: FieldNode) -> int:
         for arg in node.arguments or ():

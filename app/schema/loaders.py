@@ -11,8 +11,7 @@ from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
 
-from app.domain.certificates.model import Certificate
-from app.domain.model import Activity, ActivityFilter, GroupMember, Right, User
+from app.domain.model import Activity, ActivityFilter, Right, User
 from app.persistence.reader import Reader
 
 K = TypeVar("K", bound=Hashable)
@@ -49,70 +48,31 @@ class HistoryArgs:
     limit: int
 
 
+def _by_key_and_shape(fetch: Callable[..., Awaitable[dict[Any, Any]]], default: Any) -> DataLoader:
+    """Keys (id, *shape): one fetch per distinct shape (history arguments, a filter, a page, a column
+    set), given that shape's ids and the shape itself."""
+
+    async def batch(keys: list[tuple[Any, ...]]) -> list[Any]:
+        by_shape: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
+        for key in keys:
+            by_shape[key[1:]].append(key[0])
+        results: dict[tuple[Any, ...], Any] = {}
+        for shape, ids in by_shape.items():
+            found = await fetch(list(dict.fromkeys(ids)), *shape)
+            for key_id in ids:
+                results[(key_id, *shape)] = found.get(key_id, default)
+        return [results[k] for k in keys]
+
+    return DataLoader(batch)
+
+
 def _history_loader(reader: Reader) -> DataLoader:
     """Key (user id, HistoryArgs): one windowed statement per distinct argument set."""
 
-    async def batch(keys: list[tuple[uuid.UUID, HistoryArgs]]) -> list[list[Activity]]:
-        groups: dict[HistoryArgs, list[uuid.UUID]] = defaultdict(list)
-        for user_id, args in keys:
-            groups[args].append(user_id)
-        results: dict[tuple[uuid.UUID, HistoryArgs], list[Activity]] = {}
-        for args, ids in groups.items():
-            found = await reader.latest_activities_by_user(list(dict.fromkeys(ids)), args.filter, args.before_id, args.limit)
-            for user_id in ids:
-                results[(user_id, args)] = found.get(user_id, [])
-        return [results[k] for k in keys]
+    def fetch(ids: list[uuid.UUID], args: HistoryArgs) -> Awaitable[dict[uuid.UUID, list[Activity]]]:
+        return reader.latest_activities_by_user(ids, args.filter, args.before_id, args.limit)
 
-    return DataLoader(batch)
-
-
-def _history_count_loader(reader: Reader) -> DataLoader:
-    async def batch(keys: list[tuple[uuid.UUID, ActivityFilter]]) -> list[int]:
-        groups: dict[ActivityFilter, list[uuid.UUID]] = defaultdict(list)
-        for user_id, f in keys:
-            groups[f].append(user_id)
-        results: dict[tuple[uuid.UUID, ActivityFilter], int] = {}
-        for f, ids in groups.items():
-            found = await reader.count_activities_by_user(list(dict.fromkeys(ids)), f)
-            for user_id in ids:
-                results[(user_id, f)] = found.get(user_id, 0)
-        return [results[k] for k in keys]
-
-    return DataLoader(batch)
-
-
-def _certificates_by_user_loader(reader: Reader) -> DataLoader:
-    """Key (user id, attributes read or None for all): one statement per distinct column set."""
-
-    async def batch(keys: list[tuple[uuid.UUID, frozenset[str] | None]]) -> list[list[Certificate]]:
-        groups: dict[frozenset[str] | None, list[uuid.UUID]] = defaultdict(list)
-        for user_id, reading in keys:
-            groups[reading].append(user_id)
-        results: dict[tuple[uuid.UUID, frozenset[str] | None], list[Certificate]] = {}
-        for reading, ids in groups.items():
-            found = await reader.certificates_by_user(list(dict.fromkeys(ids)), reading)
-            for user_id in ids:
-                results[(user_id, reading)] = found.get(user_id, [])
-        return [results[k] for k in keys]
-
-    return DataLoader(batch)
-
-
-def _members_loader(reader: Reader) -> DataLoader:
-    """Key (group id, offset, limit): one windowed statement per distinct page shape."""
-
-    async def batch(keys: list[tuple[uuid.UUID, int, int]]) -> list[list[GroupMember]]:
-        shapes: dict[tuple[int, int], list[uuid.UUID]] = defaultdict(list)
-        for group_id, offset, limit in keys:
-            shapes[(offset, limit)].append(group_id)
-        found: dict[tuple[uuid.UUID, int, int], list[GroupMember]] = {}
-        for (offset, limit), ids in shapes.items():
-            pages = await reader.members_by_group(list(dict.fromkeys(ids)), offset, limit)
-            for group_id in ids:
-                found[(group_id, offset, limit)] = pages.get(group_id, [])
-        return [found[k] for k in keys]
-
-    return DataLoader(batch)
+    return _by_key_and_shape(fetch, [])
 
 
 async def _catalogue(reader: Reader, keys: list[str]) -> list[dict[str, Right]]:
@@ -126,17 +86,17 @@ _FACTORIES: dict[str, Callable[[Reader], DataLoader]] = {
     "rights_by_user": lambda r: _by_key(r.rights_by_user, []),
     "roles_by_user": lambda r: _by_key(r.roles_by_user, []),
     "history_by_user": _history_loader,
-    "history_count_by_user": _history_count_loader,
+    "history_count_by_user": lambda r: _by_key_and_shape(r.count_activities_by_user, 0),
     "activity_details_by_id": lambda r: _by_key(r.activity_details, {}),
     "group_by_id": lambda r: _by_key(r.groups_by_ids),
     "rights_by_group": lambda r: _by_key(r.rights_by_group, []),
-    "members_by_group": _members_loader,
+    "members_by_group": lambda r: _by_key_and_shape(r.members_by_group, []),
     "member_count_by_group": lambda r: _by_key(r.member_counts, 0),
     "groups_by_user": lambda r: _by_key(r.groups_by_user, []),
     "group_rights_by_user": lambda r: _by_key(r.group_rights_by_user, []),
     "catalogue": lambda r: DataLoader(functools.partial(_catalogue, r)),
     "certificate_by_id": lambda r: _by_key(r.certificates_by_ids),
-    "certificates_by_user": _certificates_by_user_loader,
+    "certificates_by_user": lambda r: _by_key_and_shape(r.certificates_by_user, []),
     "certificate_pem_by_id": lambda r: _by_key(r.certificate_pems),
     "system_rights_by_certificate": lambda r: _by_key(r.system_rights_by_certificate, []),
     "certificate_profile_by_id": lambda r: _by_key(r.certificate_profiles_by_ids),

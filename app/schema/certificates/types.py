@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
-from graphql import FieldNode, FragmentSpreadNode
+from graphql import FieldNode
 from strawberry.types import Info
 
 from app.domain.certificates.model import (
@@ -35,6 +35,7 @@ from app.schema.base import (
     PageInfo,
     domain_view,
     encode_cursor,
+    field_nodes,
     page_info_of,
     to_global_id,
     uuid_of,
@@ -228,39 +229,27 @@ FIELD_READS: dict[str, tuple[str, ...]] = {
 }
 
 
-def certificate_reading(field_nodes: Sequence[FieldNode], fragments: dict[str, Any]) -> frozenset[str] | None:
+def certificate_reading(nodes: Sequence[FieldNode], fragments: dict[str, Any]) -> frozenset[str] | None:
     """The domain attributes that the selections of a certificates list read, or None (read all)."""
     needed: set[str] = set()
-
-    def walk(selection_set: Any, seen: frozenset[str]) -> bool:
-        for s in selection_set.selections if selection_set is not None else ():
-            if isinstance(s, FieldNode):
-                reads = FIELD_READS.get(s.name.value)
-                if reads is None:
-                    return False
-                needed.update(reads)
-            elif isinstance(s, FragmentSpreadNode):
-                fragment = fragments.get(s.name.value)
-                if s.name.value not in seen and fragment is not None and not walk(
-                    fragment.selection_set, seen | {s.name.value}
-                ):
-                    return False
-            elif not walk(s.selection_set, seen):  # an inline fragment
-                return False
-        return True
-
-    if not all(walk(node.selection_set, frozenset()) for node in field_nodes):
-        return None
+    for node in nodes:
+        for f in field_nodes(node.selection_set, fragments):
+            reads = FIELD_READS.get(f.name.value)
+            if reads is None:
+                return None
+            needed.update(reads)
     return frozenset(needed)
 
 
-def reading_of(info: Info) -> frozenset[str] | None:
-    """`certificate_reading` of this field's selections, worked out once per request."""
+def reading_of(info: Info, field_nodes: Sequence[FieldNode] | None = None) -> frozenset[str] | None:
+    """`certificate_reading` of a certificates field's selections (this field's, or `field_nodes`
+    of it that a page's prefetch found), worked out once per request."""
     raw = info._raw_info
+    nodes = raw.field_nodes if field_nodes is None else field_nodes
     memo = info.context.memo
-    key = ("certificate_reading", *map(id, raw.field_nodes))
+    key = ("certificate_reading", *map(id, nodes))
     if key not in memo:
-        memo[key] = certificate_reading(raw.field_nodes, raw.fragments)
+        memo[key] = certificate_reading(nodes, raw.fragments)
     return memo[key]
 
 

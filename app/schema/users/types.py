@@ -8,7 +8,7 @@ import uuid as uuid_mod
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
-from graphql import FieldNode, FragmentSpreadNode
+from graphql import FieldNode
 from graphql.execution.values import VariableValues, get_argument_values
 from strawberry.types import Info
 
@@ -21,6 +21,7 @@ from app.schema.base import (
     PageInfo,
     decode_cursor,
     encode_cursor,
+    field_nodes,
     page_info_of,
     page_size,
     to_global_id,
@@ -188,18 +189,11 @@ def _selected_node_fields(info: Info) -> list[FieldNode]:
     out: list[FieldNode] = []
 
     def walk(selection_set: Any, path: tuple[str, ...]) -> None:
-        for s in selection_set.selections if selection_set is not None else ():
-            if isinstance(s, FieldNode):
-                if not path:
-                    out.append(s)
-                elif s.name.value == path[0]:
-                    walk(s.selection_set, path[1:])
-            elif isinstance(s, FragmentSpreadNode):
-                fragment = raw.fragments.get(s.name.value)
-                if fragment is not None:
-                    walk(fragment.selection_set, path)
-            else:  # an inline fragment
-                walk(s.selection_set, path)
+        for f in field_nodes(selection_set, raw.fragments):
+            if not path:
+                out.append(f)
+            elif f.name.value == path[0]:
+                walk(f.selection_set, path[1:])
 
     for node in raw.field_nodes:
         walk(node.selection_set, ("edges", "node"))
@@ -236,10 +230,9 @@ async def prefetch_page(info: Info, user_ids: list[uuid_mod.UUID]) -> None:
         elif name == "certificates":
             visible = [u for u in user_ids if can_view_certificates_of(ctx.principal, u)]
             if visible:
-                from app.schema.certificates.types import certificate_reading
+                from app.schema.certificates.types import reading_of
 
-                reading = certificate_reading([f], info._raw_info.fragments)
-                ctx.memo[("certificate_reading", id(f))] = reading  # what the resolver will ask
+                reading = reading_of(info, [f])  # what the field's resolver will ask for
                 loads.append(loaders.certificates_by_user.load_many([(u, reading) for u in visible]))
         elif name == "history":
             try:
