@@ -86,96 +86,92 @@ async def test_mail_waits_in_the_outbox_while_smtp_is_down_and_is_delivered_once
                 controller.stop()
 
 
-async def test_an_import_interrupted_mid_way_writes_nothing_and_is_taken_up_again(env: Env, tmp_path: Path) -> None:
+@contextlib.asynccontextmanager
+async def _import_services(env: Env, tmp_path: Path, batch_size: int) -> AsyncIterator[tuple[Services, OrgFixture]]:
+    """Services on a database of their own (no background runner), migrated, with one organisation."""
     async with own_database(env, tmp_path) as url:
         settings = Settings.from_env({}, database_url=url, background_tasks=False, upload_dir=str(tmp_path / "up"),
                                      bulk_lease_seconds=60)
         services = build_services(settings)
-        services.bulk.limits = bulk.BulkLimits(batch_size=100)
+        services.bulk.limits = bulk.BulkLimits(batch_size=batch_size)
         await upgrade(services.engine)
         try:
-            org = await make_org(services)
-            before = await _users(services, org)
-            path = tmp_path / "import.csv"
-            path.write_bytes(csv_file([person(i) for i in range(600)]))
-            async with services.unit_of_work(org.actor(Role.USER_ADMINISTRATOR)) as uow:
-                job = await bulk.queue_import(uow, operation=BulkOperation.CREATE, dry_run=False, file_name="x.csv",
-                                              file_path=str(path), file_size=path.stat().st_size,
-                                              limits=services.bulk.limits)
-                await uow.commit()
-
-            runner = asyncio.create_task(services.bulk.run_pending())
-            for _ in range(500):  # cancel once some batches are written (inside the open transaction)
-                if services.bulk.progress.get(job.id, (0, None))[0] >= 200:
-                    break
-                await asyncio.sleep(0.005)
-            runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await runner
-            assert await _users(services, org) == before  # nothing half-written
-            assert await _job_status(services, job.id) == BulkJobStatus.RUNNING.value
-
-            # The lease of the dead runner runs out; the next runner takes the job up and finishes it.
-            async with services.engine.begin() as conn:
-                await conn.execute(update(bulk_jobs).where(bulk_jobs.c.id == job.id)
-                                   .values(claimed_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
-            assert await services.bulk.run_pending() == 1
-            assert await _job_status(services, job.id) == BulkJobStatus.SUCCEEDED.value
-            assert await _users(services, org) == before + 600
-            async with services.engine.connect() as conn:
-                created = (await conn.execute(select(func.count()).select_from(activities).where(
-                    activities.c.org_id == org.org_id, activities.c.type == "USER_CREATED"))).scalar_one()
-            assert created == before + 600  # one entry per user, none left from the interrupted run
+            yield services, await make_org(services)
         finally:
             await services.engine.dispose()
+
+
+async def _queue_import(services: Services, org: OrgFixture, path: Path, rows: int, *, dry_run: bool) -> Any:
+    path.write_bytes(csv_file([person(i) for i in range(rows)]))
+    async with services.unit_of_work(org.actor(Role.USER_ADMINISTRATOR)) as uow:
+        job = await bulk.queue_import(uow, operation=BulkOperation.CREATE, dry_run=dry_run, file_name="x.csv",
+                                      file_path=str(path), file_size=path.stat().st_size, limits=services.bulk.limits)
+        await uow.commit()
+    return job
+
+
+async def _cancel(runner: asyncio.Task[Any]) -> None:
+    runner.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await runner
+
+
+async def test_an_import_interrupted_mid_way_writes_nothing_and_is_taken_up_again(env: Env, tmp_path: Path) -> None:
+    async with _import_services(env, tmp_path, batch_size=100) as (services, org):
+        before = await _users(services, org)
+        job = await _queue_import(services, org, tmp_path / "import.csv", 600, dry_run=False)
+
+        runner = asyncio.create_task(services.bulk.run_pending())
+        for _ in range(500):  # cancel once some batches are written (inside the open transaction)
+            if services.bulk.progress.get(job.id, (0, None))[0] >= 200:
+                break
+            await asyncio.sleep(0.005)
+        await _cancel(runner)
+        assert await _users(services, org) == before  # nothing half-written
+        assert await _job_status(services, job.id) == BulkJobStatus.RUNNING.value
+
+        # The lease of the dead runner runs out; the next runner takes the job up and finishes it.
+        async with services.engine.begin() as conn:
+            await conn.execute(update(bulk_jobs).where(bulk_jobs.c.id == job.id)
+                               .values(claimed_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
+        assert await services.bulk.run_pending() == 1
+        assert await _job_status(services, job.id) == BulkJobStatus.SUCCEEDED.value
+        assert await _users(services, org) == before + 600
+        async with services.engine.connect() as conn:
+            created = (await conn.execute(select(func.count()).select_from(activities).where(
+                activities.c.org_id == org.org_id, activities.c.type == "USER_CREATED"))).scalar_one()
+        assert created == before + 600  # one entry per user, none left from the interrupted run
 
 
 async def test_a_runner_cancelled_at_any_moment_leaves_the_database_writable(env: Env, tmp_path: Path) -> None:
     """Cancelled inside a statement, aiosqlite left it open and a zombie connection kept SQLite's
     write lock until the interpreter freed it. The runner now stops only at a batch boundary:
-    whenever it is cancelled, a writer gets in at once."""
+    whenever it is cancelled (30 moments), a writer gets in at once."""
     if env.backend != "sqlite":
         pytest.skip("SQLite's file lock; PostgreSQL rolls a cancelled session back itself")
     import sqlite3
 
-    async with own_database(env, tmp_path) as url:
-        settings = Settings.from_env({}, database_url=url, background_tasks=False, upload_dir=str(tmp_path / "up"),
-                                     bulk_lease_seconds=60)
-        services = build_services(settings)
-        services.bulk.limits = bulk.BulkLimits(batch_size=50)
-        await upgrade(services.engine)
+    def writable(db: str) -> bool:
+        conn = sqlite3.connect(db, timeout=0.5)
         try:
-            org = await make_org(services)
-            path = tmp_path / "import.csv"
-            for delay in (0.0, 0.003, 0.007, 0.012, 0.02, 0.03, 0.045, 0.06, 0.08, 0.1):
-                path.write_bytes(csv_file([person(i) for i in range(300)]))
-                async with services.unit_of_work(org.actor(Role.USER_ADMINISTRATOR)) as uow:
-                    await bulk.queue_import(uow, operation=BulkOperation.CREATE, dry_run=True, file_name="x.csv",
-                                            file_path=str(path), file_size=path.stat().st_size,
-                                            limits=services.bulk.limits)
-                    await uow.commit()
-                runner = asyncio.create_task(services.bulk.run_pending())
-                await asyncio.sleep(delay)
-                runner.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await runner
-
-                def writable(db: str = url.split("///", 1)[1]) -> bool:
-                    conn = sqlite3.connect(db, timeout=0.5)
-                    try:
-                        conn.execute("BEGIN IMMEDIATE")
-                        conn.execute("ROLLBACK")
-                        return True
-                    except sqlite3.OperationalError:
-                        return False
-                    finally:
-                        conn.close()
-
-                assert await asyncio.to_thread(writable), f"write lock still held after a cancel at {delay} s"
-                async with services.engine.begin() as conn:  # the job is left RUNNING: let it go
-                    await conn.execute(update(bulk_jobs).values(status=BulkJobStatus.FAILED.value))
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+            return True
+        except sqlite3.OperationalError:
+            return False
         finally:
-            await services.engine.dispose()
+            conn.close()
+
+    async with _import_services(env, tmp_path, batch_size=50) as (services, org):
+        db = str(services.engine.url.database)
+        for delay in (i * 0.0035 for i in range(30)):  # from before the first batch to past the last
+            await _queue_import(services, org, tmp_path / "import.csv", 300, dry_run=True)
+            runner = asyncio.create_task(services.bulk.run_pending())
+            await asyncio.sleep(delay)
+            await _cancel(runner)
+            assert await asyncio.to_thread(writable, db), f"write lock still held after a cancel at {delay:.4f} s"
+            async with services.engine.begin() as conn:  # the job is left RUNNING: let it go
+                await conn.execute(update(bulk_jobs).values(status=BulkJobStatus.FAILED.value))
 
 
 async def _users(services: Services, org: OrgFixture) -> int:
