@@ -185,6 +185,11 @@ def _validated(schema: Any, document: DocumentNode, query: str | None, rules: tu
 class QueryLimits(SchemaExtension):
     """Runs the standard validation itself, then the limits, before anything executes."""
 
+    # Set by on_validate, which never runs when the document does not parse: get_results must
+    # then report nothing rather than fail (a syntax error was an HTTP 500).
+    _requested: int | None = None
+    _remaining: float | None = None
+
     def _limits(self) -> tuple[Limits, CostBudgets | None]:
         services = getattr(self.execution_context.context, "services", None)
         if services is None:
