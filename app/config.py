@@ -26,6 +26,8 @@ class Settings:
     jwt_issuer: str = "mitid-gateway-dev"
     jwt_audience: str = "mitid-gateway"
     jwt_ttl_seconds: int = 8 * 3600
+    jwt_max_lifetime_seconds: int = 24 * 3600
+    ws_recheck_seconds: float = 30.0
     data_key: str = DEV_DATA_KEY
     pki_key: str | None = None
     smtp_url: str | None = None
@@ -63,6 +65,8 @@ class Settings:
             "jwt_issuer": e.get("JWT_ISSUER") or cls.jwt_issuer,
             "jwt_audience": e.get("JWT_AUDIENCE") or cls.jwt_audience,
             "jwt_ttl_seconds": int(e.get("JWT_TTL_SECONDS") or cls.jwt_ttl_seconds),
+            "jwt_max_lifetime_seconds": int(e.get("JWT_MAX_LIFETIME_SECONDS") or cls.jwt_max_lifetime_seconds),
+            "ws_recheck_seconds": float(e.get("WS_RECHECK_SECONDS") or cls.ws_recheck_seconds),
             "data_key": e.get("DATA_KEY") or DEV_DATA_KEY,
             "pki_key": e.get("PKI_KEY") or None,
             "smtp_url": e.get("SMTP_URL") or None,
