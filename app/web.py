@@ -90,7 +90,9 @@ class GatewayGraphQL(GraphQL):
 
 class UploadGuard:
     """Multipart requests (file uploads) must be authenticated by header, which no cross-site form
-    can send (CSRF), and no larger than the import cap; both are refused before the body is read."""
+    can send (CSRF), with a token that verifies (signature and claims: the app's TokenVerifier,
+    found on `app.state.services`), and no larger than the import cap; all refused before the body
+    is read. (The person's status is checked by the operation itself: no database here.)"""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -100,15 +102,24 @@ class UploadGuard:
         if scope["type"] == "http" and scope["method"] == "POST":
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
             if headers.get("content-type", "").startswith("multipart/"):
-                if bearer_token(headers.get("authorization")) is None:
-                    await _error(scope, receive, send, 401, "UNAUTHENTICATED", "Uploads need an Authorization header")
-                    return
-                length = headers.get("content-length", "")
-                if length.isdigit() and int(length) > self.max_bytes + 64 * 1024:
-                    await _error(scope, receive, send, 413, "FILE_TOO_LARGE",
-                                 f"The upload is larger than {self.max_bytes // (1024 * 1024)} MB")
+                refusal = self._refusal(scope, headers)
+                if refusal is not None:
+                    await _error(scope, receive, send, *refusal)
                     return
         await self.app(scope, receive, send)
+
+    def _refusal(self, scope: Scope, headers: dict[str, str]) -> tuple[int, str, str] | None:
+        token = bearer_token(headers.get("authorization"))
+        if token is None:
+            return 401, "UNAUTHENTICATED", "Uploads need an Authorization header"
+        try:
+            scope["app"].state.services.verifier.verify(token)
+        except AuthError as exc:
+            return 401, "UNAUTHENTICATED", exc.message
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.max_bytes + 64 * 1024:
+            return 413, "FILE_TOO_LARGE", f"The upload is larger than {self.max_bytes // (1024 * 1024)} MB"
+        return None
 
 
 async def _error(scope: Scope, receive: Receive, send: Send, status: int, code: str, message: str) -> None:

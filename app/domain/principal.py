@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import uuid
 from dataclasses import dataclass
@@ -24,6 +25,11 @@ class Principal:
     user_id: uuid.UUID
     org_cvr: str
     roles: frozenset[Role]
+    # The token's `exp`: a long-lived connection (WebSocket) ends when it passes.
+    expires_at: dt.datetime | None = None
+
+    def expired(self, now: dt.datetime) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
 
     @property
     def is_administrator(self) -> bool:
