@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
+from dataclasses import dataclass
 
 from app.domain.principal import Principal, Role
 
@@ -128,3 +129,149 @@ def can_view_certificates_of(principal: Principal, holder_id: uuid.UUID | None) 
 def reveals_identity(principal: Principal, user_id: uuid.UUID) -> bool:
     """Anonymous users show only their UUID to non-administrators (themselves excepted)."""
     return principal.is_administrator or principal.user_id == user_id
+
+
+# --- below the root: who may see each object type, and follow each relation ------------------------
+#
+# Root fields are gated by POLICY above (one action each). Below the root, every object type of the
+# schema has an entry in TYPES and every relation (a field with a resolver or an object-valued field)
+# of a non-wrapper type one in RELATIONS; the API layer applies both to every field on every path
+# (`viewer`, `node(id:)`, fragments, connections, nested relations, mutation payloads). A test fails
+# for a type or relation without an entry. Names are the API's (GraphQL type and field names).
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """Who may see an object of a type (or follow a relation): the roles of `action` - None: whoever
+    reached it, the parent's rule decides - and, with `own`, also a person on their own objects
+    (their profile, certificates, history entries, anonymity requests, the groups they belong to)."""
+
+    action: Action | None
+    own: bool = False
+
+    def roles(self) -> frozenset[Role]:
+        return EVERYONE if self.action is None else POLICY[self.action]
+
+
+THROUGH = Reach(None)  # values and wrappers: visible to whoever reached their parent
+
+
+def _reach(action: Action, *, own: bool = False) -> Reach:
+    return Reach(action, own)
+
+
+# Connections, edges and payloads: their fields pass on what the parent's rule allowed (the root
+# field, or the relation that led here), so their own fields need no RELATIONS entry.
+WRAPPERS: frozenset[str] = frozenset({
+    "ActivityConnection", "ActivityEdge", "CertificateConnection", "CertificateEdge", "ExternalMembershipConnection",
+    "GroupMemberConnection", "GroupMemberEdge", "NotificationConnection", "NotificationEdge",
+    "PowerOfAttorneyConnection", "PowerOfAttorneyEdge", "UserConnection", "UserEdge", "UserGroupConnection",
+    "UserGroupEdge", "ActivateUserPayload", "AnonymityRequestPayload", "BillingPayload", "CertificatePayload",
+    "CreateUserPayload", "DeleteCertificatePayload", "DeleteUserGroupPayload", "GenerateActivationCodePayload",
+    "ImportUsersPayload", "IssueCertificatePayload", "LeaveExternalGroupPayload", "MarkNotificationsReadPayload",
+    "NotificationSettingsPayload", "OrganisationSettingsPayload", "PowerOfAttorneyPayload",
+    "SendUsersForActivationPayload", "UserGroupPayload", "UserPayload",
+})
+
+TYPES: dict[str, Reach] = {
+    **{name: THROUGH for name in WRAPPERS},
+    # people and what belongs to them
+    "User": _reach(Action.VIEW_USERS, own=True),
+    "Deactivation": THROUGH,
+    "Activity": _reach(Action.VIEW_ACTIVITIES, own=True),
+    "AnonymityRequest": _reach(Action.VIEW_ANONYMITY_REQUESTS, own=True),
+    "ActivationCode": _reach(Action.SEND_ACTIVATION),
+    "Notification": _reach(Action.MANAGE_OWN_NOTIFICATIONS),
+    "NotificationSettings": _reach(Action.MANAGE_OWN_NOTIFICATIONS),
+    "Viewer": THROUGH,
+    # the organisation
+    "Organisation": _reach(Action.VIEW_ORGANISATION),
+    "PUnit": THROUGH,
+    "SeNumber": THROUGH,
+    "OrganisationSettings": _reach(Action.VIEW_SETTINGS),
+    "UserCreationSettings": THROUGH,
+    "AuthenticatorSettings": THROUGH,
+    "CertificateSettings": THROUGH,
+    "Billing": _reach(Action.VIEW_BILLING),
+    "BillingCounts": THROUGH,
+    "NemHandelDetails": THROUGH,
+    "PowerOfAttorney": _reach(Action.VIEW_POWERS_OF_ATTORNEY),
+    "ExternalOrganisation": THROUGH,
+    # groups and partners
+    "Right": _reach(Action.VIEW_RIGHTS_CATALOGUE),
+    "UserGroup": _reach(Action.VIEW_USER_GROUPS, own=True),
+    "ExternalUser": _reach(Action.VIEW_USER_GROUPS),
+    "ExternalMembership": _reach(Action.VIEW_EXTERNAL_MEMBERSHIPS),
+    # imports
+    "BulkJob": _reach(Action.VIEW_BULK_JOBS),
+    "BulkJobResult": THROUGH,
+    "BulkProgress": THROUGH,
+    "RowError": _reach(Action.VIEW_BULK_JOBS),
+    # certificates
+    "Certificate": _reach(Action.VIEW_CERTIFICATES, own=True),
+    "CertificateProfile": _reach(Action.VIEW_CERTIFICATES),
+    # shared values
+    "PageInfo": THROUGH,
+    "UserError": THROUGH,
+}
+
+RELATIONS: dict[str, Reach] = {
+    # A person's profile: administrators, and the person themself.
+    "User.authenticators": _reach(Action.VIEW_USERS, own=True),
+    "User.rights": _reach(Action.VIEW_USERS, own=True),
+    "User.effectiveRights": _reach(Action.VIEW_USERS, own=True),
+    "User.roles": _reach(Action.VIEW_USERS, own=True),
+    "User.groups": _reach(Action.VIEW_USERS, own=True),
+    "User.deactivation": THROUGH,
+    # A person's history and certificates: who may read the log / certificates, and the person.
+    "User.history": _reach(Action.VIEW_ACTIVITIES, own=True),
+    "User.certificates": _reach(Action.VIEW_CERTIFICATES, own=True),
+    # Group members (names of everyone in the group, partners included): group viewers only.
+    "UserGroup.members": _reach(Action.VIEW_USER_GROUPS),
+    "UserGroup.rights": THROUGH,
+    # References to a person give null for one the caller may not see (as a missing one would).
+    "Activity.actor": THROUGH,
+    "Activity.targetUser": THROUGH,
+    "Activity.details": THROUGH,
+    "AnonymityRequest.user": THROUGH,
+    "AnonymityRequest.newUser": THROUGH,
+    "ActivationCode.user": THROUGH,
+    "Certificate.user": THROUGH,
+    "Certificate.orderedBy": THROUGH,
+    "Certificate.predecessor": THROUGH,
+    "Certificate.successor": THROUGH,
+    "Certificate.profile": _reach(Action.VIEW_CERTIFICATES),
+    "ExternalMembership.user": _reach(Action.VIEW_USERS),
+    "ExternalMembership.organisation": THROUGH,
+    "ExternalUser.organisation": THROUGH,
+    "BulkJob.progress": THROUGH,
+    "BulkJob.result": THROUGH,
+    "BulkJob.rowErrors": THROUGH,
+    "BulkJobResult.affectedUsers": _reach(Action.VIEW_USERS),
+    "Viewer.user": THROUGH,
+    "Viewer.organisation": _reach(Action.VIEW_ORGANISATION),
+    "Organisation.pUnits": THROUGH,
+    "Organisation.seNumbers": THROUGH,
+    "OrganisationSettings.userCreation": THROUGH,
+    "OrganisationSettings.authenticators": THROUGH,
+    "OrganisationSettings.certificates": THROUGH,
+    "Billing.nemhandel": THROUGH,
+    "Billing.counts": THROUGH,
+    "PowerOfAttorney.grantedBy": THROUGH,
+    "PowerOfAttorney.grantedTo": THROUGH,
+    "PowerOfAttorney.rights": THROUGH,
+}
+
+
+class Decision(enum.Enum):
+    ALLOW = "allow"
+    DENY = "deny"
+    OWN = "own"  # allowed on the caller's own objects only
+
+
+def decide(reach: Reach, roles: frozenset[Role]) -> Decision:
+    """THROUGH allows whoever reached the parent - also a caller without a token on a public root
+    field (activateUser's payload)."""
+    if reach.action is None or roles & POLICY[reach.action]:
+        return Decision.ALLOW
+    return Decision.OWN if reach.own else Decision.DENY

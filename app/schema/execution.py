@@ -43,6 +43,9 @@ from strawberry.execution.is_awaitable import optimized_is_awaitable as is_await
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import Info
 
+from app.schema.authorization import Decision, Gate
+
+_ALLOW = Decision.ALLOW
 _DEFINITION = "strawberry-definition"
 
 
@@ -223,6 +226,34 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # counted where they are made, instead of walking the finished response again.
         counter = getattr(self.context_value, "completed_objects", None)
         self._completed: list[int] = counter if isinstance(counter, list) else [0]
+        # The policy below the root (app/schema/authorization.py): decided per (type, field) for the
+        # caller's roles; what is not allowed outright never takes a fast path, so the two checks
+        # in execute_field and collect_and_execute_subfields see every such field and object.
+        self._gate = Gate(getattr(self.context_value, "principal", None))
+
+    # --- the policy below the root --------------------------------------------------------------
+
+    def execute_field(
+        self, parent_type: GraphQLObjectType, source: Any, field_details_list: Any, path: Path, position_context: Any,
+    ) -> Any:
+        name = field_details_list[0].node.name.value
+        if self._gate.relation_allowed(parent_type.name, name) is not _ALLOW:
+            try:
+                self._gate.check_relation(parent_type.name, name, source)
+            except Exception as refused:
+                field_def = parent_type.fields.get(name)
+                if field_def is None:
+                    return Undefined
+                self.handle_field_error(refused, field_def.type, field_details_list, path)
+                return None
+        return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+    def collect_and_execute_subfields(
+        self, return_type: GraphQLObjectType, field_details_list: Any, path: Path, result: Any, position_context: Any,
+    ) -> Any:
+        if self._gate.object_allowed(return_type.name) is not _ALLOW:
+            self._gate.check_object(return_type.name, result)  # raises FORBIDDEN, located by the caller
+        return super().collect_and_execute_subfields(return_type, field_details_list, path, result, position_context)
 
     # --- compiled completion of plain objects ---------------------------------------------------
 
@@ -230,6 +261,8 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         """A function completing an `object_type` value of this selection in one go (or _SLOW), or
         None when the selection is not entirely plain."""
         if any(d.node.directives for d in field_details_list):
+            return None
+        if self._gate.object_allowed(object_type.name) is not _ALLOW:
             return None
         grouped_field_set = self.collect_subfields(object_type, field_details_list)[0]
         cached = self._compiled_plans.get(id(grouped_field_set))
@@ -248,6 +281,8 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if details[0].node.name.value == "__typename":
                 steps.append((name, _CONSTANT, object_type.name, None, False, False))
                 continue
+            if self._gate.relation_allowed(object_type.name, details[0].node.name.value) is not _ALLOW:
+                return None
             plain = _plain_field(object_type, details)
             if plain is not None:
                 read, return_type, direct = plain.read, plain.return_type, False
@@ -365,8 +400,10 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         cached = self._plans.get(id(grouped_field_set))
         if cached is not None and cached[0] is grouped_field_set:
             return cached[1]
+        gate = self._gate
         plan: list[tuple[str, Any, _Plain | _Direct | None]] | None = [
-            (name, details, _plain_field(parent_type, details) or _direct_field(parent_type, details))
+            (name, details, (_plain_field(parent_type, details) or _direct_field(parent_type, details))
+             if gate.relation_allowed(parent_type.name, details[0].node.name.value) is _ALLOW else None)
             for name, details in grouped_field_set.items()
         ]
         if not any(p is not None for _, _, p in plan):  # type: ignore[union-attr]

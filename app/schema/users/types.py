@@ -118,7 +118,9 @@ class User(Node):
     ) -> list[Annotated[UserGroupNode, strawberry.lazy("app.schema.user_groups")]]:
         from app.schema.user_groups import UserGroupNode
 
-        return now_or_later(info.context.loaders.groups_by_user, self._id, lambda gs: [UserGroupNode.of(g) for g in gs])
+        user_id = self._id  # marks each group as one of this user's (their own, for the policy's "own")
+        return now_or_later(info.context.loaders.groups_by_user, user_id,
+                            lambda gs: [UserGroupNode.view(g, _member_of=user_id) for g in gs])
 
     @strawberry.field(description="Own rights and the rights of the user's groups (right codes)")
     async def effective_rights(self, info: Info) -> list[str]:
@@ -131,15 +133,17 @@ class User(Node):
     def roles(self, info: Info) -> list[Role]:
         return now_or_later(info.context.loaders.roles_by_user, self._id, _roles)
 
-    @strawberry.field(description="The user's certificates, newest order first (certificate viewers and the user)")
+    @strawberry.field(description="The user's certificates, newest order first (certificate viewers and the user; "
+                      "null with a FORBIDDEN error for anyone else)")
     def certificates(
         self, info: Info
-    ) -> list[Annotated[CertificateNode, strawberry.lazy("app.schema.certificates.types")]]:
+    ) -> list[Annotated[CertificateNode, strawberry.lazy("app.schema.certificates.types")]] | None:
         from app.schema.certificates.types import certificates_of_user
 
         return certificates_of_user(info, self._id)
 
-    @strawberry.field(description="The user's history, newest first; the latest 200 by default.")
+    @strawberry.field(description="The user's history, newest first; the latest 200 by default (activity-log "
+                      "viewers and the user; null with a FORBIDDEN error for anyone else).")
     def history(
         self,
         info: Info,
@@ -149,7 +153,7 @@ class User(Node):
         to: str | None = None,
         types: list[ActivityType] | None = None,
         search: str | None = None,
-    ) -> ActivityConnection:
+    ) -> ActivityConnection | None:
         loaders = info.context.loaders
         args = history_args(first, after, from_, to, types, search)
         user_id = self._id

@@ -1,0 +1,103 @@
+"""The policy below the root fields, applied by the executor to every field on every path.
+
+`app/domain/policy.py` says who may see each object type (TYPES) and follow each relation
+(RELATIONS). The executor (app/schema/execution.py) asks a request's `Gate` before it resolves a
+relation (the source object decides "own") and before it completes an object (the object decides
+"own"): `viewer`, `node(id:)`, fragments on interfaces and unions, connections, nested relations and
+mutation payloads all pass the same two checks, because they are checks on (type, field) pairs of
+the executed schema, not on resolvers.
+
+For a request the decisions depend only on the caller's roles, so they are worked out once per
+(roles, name) and a selection allowed for the roles costs nothing per object; only "own" decisions
+(a plain user on their own profile, certificates, history) are checked per object. A refused field
+is a FORBIDDEN error at its path, with the usual null propagation (docs/roles.md).
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from graphql import GraphQLError
+
+from app.domain.policy import RELATIONS, TYPES, WRAPPERS, Decision, decide
+from app.domain.principal import Principal, Role
+
+ROOT_TYPES = frozenset({"Query", "Mutation", "Subscription"})
+_NO_ROLES: frozenset[Role] = frozenset()
+
+
+def _user_owns(node: Any, me: uuid.UUID) -> bool:
+    return node._id == me
+
+
+# How an object shows it is the caller's own, per type with an `own` rule (a test holds the two
+# tables together). A group is "own" when it was reached as one of the caller's groups.
+OWNERS: dict[str, Callable[[Any, uuid.UUID], bool]] = {
+    "User": _user_owns,
+    "Certificate": lambda node, me: node._user_id == me,
+    "Activity": lambda node, me: me in (node.actor_id, node.target_user_id),
+    "AnonymityRequest": lambda node, me: node._user_id == me,
+    "UserGroup": lambda node, me: node.__dict__.get("_member_of") == me,
+}
+
+
+@functools.lru_cache(maxsize=4096)
+def type_decision(roles: frozenset[Role], type_name: str) -> Decision:
+    if type_name in ROOT_TYPES:
+        return Decision.ALLOW
+    reach = TYPES.get(type_name)
+    return Decision.DENY if reach is None else decide(reach, roles)
+
+
+@functools.lru_cache(maxsize=4096)
+def relation_decision(roles: frozenset[Role], type_name: str, field_name: str) -> Decision:
+    """Root fields are gated by their permission class; wrappers pass on their parent's decision;
+    introspection fields are open."""
+    if type_name in ROOT_TYPES or type_name in WRAPPERS or field_name.startswith("__"):
+        return Decision.ALLOW
+    reach = RELATIONS.get(f"{type_name}.{field_name}")
+    return Decision.ALLOW if reach is None else decide(reach, roles)
+
+
+def denied(what: str) -> GraphQLError:
+    return GraphQLError(f"Your roles do not allow reading {what}", extensions={"code": "FORBIDDEN"})
+
+
+class Gate:
+    """One request's caller against the two tables."""
+
+    __slots__ = ("me", "roles")
+
+    def __init__(self, principal: Principal | None) -> None:
+        self.roles = principal.roles if principal is not None else _NO_ROLES
+        self.me = principal.user_id if principal is not None else None
+
+    def object_allowed(self, type_name: str) -> Decision:
+        return type_decision(self.roles, type_name)
+
+    def relation_allowed(self, type_name: str, field_name: str) -> Decision:
+        return relation_decision(self.roles, type_name, field_name)
+
+    def owns(self, type_name: str, node: Any) -> bool:
+        owner = OWNERS.get(type_name)
+        if owner is None or self.me is None:
+            return False
+        try:
+            return bool(owner(node, self.me))
+        except AttributeError:  # not one of our nodes: never "own"
+            return False
+
+    def check_object(self, type_name: str, node: Any) -> None:
+        decision = type_decision(self.roles, type_name)
+        if decision is Decision.ALLOW or (decision is Decision.OWN and self.owns(type_name, node)):
+            return
+        raise denied(type_name)
+
+    def check_relation(self, type_name: str, field_name: str, source: Any) -> None:
+        decision = relation_decision(self.roles, type_name, field_name)
+        if decision is Decision.ALLOW or (decision is Decision.OWN and self.owns(type_name, source)):
+            return
+        raise denied(f"{type_name}.{field_name}")
