@@ -50,6 +50,7 @@ class Settings:
     max_query_cost: int = 25_000
     cost_budget_per_minute: int = 100_000
     introspection: bool = True
+    external_user_handle_seconds: int = 15 * 60
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -93,6 +94,9 @@ class Settings:
             "max_query_cost": int(e.get("GRAPHQL_MAX_COST") or cls.max_query_cost),
             "cost_budget_per_minute": int(e.get("GRAPHQL_COST_BUDGET_PER_MINUTE") or cls.cost_budget_per_minute),
             "introspection": _bool(e.get("GRAPHQL_INTROSPECTION"), True),
+            "external_user_handle_seconds": int(
+                e.get("EXTERNAL_USER_HANDLE_SECONDS") or cls.external_user_handle_seconds
+            ),
         }
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]

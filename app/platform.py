@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import uuid
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -28,6 +29,8 @@ class SystemPlatform:
         self._base_url = settings.public_base_url
         self._cpr_hmac_key = _derive(settings.data_key, b"mitid-gateway cpr lookup")
         self._cpr_aead = AESGCM(_derive(settings.data_key, b"mitid-gateway cpr encryption"))
+        self._handle_key = _derive(settings.data_key, b"mitid-gateway external user handle")
+        self._handle_ttl = dt.timedelta(seconds=settings.external_user_handle_seconds)
 
     def now(self) -> dt.datetime:
         return dt.datetime.now(dt.UTC)
@@ -70,3 +73,28 @@ class SystemPlatform:
 
     def activation_link(self, token: str) -> str:
         return f"{self._base_url}/activate?token={token}"
+
+    # --- external user handles ------------------------------------------------------------------
+    # "<user uuid>.<expiry, unix seconds>.<HMAC-SHA256 over uuid, searching org and expiry>". The
+    # organisation is bound by the MAC, not written into the handle: a handle verifies only for
+    # the organisation that searched, and our internal organisation ids are not handed out.
+
+    def _handle_mac(self, user: str, org_id: int, expires: str) -> str:
+        message = f"external-user|{user}|{org_id}|{expires}".encode()
+        digest = hmac.new(self._handle_key, message, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    def sign_external_user(self, user_id: uuid.UUID, org_id: int, now: dt.datetime) -> str:
+        expires = str(int((now + self._handle_ttl).timestamp()))
+        return f"{user_id}.{expires}.{self._handle_mac(str(user_id), org_id, expires)}"
+
+    def verify_external_user(self, handle: str, org_id: int, now: dt.datetime) -> uuid.UUID | None:
+        user, _, rest = handle.partition(".")
+        expires, _, mac = rest.partition(".")
+        if not (expires.isascii() and expires.isdigit() and len(expires) <= 12 and len(user) == 36):
+            return None
+        if not hmac.compare_digest(mac.encode(), self._handle_mac(user, org_id, expires).encode()):
+            return None
+        if now.timestamp() >= int(expires):
+            return None
+        return uuid.UUID(user)

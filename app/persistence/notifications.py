@@ -30,9 +30,21 @@ class SqlNotificationRepository:
         self.added: list[tuple[uuid.UUID, int]] = []  # published after commit
 
     async def add(self, recipient_id: uuid.UUID, kind: str, title: str, body: str, now: dt.datetime) -> int:
+        return await self._insert(self._org_id, recipient_id, kind, title, body, now)
+
+    async def add_for_partner(
+        self, org_id: int, recipient_id: uuid.UUID, kind: str, title: str, body: str, now: dt.datetime
+    ) -> int:
+        """A notification to a person of another organisation (a partner's administrator told
+        about their user in our group), written in our transaction under THEIR org id."""
+        return await self._insert(org_id, recipient_id, kind, title, body, now)
+
+    async def _insert(
+        self, org_id: int, recipient_id: uuid.UUID, kind: str, title: str, body: str, now: dt.datetime
+    ) -> int:
         result = await self._conn.execute(
             insert(notifications)
-            .values(org_id=self._org_id, recipient_id=recipient_id, kind=kind, title=title, body=body, created_at=now)
+            .values(org_id=org_id, recipient_id=recipient_id, kind=kind, title=title, body=body, created_at=now)
             .returning(notifications.c.id)
         )
         notification_id = int(result.scalar_one())

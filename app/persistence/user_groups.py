@@ -57,7 +57,13 @@ _EXTERNAL_COLUMNS = [users.c.id, users.c.org_id, organisations.c.cvr, organisati
 
 
 def _activated_elsewhere(org_id: int) -> Any:
+    """A partner's user that may be (or have been) a member: removal still finds a deactivated one."""
     return and_(users.c.org_id != org_id, users.c.activated_at.is_not(None), users.c.status != "DELETED")
+
+
+def _active_elsewhere(org_id: int) -> Any:
+    """A partner's user that may be found or added: ACTIVE only (not pending, deactivated or deleted)."""
+    return and_(users.c.org_id != org_id, users.c.status == UserStatus.ACTIVE.value)
 
 
 class SqlUserGroupRepository:
@@ -154,19 +160,34 @@ class SqlUserGroupRepository:
         q = (
             select(*_EXTERNAL_COLUMNS)
             .join(organisations, organisations.c.id == users.c.org_id)
-            .where(organisations.c.cvr == cvr, users.c.email_lower == email_lower, _activated_elsewhere(self._org_id))
+            .where(organisations.c.cvr == cvr, users.c.email_lower == email_lower, _active_elsewhere(self._org_id))
         )
         row = (await self._conn.execute(q)).first()
         return _external_from_row(row) if row else None
 
-    async def external_user(self, user_id: uuid.UUID) -> ExternalUser | None:
+    async def external_user(self, user_id: uuid.UUID, *, active: bool = False) -> ExternalUser | None:
+        """A partner's user by UUID; `active` asks for an ACTIVE one (adding), otherwise any
+        activated, not deleted one (removing a member who has been deactivated since)."""
+        where = _active_elsewhere(self._org_id) if active else _activated_elsewhere(self._org_id)
         q = (
             select(*_EXTERNAL_COLUMNS)
             .join(organisations, organisations.c.id == users.c.org_id)
-            .where(users.c.id == user_id, _activated_elsewhere(self._org_id))
+            .where(users.c.id == user_id, where)
         )
         row = (await self._conn.execute(q)).first()
         return _external_from_row(row) if row else None
+
+    async def external_members(self, group_id: uuid.UUID) -> list[ExternalUser]:
+        """The partner users in one of OUR groups (whose organisations are told when it goes)."""
+        q = (
+            select(*_EXTERNAL_COLUMNS)
+            .join(organisations, organisations.c.id == users.c.org_id)
+            .join(M, M.c.user_id == users.c.id)
+            .join(G, G.c.id == M.c.group_id)
+            .where(self._own(group_id), M.c.external.is_(True), users.c.status != UserStatus.DELETED.value)
+            .order_by(users.c.id)
+        )
+        return [_external_from_row(r) for r in await self._conn.execute(q)]
 
     async def remove_own_user_from_foreign_group(
         self, group_id: uuid.UUID, user_id: uuid.UUID

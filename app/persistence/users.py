@@ -221,6 +221,18 @@ class SqlUserRepository:
         )
         return list((await self._conn.execute(q)).scalars())
 
+    async def administrators_of(self, org_id: int, roles: Sequence[Role]) -> list[User]:
+        """Live holders of any of `roles` in organisation `org_id`, which may be a partner's: the
+        one cross-organisation read of people, for telling a partner's administrators what our
+        organisation did with their users. Scoped by the org id given, never by ours."""
+        holders = select(user_roles.c.user_id).where(user_roles.c.role.in_([r.value for r in roles]))
+        q = (
+            select(*USER_COLUMNS)
+            .where(users.c.org_id == org_id, users.c.id.in_(holders), users.c.status != UserStatus.DELETED.value)
+            .order_by(users.c.id)
+        )
+        return [user_from_row(r) for r in await self._conn.execute(q)]
+
     async def due_deactivation_changes(self, now: dt.datetime) -> list[uuid.UUID]:
         """Claimed by this transaction: another gateway process skips the rows we hold."""
         q = select(users.c.id).where(
