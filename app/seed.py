@@ -91,7 +91,10 @@ async def _seed_relations(services: Services) -> None:
         await uow.commit()
     async with services.unit_of_work(Actor(demo_id, DEMO.cvr, ua, frozenset({Role.USER_ADMINISTRATOR}))) as uow:
         await user_groups.add_users_to_group(uow, group.id, [ua])
-        await user_groups.add_external_user_to_group(uow, group.id, accountant)
+        # Through the search, as a client must: its handle is the only id the group accepts.
+        found = await user_groups.find_external_users(uow, PARTNER.cvr, f"ulla@{PARTNER.domain}")
+        assert [f.user.id for f in found] == [accountant]
+        await user_groups.add_external_user_to_group(uow, group.id, found[0].handle)
         await uow.commit()
 
 

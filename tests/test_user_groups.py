@@ -126,6 +126,21 @@ async def test_only_activated_users_can_be_added_and_adding_twice_changes_nothin
     assert [e["code"] for e in again["userErrors"]] == ["NOT_A_MEMBER"]
 
 
+async def test_deactivated_and_deleted_users_cannot_be_added_to_a_custom_group(env: Env, org: OrgFixture) -> None:
+    group = await create_group(env, org, "Aktive")
+    token = token_for(env, org, Role.USER_ADMINISTRATOR)
+    anne, dan, dina = [await active_user(env, org, name) for name in ("Anne", "Dan", "Dina")]
+    deactivate = "mutation($u: ID!) { deactivateUser(input: {userId: $u}) { userErrors { code } } }"
+    assert ok(await env.gql(deactivate, {"u": dan["id"]}, token=token))["deactivateUser"]["userErrors"] == []
+    delete = "mutation($u: ID!) { deleteUser(input: {userId: $u}) { userErrors { code } } }"
+    assert ok(await env.gql(delete, {"u": dina["id"]}, token=token))["deleteUser"]["userErrors"] == []
+    refused = ok(await env.gql(ADD_USERS, {"g": group, "u": [anne["id"], dan["id"], dina["id"]]},
+                               token=token))["addUsersToGroup"]
+    assert [(e["field"], e["code"]) for e in refused["userErrors"]] == [
+        (["userIds", "1"], "USER_NOT_ACTIVE"), (["userIds", "2"], "NOT_FOUND")]
+    assert ok(await env.gql(GROUP, {"id": group}, token=token))["userGroup"]["members"]["totalCount"] == 0
+
+
 async def test_system_groups_follow_the_users_p_unit_and_refuse_manual_members(env: Env, org: OrgFixture) -> None:
     token = token_for(env, org, Role.USER_ADMINISTRATOR)
     groups = ok(await env.gql(GROUPS, {"kind": "SYSTEM"}, token=token))["userGroups"]

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from app.domain import identifiers as ids
 from app.domain.activity import ActivityType, record
 from app.domain.errors import DomainError, NotFound, ValidationFailed
-from app.domain.model import ExternalUser, GroupKind, UserGroup, UserStatus
+from app.domain.model import ExternalUser, GroupKind, Organisation, User, UserGroup, UserStatus
+from app.domain.notifications import notify_administrators_of
 from app.domain.ports import UnitOfWork
 from app.domain.users.lifecycle import org_context
 from app.domain.users.rules import Errors, check_units, optional, parse_rights
@@ -24,6 +25,7 @@ class GroupErrorCode(enum.StrEnum):
     SYSTEM_GROUP = "SYSTEM_GROUP"
     DUPLICATE_NAME = "DUPLICATE_NAME"
     USER_NOT_ACTIVATED = "USER_NOT_ACTIVATED"
+    USER_NOT_ACTIVE = "USER_NOT_ACTIVE"
     NOT_A_MEMBER = "NOT_A_MEMBER"
     OWN_ORGANISATION = "OWN_ORGANISATION"
 
@@ -133,10 +135,19 @@ async def update_user_group(uow: UnitOfWork, group_id: uuid.UUID, data: GroupInp
 
 
 async def delete_user_group(uow: UnitOfWork, group_id: uuid.UUID) -> UserGroup:
+    """Deleting a group ends its external memberships too: each partner hears of it as of a removal."""
     group = await _group(uow, group_id)
     _custom_only(group, "deleting it")
+    externals = await uow.user_groups.external_members(group.id)
     await uow.user_groups.delete(group.id)
     await record(uow, ActivityType.GROUP_DELETED, f"Group '{group.name}' deleted", group=group)
+    if externals:
+        org = await uow.organisations.get()
+        for external in externals:
+            await record(uow, ActivityType.EXTERNAL_MEMBER_REMOVED,
+                         f"Removed from a group of {org.name} ({org.cvr}): the group was deleted",
+                         target=external, details={"organisation": org.cvr}, org_id=external.org_id)
+            await _tell_partner(uow, org, external, group, added=False, why=" (the group was deleted)")
     return group
 
 
@@ -151,9 +162,16 @@ async def add_users_to_group(uow: UnitOfWork, group_id: uuid.UUID, user_ids: Seq
         user = users.get(user_id)
         if user is None:
             problems.append(DomainError("NOT_FOUND", "User not found", ["userIds", str(i)]))
+        elif user.status is UserStatus.ACTIVE:
+            continue
         elif user.activated_at is None:
             problems.append(DomainError(
                 G.USER_NOT_ACTIVATED, f"{user.full_name} has not activated their user yet", ["userIds", str(i)]
+            ))
+        else:
+            problems.append(DomainError(
+                G.USER_NOT_ACTIVE, f"{user.full_name} is {user.status.value.lower()}; only active users join groups",
+                ["userIds", str(i)],
             ))
     if problems:
         raise ValidationFailed(problems)
@@ -199,22 +217,63 @@ def parse_external_query(cvr: str, email: str) -> tuple[str, str]:
     return cvr_ok, email_ok
 
 
-async def find_external_users(uow: UnitOfWork, cvr: str, email: str) -> list[ExternalUser]:
-    """Exact CVR + email of an activated user of another organisation. Unknown CVR, unknown email
-    and both wrong all answer the same empty list: there is nothing to enumerate."""
+@dataclass(slots=True, frozen=True)
+class FoundExternalUser:
+    """A search result and the handle that lets this organisation add that user for a while."""
+
+    user: ExternalUser
+    handle: str
+
+
+def _unknown_external() -> NotFound:
+    # One answer for forged, expired, another organisation's and unknown handles alike.
+    return NotFound("External user (search again with externalUsers)", ["externalUserId"])
+
+
+async def find_external_users(uow: UnitOfWork, cvr: str, email: str) -> list[FoundExternalUser]:
+    """Exact CVR + email of an ACTIVE user of another organisation. Unknown CVR, unknown email
+    and both wrong all answer the same empty list: there is nothing to enumerate. The result
+    carries a signed handle bound to the searching organisation: the only way to add the user."""
     cvr_ok, email_ok = parse_external_query(cvr, email)
     if cvr_ok == uow.actor.org_cvr:
         return []
     found = await uow.user_groups.find_external_user(cvr_ok, email_ok)
-    return [found] if found is not None else []
+    if found is None:
+        return []
+    handle = uow.platform.sign_external_user(found.id, uow.actor.org_id, uow.platform.now())
+    return [FoundExternalUser(found, handle)]
 
 
-async def add_external_user_to_group(uow: UnitOfWork, group_id: uuid.UUID, user_id: uuid.UUID) -> UserGroup:
+def _who(person: ExternalUser | User) -> str:
+    """How a partner's user is named to their own administrators: an anonymous one by UUID only."""
+    if person.anonymous:
+        return f"User {person.id}"
+    return f"{person.first_name} {person.last_name} ({person.id})"
+
+
+async def _tell_partner(
+    uow: UnitOfWork, org: Organisation, external: ExternalUser, group: UserGroup, *, added: bool, why: str = ""
+) -> None:
+    """The partner's administrators hear what our organisation did with their user."""
+    what = "added to" if added else "removed from"
+    kind = ActivityType.EXTERNAL_MEMBER_ADDED if added else ActivityType.EXTERNAL_MEMBER_REMOVED
+    title = f"One of your users was {what} a group of {org.name}"
+    body = f"{_who(external)} was {what} the group '{group.name}' of {org.name} (CVR {org.cvr}){why}."
+    await notify_administrators_of(uow, external.org_id, kind.value, title, body)
+
+
+async def add_external_user_to_group(uow: UnitOfWork, group_id: uuid.UUID, handle: str) -> UserGroup:
+    """Only with a handle from this organisation's own search, not expired; the user must still
+    be ACTIVE now. Adding twice changes nothing."""
     group = await _group(uow, group_id)
     _custom_only(group, "adding members by hand")
-    external = await uow.user_groups.external_user(user_id)
+    user_id = uow.platform.verify_external_user(handle, uow.actor.org_id, uow.platform.now())
+    if user_id is None:
+        raise _unknown_external()
+    external = await uow.user_groups.external_user(user_id, active=True)
     if external is None:
-        raise NotFound("External user", ["externalUserId"])
+        raise DomainError(G.USER_NOT_ACTIVE, "The user is no longer active in their organisation",
+                          ["externalUserId"])
     if await uow.user_groups.member_ids(group.id, [external.id]):
         return group
     await uow.user_groups.add_members(group.id, [(external.id, external.org_id, True)], uow.platform.now(),
@@ -225,12 +284,26 @@ async def add_external_user_to_group(uow: UnitOfWork, group_id: uuid.UUID, user_
                  target=external, group=group, details=details)
     await record(uow, ActivityType.EXTERNAL_MEMBER_ADDED, f"Added to a group of {org.name} ({org.cvr})",
                  target=external, details={"organisation": org.cvr}, org_id=external.org_id)
+    await _tell_partner(uow, org, external, group, added=True)
     return group
 
 
-async def remove_external_user_from_group(uow: UnitOfWork, group_id: uuid.UUID, user_id: uuid.UUID) -> UserGroup:
+def _member_id(uow: UnitOfWork, raw: str) -> uuid.UUID | None:
+    """A member's plain id (as UserGroup.members shows it) or a handle from our search: removal
+    only touches our own group, so knowing the UUID is enough."""
+    verified = uow.platform.verify_external_user(raw, uow.actor.org_id, uow.platform.now())
+    if verified is not None:
+        return verified
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        return None
+
+
+async def remove_external_user_from_group(uow: UnitOfWork, group_id: uuid.UUID, member: str) -> UserGroup:
     group = await _group(uow, group_id)
-    external = await uow.user_groups.external_user(user_id)
+    user_id = _member_id(uow, member)
+    external = await uow.user_groups.external_user(user_id) if user_id is not None else None
     if external is None or not await uow.user_groups.remove_member(group.id, external.id, external=True):
         raise NotFound("External member", ["externalUserId"])
     org = await uow.organisations.get()
@@ -238,12 +311,14 @@ async def remove_external_user_from_group(uow: UnitOfWork, group_id: uuid.UUID, 
                  target=external, group=group, details={"organisation": external.org_cvr})
     await record(uow, ActivityType.EXTERNAL_MEMBER_REMOVED, f"Removed from a group of {org.name} ({org.cvr})",
                  target=external, details={"organisation": org.cvr}, org_id=external.org_id)
+    await _tell_partner(uow, org, external, group, added=False)
     return group
 
 
 async def leave_external_group(uow: UnitOfWork, group_id: uuid.UUID, user_id: uuid.UUID) -> None:
     """The partner's side: remove one of our own users from another organisation's group. The
-    membership must be of our user; the group itself stays invisible to us."""
+    membership must be of our user; the group itself stays invisible to us. Our other
+    administrators are told, as they are when the group's organisation removes the user."""
     user = await uow.users.get(user_id)
     if user is None or user.status is UserStatus.DELETED:
         raise NotFound("External membership", ["membershipId"])
@@ -257,3 +332,8 @@ async def leave_external_group(uow: UnitOfWork, group_id: uuid.UUID, user_id: uu
                  f"External user removed from group '{group_name}' by their organisation",
                  target=user, details={"organisation": uow.actor.org_cvr, "group": str(group_id)},
                  org_id=owner_org_id)
+    await notify_administrators_of(
+        uow, uow.actor.org_id, ActivityType.EXTERNAL_MEMBER_REMOVED.value,
+        f"One of your users was removed from a group of organisation {owner_cvr}",
+        f"{_who(user)} was removed from the group '{group_name}' of organisation {owner_cvr} by {await uow.actor_name()}.",
+    )

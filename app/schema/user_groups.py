@@ -64,7 +64,11 @@ class ExternalOrganisation:
 @strawberry.type(name="ExternalUser", description="A user of another organisation (name, organisation and "
                  "P-unit; an anonymous one shows only its UUID)")
 class ExternalUserNode(Node):
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description=(
+        "From externalUsers: a handle bound to the searching organisation, valid "
+        "EXTERNAL_USER_HANDLE_SECONDS (15 minutes by default) — the only id addExternalUserToGroup accepts. "
+        "On a group member (UserGroup.members): the member's plain id, for removeExternalUserFromGroup."
+    ))
     uuid: uuid.UUID
     anonymous: bool
     first_name: str | None
@@ -75,11 +79,14 @@ class ExternalUserNode(Node):
     p_number: str | None
 
     @classmethod
-    def of(cls, u: ExternalUser | GroupMember, *, email: str | None = None) -> ExternalUserNode:
+    def of(
+        cls, u: ExternalUser | GroupMember, *, email: str | None = None, handle: str | None = None
+    ) -> ExternalUserNode:
+        """A search result carries its signed `handle` as id; a group member its plain UUID."""
         user_id = u.id if isinstance(u, ExternalUser) else u.user_id
         hide = u.anonymous
         return cls(
-            id=to_global_id("ExternalUser", user_id), uuid=user_id, anonymous=u.anonymous,
+            id=to_global_id("ExternalUser", handle or user_id), uuid=user_id, anonymous=u.anonymous,
             first_name=None if hide else u.first_name, last_name=None if hide else u.last_name,
             name=None if hide else f"{u.first_name} {u.last_name}", email=None if hide else email,
             organisation=None if hide else ExternalOrganisation(cvr=u.org_cvr, name=u.org_name),
@@ -255,7 +262,8 @@ class UserGroupQueries:
 
     @strawberry.field(
         permission_classes=requires(Action.FIND_EXTERNAL_USERS),
-        description="Exact match only: an activated user of another organisation with this CVR and email",
+        description="Exact match only: an ACTIVE user of another organisation with this CVR and email. Its id "
+        "is a short-lived handle for this organisation's addExternalUserToGroup",
     )
     async def external_users(self, info: Info, cvr: str, email: str) -> list[ExternalUserNode]:
         ctx: Context = info.context
@@ -264,7 +272,7 @@ class UserGroupQueries:
                 found = await uc.find_external_users(uow, cvr, email)
         except DomainError as exc:
             raise bad_input(exc.message, (exc.field or ["cvr"])[0]) from exc
-        return [ExternalUserNode.of(u, email=u.email) for u in found]
+        return [ExternalUserNode.of(f.user, email=f.user.email, handle=f.handle) for f in found]
 
     @strawberry.field(
         permission_classes=requires(Action.VIEW_EXTERNAL_MEMBERSHIPS),
@@ -325,7 +333,10 @@ class RemoveUserFromGroupInput:
 @strawberry.input
 class ExternalMemberInput:
     group_id: strawberry.ID
-    external_user_id: strawberry.ID
+    external_user_id: strawberry.ID = strawberry.field(description=(
+        "addExternalUserToGroup: the id externalUsers gave this organisation, within its validity; "
+        "removeExternalUserFromGroup: the member's id from UserGroup.members (or that same handle)"
+    ))
 
 
 @strawberry.input
@@ -353,6 +364,13 @@ class LeaveExternalGroupPayload:
 
 def _group_id(raw: str) -> uuid.UUID | None:
     return uuid_of(raw, "UserGroup")
+
+
+def _external_raw(value: str) -> str:
+    """The raw part of an ExternalUser id (a handle or a UUID, the domain tells which); anything
+    else is "" and behaves as an unknown user."""
+    parsed = from_global_id(value)
+    return parsed[1] if parsed is not None and parsed[0] == "ExternalUser" else ""
 
 
 async def _group_mutation(info: Info, raw_group: str, use_case) -> UserGroupPayload:  # type: ignore[no-untyped-def]
@@ -399,18 +417,26 @@ class UserGroupMutations:
             info, input.group_id, lambda uow, gid: uc.remove_user_from_group(uow, gid, user_id)
         )
 
-    @strawberry.mutation(permission_classes=requires(Action.MANAGE_GROUP_MEMBERS))
+    @strawberry.mutation(
+        permission_classes=requires(Action.MANAGE_GROUP_MEMBERS),
+        description="Only with an id from this organisation's externalUsers search, not expired, of a user "
+        "still ACTIVE (USER_NOT_ACTIVE otherwise); any other id is NOT_FOUND. The partner's administrators "
+        "are notified",
+    )
     async def add_external_user_to_group(self, info: Info, input: ExternalMemberInput) -> UserGroupPayload:
-        user_id = uuid_of(input.external_user_id, "ExternalUser") or uuid.UUID(int=0)
+        handle = _external_raw(input.external_user_id)
         return await _group_mutation(
-            info, input.group_id, lambda uow, gid: uc.add_external_user_to_group(uow, gid, user_id)
+            info, input.group_id, lambda uow, gid: uc.add_external_user_to_group(uow, gid, handle)
         )
 
-    @strawberry.mutation(permission_classes=requires(Action.MANAGE_GROUP_MEMBERS))
+    @strawberry.mutation(
+        permission_classes=requires(Action.MANAGE_GROUP_MEMBERS),
+        description="By the member's id (UserGroup.members); the partner's administrators are notified",
+    )
     async def remove_external_user_from_group(self, info: Info, input: ExternalMemberInput) -> UserGroupPayload:
-        user_id = uuid_of(input.external_user_id, "ExternalUser") or uuid.UUID(int=0)
+        member = _external_raw(input.external_user_id)
         return await _group_mutation(
-            info, input.group_id, lambda uow, gid: uc.remove_external_user_from_group(uow, gid, user_id)
+            info, input.group_id, lambda uow, gid: uc.remove_external_user_from_group(uow, gid, member)
         )
 
     @strawberry.mutation(
