@@ -25,6 +25,7 @@ from app.domain.principal import Actor
 from app.domain.users.rules import parse_moment
 from app.schema.base import from_global_id
 from app.schema.context import Context
+from app.schema.text_inputs import MAX_SEARCH
 from app.services import Services
 
 DANGEROUS_FIRST = ("=", "+", "-", "@", "\t", "\r")
@@ -78,6 +79,12 @@ def _user_uuid(raw: str | None) -> uuid.UUID | None:
         return uuid.UUID(int=0)  # matches nothing, like the GraphQL filter
 
 
+def _search(value: str | None) -> str | None:
+    if value is not None and len(value) > MAX_SEARCH:
+        raise ValueError(f"`search` is at most {MAX_SEARCH} characters")
+    return value
+
+
 def activity_filter_from_query(params: Any) -> ActivityFilter:
     try:
         start = parse_moment(params["from"], "from", end_of_day=False) if params.get("from") else None
@@ -87,7 +94,7 @@ def activity_filter_from_query(params: Any) -> ActivityFilter:
     types = tuple(t for raw in params.getlist("types") for t in raw.split(",") if t)
     return ActivityFilter(
         from_=start, to=end, types=types, actor_id=_user_uuid(params.get("actorId")),
-        target_user_id=_user_uuid(params.get("targetUserId")), search=params.get("search") or None,
+        target_user_id=_user_uuid(params.get("targetUserId")), search=_search(params.get("search") or None),
     )
 
 

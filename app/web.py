@@ -9,7 +9,6 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-import orjson
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -17,7 +16,6 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
-from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -28,6 +26,7 @@ from app.config import Settings
 from app.domain.bulk_csv import BulkOperation, template
 from app.domain.principal import Principal
 from app.exports import export_routes
+from app.graphql_http import SpecGraphQL
 from app.observability import PROMETHEUS_CONTENT_TYPE, RequestContext
 from app.persistence.db import make_engine
 from app.persistence.outbox import queue_depths
@@ -39,7 +38,9 @@ from app.services import Services
 log = logging.getLogger("app.web")
 
 
-class GatewayGraphQL(GraphQL):
+class GatewayGraphQL(SpecGraphQL):
+    """The gateway's GraphQL endpoint; its HTTP edge (media types, status codes) is SpecGraphQL's."""
+
     def __init__(self, services: Services) -> None:
         super().__init__(
             schema,
@@ -56,20 +57,6 @@ class GatewayGraphQL(GraphQL):
             except AuthError as exc:
                 return None, exc.message
         return None, ("Authorization header must be 'Bearer <token>'" if header else None)
-
-    def encode_json(self, data: object) -> str:  # type: ignore[override]
-        # orjson: several times faster than json.dumps for large responses (str: WebSocket text frames).
-        return orjson.dumps(data).decode()
-
-    def create_response(self, response_data: Any, sub_response: Response) -> Response:  # type: ignore[override]
-        """Strawberry's, with orjson's bytes as the body (no str round trip for a large page)."""
-        response = Response(orjson.dumps(response_data), status_code=200, media_type="application/json")
-        response.headers.raw.extend(sub_response.headers.raw)
-        if sub_response.background:
-            response.background = sub_response.background
-        if sub_response.status_code:
-            response.status_code = sub_response.status_code
-        return response
 
     async def get_context(self, request: Any, response: Any = None) -> Context:  # type: ignore[override]
         principal, error = self._authenticate(request.headers.get("authorization"))
@@ -224,7 +211,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             Middleware(UploadGuard, max_bytes=settings.import_max_bytes),
         ],
         routes=[
-            Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            Route("/graphql", graphql_app),  # other methods: the view's 405 (JSON, Allow: GET, POST)
             WebSocketRoute("/graphql", graphql_app),
             Route("/healthz", healthz),
             Route("/metrics", metrics),

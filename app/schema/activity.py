@@ -31,6 +31,7 @@ from app.schema.base import (
 )
 from app.schema.enums import ActivityType
 from app.schema.loaders import now_or_later
+from app.schema.text_inputs import search_text
 
 if TYPE_CHECKING:
     from app.schema.context import Context
@@ -141,7 +142,7 @@ def activity_filter(
         actor = uuid_of(actor_id, "User") or uuid.UUID(int=0)
     return ActivityFilter(
         from_=start, to=end, types=tuple(t.value for t in types or ()), actor_id=actor,
-        target_user_id=target_user_id, search=search,
+        target_user_id=target_user_id, search=search_text(search),
     )
 
 

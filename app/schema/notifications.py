@@ -94,6 +94,9 @@ class MarkNotificationsReadInput:
     ids: list[strawberry.ID] | None = strawberry.field(default=None, description="Omit to mark all as read")
 
 
+MAX_MARKED = 1000
+
+
 @strawberry.type
 class MarkNotificationsReadPayload:
     marked: int
@@ -151,6 +154,11 @@ class NotificationMutations:
     ) -> MarkNotificationsReadPayload:
         ids = None
         if input is not None and input.ids is not None:
+            if len(input.ids) > MAX_MARKED:
+                # One statement binds every id: PostgreSQL takes at most 32,767 parameters.
+                return MarkNotificationsReadPayload(marked=0, user_errors=[UserError(
+                    field=["input", "ids"], code="TOO_MANY_IDS",
+                    message=f"At most {MAX_MARKED} ids at a time (omit ids to mark all as read)")])
             # Ids of other types or people simply match nothing.
             ids = [i for i in (int_of(raw, "Notification") for raw in input.ids) if i is not None]
         marked, errors = await in_unit_of_work(info, lambda uow: notif.mark_notifications_read(uow, ids))

@@ -345,7 +345,8 @@ def apply_user_changes(
 
 
 def parse_moment(value: str, path: str, *, end_of_day: bool) -> dt.datetime:
-    """An ISO date (a whole Danish day) or an ISO date-time with offset."""
+    """An ISO date (a whole Danish day) or an ISO date-time with offset. Years 1 and 9999 are ISO
+    dates too, but a moment near them may not exist in UTC (or the next day): OverflowError."""
     value = value.strip()
     try:
         if len(value) == 10:
@@ -354,8 +355,10 @@ def parse_moment(value: str, path: str, *, end_of_day: bool) -> dt.datetime:
                 day += dt.timedelta(days=1)
             return dt.datetime.combine(day, dt.time(), COPENHAGEN).astimezone(dt.UTC)
         moment = dt.datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=COPENHAGEN)
+        return moment.astimezone(dt.UTC)
+    except OverflowError as exc:
+        raise DomainError(ids.INVALID_DATE, "The date is out of range (years 1 to 9999)", [path]) from exc
     except (ValueError, ids.IdentifierError) as exc:
         raise DomainError(ids.INVALID_DATE, "Not an ISO 8601 date or date-time", [path]) from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=COPENHAGEN)
-    return moment.astimezone(dt.UTC)

@@ -31,6 +31,7 @@ from app.schema.certificates.types import (
     now_of,
 )
 from app.schema.context import Context
+from app.schema.text_inputs import search_text
 from app.schema.users.queries import OrderDirection
 
 E = TypeVar("E", bound=enum.Enum)
@@ -69,7 +70,8 @@ def certificate_filter(
         # An id of another type or organisation simply matches nothing.
         holder = uuid_of(user_id, "User") or uuid.UUID(int=0)
     return CertificateFilter(
-        search=search, kind=kind, status=status, qualified=qualified, expires_before=expires, user_id=holder
+        search=search_text(search), kind=kind, status=status, qualified=qualified, expires_before=expires,
+        user_id=holder,
     )
 
 

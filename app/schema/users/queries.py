@@ -15,6 +15,7 @@ from app.domain.policy import Action, can_view_user
 from app.schema.base import Node, bad_input, requires, to_global_id, uuid_of
 from app.schema.context import Context
 from app.schema.enums import AnonymityRequestStatus, Identification, UserOrderField, UserStatus
+from app.schema.text_inputs import search_text
 from app.schema.users.types import User, UserConnection, load_user, prefetch_page, users_page_args
 
 
@@ -53,7 +54,7 @@ def _user_filter(f: UserFilterInput | None) -> UserFilter:
         # A group id of another type or organisation matches nobody.
         group = uuid_of(f.group_id, "UserGroup") or uuid.UUID(int=0)
     return UserFilter(
-        search=f.search, status=f.status, p_number=p, se_number=se, identification=f.identification, group_id=group
+        search=search_text(f.search), status=f.status, p_number=p, se_number=se, identification=f.identification, group_id=group
     )
 
 
