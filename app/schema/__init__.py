@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import ParserCache
 from strawberry.tools import merge_types
 
 from app.observability import OperationLog
@@ -14,7 +13,7 @@ from app.schema.certificates.mutations import CertificateMutations
 from app.schema.certificates.queries import CertificateQueries
 from app.schema.certificates.types import CertificateNode, CertificateProfileNode
 from app.schema.execution import GatewayExecutionContext
-from app.schema.extensions import ErrorCodes
+from app.schema.extensions import ErrorCodes, ParseCache
 from app.schema.limits import QueryLimits
 from app.schema.node import NodeQueries
 from app.schema.notifications import (
@@ -30,6 +29,7 @@ from app.schema.powers_of_attorney import (
     PowerOfAttorneyQueries,
 )
 from app.schema.settings import SettingsMutations, SettingsQueries
+from app.schema.uploads import SCALAR_OVERRIDES
 from app.schema.user_groups import ExternalUserNode, UserGroupMutations, UserGroupNode, UserGroupQueries
 from app.schema.users.mutations import UserMutations
 from app.schema.users.queries import AnonymityRequestNode, UserQueries
@@ -54,8 +54,9 @@ def build_schema() -> strawberry.Schema:
         subscription=Subscription,
         types=[User, ActivityNode, NotificationNode, AnonymityRequestNode, BulkJobNode, UserGroupNode, ExternalUserNode,
                PowerOfAttorneyNode, CertificateNode, CertificateProfileNode],
-        extensions=[OperationLog, ErrorCodes, lambda: ParserCache(maxsize=256), QueryLimits],
+        extensions=[OperationLog, ErrorCodes, lambda: ParseCache(maxsize=256), QueryLimits],
         execution_context_class=GatewayExecutionContext,
+        scalar_overrides=SCALAR_OVERRIDES,
     )
 
 

@@ -34,6 +34,7 @@ from app.schema.base import (
 )
 from app.schema.context import Context
 from app.schema.enums import GroupKindEnum, RightKindEnum
+from app.schema.text_inputs import search_text
 from app.schema.users.types import User, load_user
 
 
@@ -244,7 +245,7 @@ class UserGroupQueries:
         limit = page_size(first)
         offset = decode_cursor(after, "Offset") or 0
         f = UserGroupFilter(kind=GroupKind(filter.kind.value) if filter and filter.kind else None,
-                            search=filter.search if filter else None)
+                            search=search_text(filter.search) if filter else None)
         rows = await ctx.reader.list_groups(f, offset, limit + 1)
         for g in rows:
             ctx.loaders.group_by_id.prime(g.id, g)
