@@ -37,7 +37,7 @@ def _user_owns(node: Any, me: uuid.UUID) -> bool:
 # tables together). A group is "own" when it was reached as one of the caller's groups.
 OWNERS: dict[str, Callable[[Any, uuid.UUID], bool]] = {
     "User": _user_owns,
-    "Certificate": lambda node, me: node._user_id == me,
+    "Certificate": lambda node, me: node.__dict__.get("_holder", None) == me or node._user_id == me,
     "Activity": lambda node, me: me in (node.actor_id, node.target_user_id),
     "AnonymityRequest": lambda node, me: node._user_id == me,
     "UserGroup": lambda node, me: node.__dict__.get("_member_of") == me,

@@ -260,8 +260,11 @@ def certificates_of_user(info: Info, user_id: uuid_mod.UUID) -> list[Certificate
     if ctx.principal is None or not can_view_certificates_of(ctx.principal, user_id):
         return []
     now = now_of(info)
+    # Each marked with its holder: a partial certificate may not have read its user column, and the
+    # policy's "own" (a holder's own certificates) is decided from it (app/schema/authorization.py).
     return now_or_later(ctx.loaders.certificates_by_user, (user_id, reading_of(info)),
-                        lambda cs: [CertificateNode.of(c, now, pem_read=False) for c in cs])
+                        lambda cs: [CertificateNode.view(c, _now=now, _pem=PEM_NOT_READ, _holder=user_id)
+                                    for c in cs])
 
 
 @strawberry.type
