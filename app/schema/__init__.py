@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.tools import merge_types
 
-from app.observability import OperationLog
+from app.observability import GatewaySchema, OperationLog
 from app.schema.activity import ActivityNode, ActivityQueries
 from app.schema.billing import BillingMutations, BillingQueries
 from app.schema.bulk import BulkJobNode, BulkMutations, BulkQueries
@@ -48,7 +48,7 @@ Subscription = merge_types("Subscription", (NotificationSubscriptions,))
 
 
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+    return GatewaySchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
