@@ -104,3 +104,17 @@ async def test_a_person_reads_their_own_history_certificates_and_groups(env: Env
                             token=token))
     assert data["viewer"]["user"]["history"]["edges"], data
     assert "Egen" in {g["name"] for g in data["viewer"]["user"]["groups"]}
+
+
+async def test_the_csv_exports_follow_the_type_table(env: Env, org: OrgFixture) -> None:
+    """Each export lists objects of one type: a role gets it exactly when TYPES lets it see that
+    type outright (an organisation-wide list has no "own" rows)."""
+    from app.domain.policy import TYPES, Decision, decide
+
+    for path, type_name in (("/exports/activities.csv", "Activity"), ("/exports/certificates.csv", "Certificate")):
+        for role in Role:
+            response = await env.client.get(path, headers={"Authorization": f"Bearer {token_for(env, org, role)}"})
+            allowed = decide(TYPES[type_name], frozenset({role})) is Decision.ALLOW
+            assert (response.status_code == 200) == allowed, (path, role, response.status_code)
+            if not allowed:
+                assert response.status_code == 403, (path, role, response.text)
