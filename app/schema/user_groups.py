@@ -146,13 +146,19 @@ class UserGroupNode(DomainView, Node):
     async def rights(self, info: Info) -> list[RightNode]:
         return await rights_named(info, await info.context.loaders.rights_by_group.load(self._id))
 
-    @strawberry.field(description="Users of the organisation and external users, by name")
-    async def members(self, info: Info, first: int | None = 50, after: str | None = None) -> GroupMemberConnection:
+    @strawberry.field(description="Users of the organisation and external users, by name (group viewers; null "
+                      "with a FORBIDDEN error for anyone else)")
+    async def members(
+        self, info: Info, first: int | None = 50, after: str | None = None
+    ) -> GroupMemberConnection | None:
         limit = page_size(first)
         offset = decode_cursor(after, "Offset") or 0
         rows = await info.context.loaders.members_by_group.load((self._id, offset, limit + 1))
         page = rows[:limit]
-        reveal = True  # only administrators read groups
+        # The policy lets only group viewers (administrators) follow `members`; the anonymity rule is
+        # applied here all the same, so it holds on this path whatever the table says.
+        principal = info.context.principal
+        reveal = principal is not None and principal.is_administrator
         edges = [
             GroupMemberEdge(
                 cursor=encode_cursor("Offset", offset + i + 1), external=m.external,
