@@ -49,6 +49,7 @@ class Settings:
     max_query_tokens: int = 5000
     max_query_cost: int = 25_000
     cost_budget_per_minute: int = 100_000
+    anonymous_cost_budget_per_minute: int = 100_000
     introspection: bool = True
     external_user_handle_seconds: int = 15 * 60
     extra: dict[str, str] = field(default_factory=dict)
@@ -93,6 +94,9 @@ class Settings:
             "max_query_tokens": int(e.get("GRAPHQL_MAX_TOKENS") or cls.max_query_tokens),
             "max_query_cost": int(e.get("GRAPHQL_MAX_COST") or cls.max_query_cost),
             "cost_budget_per_minute": int(e.get("GRAPHQL_COST_BUDGET_PER_MINUTE") or cls.cost_budget_per_minute),
+            "anonymous_cost_budget_per_minute": int(
+                e.get("GRAPHQL_ANONYMOUS_COST_BUDGET_PER_MINUTE") or cls.anonymous_cost_budget_per_minute
+            ),
             "introspection": _bool(e.get("GRAPHQL_INTROSPECTION"), True),
             "external_user_handle_seconds": int(
                 e.get("EXTERNAL_USER_HANDLE_SECONDS") or cls.external_user_handle_seconds

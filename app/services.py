@@ -20,13 +20,14 @@ from app.domain.principal import Actor
 from app.domain.users import activate_user
 from app.hub import NotificationHub
 from app.observability import Metrics
+from app.persistence.budgets import budget_store
 from app.persistence.organisations import org_id_for_cvr
 from app.persistence.reader import Reader
 from app.persistence.tables import organisations
 from app.persistence.uow import SqlUnitOfWork
 from app.persistence.users import find_pending_activation, status_of_user
 from app.platform import SystemPlatform
-from app.schema.limits import CostBudgets, Limits
+from app.schema.limits import Budgets, Limits
 
 
 @dataclass
@@ -40,15 +41,16 @@ class Services:
     hub: NotificationHub = field(default_factory=NotificationHub)
     metrics: Metrics = field(default_factory=Metrics)
     limits: Limits = field(init=False)
-    cost_budgets: CostBudgets = field(init=False)
+    cost_budgets: Budgets = field(init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
         self.limits = Limits(
             max_depth=s.max_query_depth, max_aliases=s.max_query_aliases, max_tokens=s.max_query_tokens,
             max_cost=s.max_query_cost, budget_per_minute=s.cost_budget_per_minute, introspection=s.introspection,
+            anonymous_budget_per_minute=s.anonymous_cost_budget_per_minute,
         )
-        self.cost_budgets = CostBudgets(s.cost_budget_per_minute)
+        self.cost_budgets = budget_store(self.engine)
         self.bulk = BulkRunner(self, BulkLimits(max_bytes=s.import_max_bytes, max_rows=s.import_max_rows))
 
     async def org_id_for_cvr(self, cvr: str) -> int | None:

@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 
 from app.domain.principal import Role
-from app.schema.limits import CostBudgets, _Walker
+from app.persistence.budgets import budget_store
+from app.schema import schema
+from app.schema.query_cost import DocumentWalk
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture
 
@@ -27,7 +29,7 @@ def limits(env: Env, **changes: Any) -> Iterator[None]:
     services = env.services
     before_limits, before_budgets = services.limits, services.cost_budgets
     services.limits = dataclasses.replace(before_limits, **changes)
-    services.cost_budgets = CostBudgets(services.limits.budget_per_minute)
+    services.cost_budgets = budget_store(services.engine)
     try:
         yield
     finally:
@@ -42,7 +44,8 @@ def test_the_cost_of_a_page_grows_with_its_page_size() -> None:
     from graphql import parse
 
     def cost(n: int) -> int:
-        return _Walker(parse(PAGE), {"n": n}).cost(parse(PAGE).definitions[0].selection_set, 1)  # type: ignore[attr-defined]
+        doc = parse(PAGE)
+        return DocumentWalk(schema._schema, doc, {"n": n}, doc.definitions[0]).analyse().cost  # type: ignore[arg-type]
 
     # users (1) + edges (n) + node (n) + history (n) + its edges (5n) + their nodes (5n)
     assert cost(10) == 1 + 10 + 10 + 10 + 50 + 50

@@ -88,20 +88,24 @@ def int_of(value: str, type_name: str) -> int | None:
     return _row_number(parsed[1])
 
 
-def field_nodes(selection_set: Any, fragments: dict[str, Any], seen: frozenset[str] = frozenset()) -> Iterator[FieldNode]:
+def field_nodes(selection_set: Any, fragments: dict[str, Any], seen: set[str] | None = None) -> Iterator[FieldNode]:
     """The fields of a selection set in the query's syntax tree, through inline fragments and
-    fragment spreads (each fragment once on a path; type conditions and directives not applied)."""
+    fragment spreads (each fragment once per selection set, as graphql-core collects fields: a
+    fragment spread three times by each of 14 nested fragments was 3^14 walks; type conditions and
+    directives not applied)."""
     if selection_set is None:
         return
+    seen = set() if seen is None else seen
     for sel in selection_set.selections:
         if isinstance(sel, FieldNode):
             yield sel
         elif isinstance(sel, InlineFragmentNode):
             yield from field_nodes(sel.selection_set, fragments, seen)
         elif isinstance(sel, FragmentSpreadNode) and sel.name.value not in seen:
+            seen.add(sel.name.value)
             fragment = fragments.get(sel.name.value)
             if fragment is not None:
-                yield from field_nodes(fragment.selection_set, fragments, seen | {sel.name.value})
+                yield from field_nodes(fragment.selection_set, fragments, seen)
 
 
 class DomainView:

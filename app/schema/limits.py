@@ -1,34 +1,40 @@
-"""Abuse limits for GraphQL: depth, aliases, tokens, and a query cost (a Shopify-like model: every
-object costs 1, a connection multiplies what is inside its edges/nodes by its page size) with a
-per-principal budget per minute. Every response reports `extensions.cost`."""
+"""Abuse limits for GraphQL: tokens, depth, aliases, and a query cost (a Shopify-like model: every
+object costs 1, a connection multiplies what is inside its edges/nodes by its page size, any other
+list of objects by its bound; app/schema/query_cost.py) with a budget per principal — or, without a
+token, per client address — per minute. Every response reports `extensions.cost`.
+
+The document's walk is linear (each fragment worked out once) and remembered per document text
+and page-size variables, as the validation is per document text: a dashboard sending the same
+documents all day pays for neither again."""
 
 from __future__ import annotations
 
 import functools
-import math
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
     DocumentNode,
-    FieldNode,
-    FragmentDefinitionNode,
     GraphQLError,
     OperationDefinitionNode,
-    SelectionSetNode,
     Source,
     TokenKind,
     validate,
-    value_from_ast_untyped,
 )
 from graphql.language import Lexer
+from graphql.validation.rules import overlapping_fields_can_be_merged
 from strawberry.extensions import SchemaExtension
 
-from app.schema.base import DEFAULT_PAGE, field_nodes
+from app.persistence.budgets import MemoryBudgets, SharedBudgets
+from app.schema.query_cost import Analysis, DocumentWalk
 
-PAGE_DEFAULTS = {"history": 200}
+# graphql-core's OverlappingFieldsCanBeMerged compares every pair of fields of one response name:
+# 1,250 `viewer { roles }` (5,000 tokens) took 2.2 s before the rule's own budget (500,000) aborted
+# it. 50,000 aborts such a document in about 0.2 s; the dashboard's documents spend 0.
+overlapping_fields_can_be_merged.MAX_COMPLEXITY_BUDGET = 50_000
+
+Budgets = MemoryBudgets | SharedBudgets
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,35 +45,7 @@ class Limits:
     max_cost: int = 25_000
     budget_per_minute: int = 100_000
     introspection: bool = True
-
-
-@dataclass
-class CostBudgets:
-    """A token bucket of cost points per principal, refilled continuously (per process)."""
-
-    per_minute: int
-    _buckets: dict[Any, tuple[float, float]] = field(default_factory=dict)
-
-    def _level(self, key: Any, now: float) -> float:
-        level, at = self._buckets.get(key, (float(self.per_minute), now))
-        return min(float(self.per_minute), level + (now - at) * self.per_minute / 60.0)
-
-    def take(self, key: Any, cost: int) -> tuple[bool, float, int]:
-        """(allowed, remaining, retry_after_seconds)."""
-        now = time.monotonic()
-        level = self._level(key, now)
-        if cost > level:
-            wait = math.ceil((cost - level) * 60.0 / self.per_minute)
-            self._buckets[key] = (level, now)
-            return False, level, max(1, wait)
-        self._buckets[key] = (level - cost, now)
-        return True, level - cost, 0
-
-    def refund(self, key: Any, points: int) -> float:
-        now = time.monotonic()
-        level = min(float(self.per_minute), self._level(key, now) + max(points, 0))
-        self._buckets[key] = (level, now)
-        return level
+    anonymous_budget_per_minute: int = 100_000
 
 
 def limit_error(code: str, message: str, **extra: Any) -> GraphQLError:
@@ -90,52 +68,42 @@ def _count_tokens(query: str, stop_after: int) -> int:
     return n
 
 
-class _Walker:
-    def __init__(self, document: DocumentNode, variables: dict[str, Any]) -> None:
-        self.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-        self.variables = variables
+_ANALYSES: dict[Any, Analysis] = {}
+_PAGE_VARIABLES: dict[tuple[str, str | None], frozenset[str]] = {}
+_ANALYSES_SIZE = 512
 
-    def fields(self, selection_set: SelectionSetNode | None) -> Iterator[FieldNode]:
-        return field_nodes(selection_set, self.fragments)
 
-    def page_size(self, node: FieldNode) -> int:
-        for arg in node.arguments or ():
-            if arg.name.value in ("first", "last"):
-                value = value_from_ast_untyped(arg.value, self.variables)
-                if isinstance(value, int) and value >= 0:
-                    return value
-        return PAGE_DEFAULTS.get(node.name.value, DEFAULT_PAGE)
+def analyse(schema: Any, document: DocumentNode, operation: OperationDefinitionNode, query: str | None,
+            operation_name: str | None, variables: dict[str, Any]) -> Analysis:
+    """The operation's walk, remembered per document text, operation and the values of the
+    variables that give page sizes (the only values the walk reads)."""
+    names = _PAGE_VARIABLES.get((query, operation_name)) if query is not None else None
+    key = None
+    if names is not None:
+        key = (query, operation_name, tuple(_hashable(variables.get(n, _ABSENT)) for n in sorted(names)))
+        found = _ANALYSES.get(key)
+        if found is not None:
+            return found
+    result = DocumentWalk(schema, document, variables, operation).analyse()
+    if query is not None:
+        _PAGE_VARIABLES[(query, operation_name)] = result.page_variables
+        if key is None:
+            key = (query, operation_name,
+                   tuple(_hashable(variables.get(n, _ABSENT)) for n in sorted(result.page_variables)))
+        if len(_ANALYSES) >= _ANALYSES_SIZE:
+            _ANALYSES.pop(next(iter(_ANALYSES)))
+        if len(_PAGE_VARIABLES) >= _ANALYSES_SIZE:
+            _PAGE_VARIABLES.pop(next(iter(_PAGE_VARIABLES)))
+        _ANALYSES[key] = result
+    return result
 
-    def cost(self, selection_set: SelectionSetNode | None, multiplier: int) -> int:
-        total = 0
-        for f in self.fields(selection_set):
-            if f.selection_set is None or f.name.value.startswith("__"):
-                continue
-            total += multiplier
-            children = list(self.fields(f.selection_set))
-            if any(c.name.value in ("edges", "nodes") for c in children):
-                size = self.page_size(f)
-                for c in children:
-                    inner = multiplier * size if c.name.value in ("edges", "nodes") else multiplier
-                    if c.selection_set is not None:
-                        total += inner + self.cost(c.selection_set, inner)
-            else:
-                total += self.cost(f.selection_set, multiplier)
-        return total
 
-    def depth(self, selection_set: SelectionSetNode | None) -> int:
-        deepest = 0
-        for f in self.fields(selection_set):
-            if f.selection_set is not None:
-                deepest = max(deepest, 1 + self.depth(f.selection_set))
-        return deepest
+_ABSENT = object()
 
-    def aliases(self, selection_set: SelectionSetNode | None) -> int:
-        n = 0
-        for f in self.fields(selection_set):
-            n += 1 if f.alias is not None else 0
-            n += self.aliases(f.selection_set)
-        return n
+
+def _hashable(value: Any) -> Any:
+    """A page size is an int (or null, or absent); anything else is keyed by its type and repr."""
+    return value if value is None or value is _ABSENT or type(value) is int else (type(value).__name__, repr(value)[:64])
 
 
 def _has_nul(value: Any) -> bool:
@@ -183,95 +151,120 @@ def _validated(schema: Any, document: DocumentNode, query: str | None, rules: tu
 
 
 class QueryLimits(SchemaExtension):
-    """Runs the standard validation itself, then the limits, before anything executes."""
+    """Refuses what is too large before the standard validation (NUL characters, tokens), runs that
+    validation itself (remembered per document), then the shape and cost limits and the budget,
+    before anything executes; after execution, settles the budget by the actual cost."""
 
     # Set by on_validate, which never runs when the document does not parse: get_results must
     # then report nothing rather than fail (a syntax error was an HTTP 500).
     _requested: int | None = None
     _remaining: float | None = None
+    _budget: tuple[Any, int] | None = None  # (key, budget per minute) of the request
+    _charged = False
 
-    def _limits(self) -> tuple[Limits, CostBudgets | None]:
+    def _limits(self) -> tuple[Limits, Budgets | None]:
         services = getattr(self.execution_context.context, "services", None)
         if services is None:
             return Limits(), None
         return services.limits, services.cost_budgets
 
-    def on_validate(self) -> Iterator[None]:  # type: ignore[override]
+    async def on_validate(self) -> AsyncIterator[None]:  # type: ignore[override]
         ec = self.execution_context
-        self._requested: int | None = None
-        self._remaining: float | None = None
+        self._requested = self._remaining = self._budget = None
+        self._charged = False
         limits, budgets = self._limits()
         if ec.pre_execution_errors is None and ec.graphql_document is not None:
-            errors = _validated(ec.schema._schema, ec.graphql_document, ec.query, tuple(ec.validation_rules))
+            errors = self._before_validation(limits)
             if not errors:
-                errors = self._check(limits, budgets)
+                errors = _validated(ec.schema._schema, ec.graphql_document, ec.query, tuple(ec.validation_rules))
+            if not errors:
+                errors = self._check(limits)
+            if not errors and self._requested is not None and budgets is not None:
+                errors = await self._charge(limits, budgets, self._requested)
             ec.pre_execution_errors = errors
         yield
 
-    def _check(self, limits: Limits, budgets: CostBudgets | None) -> list[GraphQLError]:
+    def _before_validation(self, limits: Limits) -> list[GraphQLError]:
         ec = self.execution_context
-        assert ec.graphql_document is not None
         if _has_nul(ec.variables) or (ec.query is not None and "\x00" in ec.query):
             # No text we store may hold a NUL (PostgreSQL refuses it); refuse it at the door.
             return [limit_error("INVALID_CHARACTERS", "Text may not contain NUL characters")]
         if ec.query and count_tokens(ec.query, limits.max_tokens) > limits.max_tokens:
             return [limit_error("QUERY_TOO_LARGE", f"The query has more than {limits.max_tokens} tokens")]
-        walker = _Walker(ec.graphql_document, ec.variables or {})
+        return []
+
+    def _check(self, limits: Limits) -> list[GraphQLError]:
+        ec = self.execution_context
+        assert ec.graphql_document is not None
         operations = [d for d in ec.graphql_document.definitions if isinstance(d, OperationDefinitionNode)]
         op = next((o for o in operations if ec.operation_name is None or (o.name and o.name.value == ec.operation_name)),
                   None)
         if op is None:
             return []
-        if not limits.introspection and any(f.name.value in ("__schema", "__type")
-                                            for f in walker.fields(op.selection_set)):
+        found = analyse(ec.schema._schema, ec.graphql_document, op, ec.query, ec.operation_name,
+                        ec.variables if isinstance(ec.variables, dict) else {})
+        if not limits.introspection and found.introspection:
             return [limit_error("INTROSPECTION_DISABLED", "Introspection is switched off on this server")]
-        depth = walker.depth(op.selection_set)
-        if depth > limits.max_depth:
-            return [limit_error("QUERY_TOO_DEEP", f"The query is {depth} levels deep; at most {limits.max_depth}")]
-        aliases = walker.aliases(op.selection_set)
-        if aliases > limits.max_aliases:
-            return [limit_error("TOO_MANY_ALIASES", f"The query uses {aliases} aliases; at most {limits.max_aliases}")]
-        requested = walker.cost(op.selection_set, 1)
-        self._requested = requested
-        if requested > limits.max_cost:
-            return [limit_error("QUERY_TOO_COSTLY", f"The query would cost {requested} points; at most {limits.max_cost}",
-                                cost={"requested": requested, "limit": limits.max_cost})]
-        principal = getattr(ec.context, "principal", None)
-        if budgets is not None and principal is not None:
-            allowed, remaining, retry_after = budgets.take(principal.user_id, requested)
-            self._remaining = remaining
-            if not allowed:
-                response = getattr(ec.context, "response", None)
-                if response is not None:
-                    response.status_code = 429
-                    response.headers["Retry-After"] = str(retry_after)
-                return [limit_error("RATE_LIMITED", f"Cost budget exhausted; retry in {retry_after} s",
-                                    retryAfter=retry_after)]
+        if found.depth > limits.max_depth:
+            return [limit_error("QUERY_TOO_DEEP", f"The query is {found.depth} levels deep; at most {limits.max_depth}")]
+        if found.aliases > limits.max_aliases:
+            return [limit_error("TOO_MANY_ALIASES",
+                                f"The query uses {found.aliases} aliases; at most {limits.max_aliases}")]
+        self._requested = found.cost
+        if found.cost > limits.max_cost:
+            return [limit_error("QUERY_TOO_COSTLY", f"The query would cost {found.cost} points; at most {limits.max_cost}",
+                                cost={"requested": found.cost, "limit": limits.max_cost})]
         return []
+
+    def _budget_key(self, limits: Limits) -> tuple[Any, int]:
+        """A principal's budget; without one, the client address's (the socket's peer: a proxy in
+        front makes every client one address unless it is given a budget of its own)."""
+        ctx = self.execution_context.context
+        principal = getattr(ctx, "principal", None)
+        if principal is not None:
+            return principal.user_id, limits.budget_per_minute
+        client = getattr(getattr(ctx, "request", None), "client", None)
+        host = getattr(client, "host", None)
+        return (f"ip:{host}" if host else "ip:unknown"), limits.anonymous_budget_per_minute
+
+    async def _charge(self, limits: Limits, budgets: Budgets, requested: int) -> list[GraphQLError]:
+        key = self._budget_key(limits)
+        verdict = await budgets.take(key[0], requested, key[1])
+        self._budget, self._remaining, self._charged = key, verdict.remaining, verdict.allowed
+        if verdict.allowed:
+            return []
+        response = getattr(self.execution_context.context, "response", None)
+        if response is not None:
+            response.status_code = 429
+            response.headers["Retry-After"] = str(verdict.retry_after)
+        return [limit_error("RATE_LIMITED", f"Cost budget exhausted; retry in {verdict.retry_after} s",
+                            retryAfter=verdict.retry_after)]
 
     def get_results(self) -> dict[str, Any]:
         if self._requested is None:
             return {}
         limits, budgets = self._limits()
+        actual = self._actual()
+        cost: dict[str, Any] = {"requested": self._requested, "actual": actual, "limit": limits.max_cost}
+        if self._budget is None or self._remaining is None:
+            return {"cost": cost}
+        key, per_minute = self._budget
+        remaining = self._remaining
+        if budgets is not None and self._charged:
+            # Charged by what was returned, at least 1 (the request itself): the difference to what
+            # was taken is refunded, or charged when a response held more than was requested.
+            remaining = budgets.settle(key, self._requested - max(actual, 1), per_minute)
+        cost["remaining"], cost["budgetPerMinute"] = int(remaining), per_minute
+        return {"cost": cost}
+
+    def _actual(self) -> int:
+        """Objects completed. The response's root object is not a field: count what the query
+        selected. Our executor counts the objects it completes (also any that a null in a non-null
+        field then dropped); any other executor's result is walked."""
         result = self.execution_context.result
-        # The response's root object is not a field: count what the query selected. Our executor
-        # counts the objects it completes (also any that a null in a non-null field then dropped);
-        # any other executor's result is walked.
         counted = getattr(self.execution_context.context, "completed_objects", None)
         if result is None or result.data is None:
-            actual = 0
-        elif isinstance(counted, list) and counted[0]:
-            actual = counted[0]
-        else:
-            actual = max(actual_cost(result.data) - 1, 0)
-        principal = getattr(self.execution_context.context, "principal", None)
-        remaining = self._remaining
-        if budgets is not None and principal is not None and remaining is not None and not (
-            result is not None and result.errors and result.data is None
-        ):
-            remaining = budgets.refund(principal.user_id, self._requested - actual)
-        cost: dict[str, Any] = {"requested": self._requested, "actual": actual, "limit": limits.max_cost}
-        if remaining is not None:
-            cost["remaining"] = int(remaining)
-            cost["budgetPerMinute"] = limits.budget_per_minute
-        return {"cost": cost}
+            return counted[0] if isinstance(counted, list) and counted[0] else 0
+        if isinstance(counted, list) and counted[0]:
+            return counted[0]
+        return max(actual_cost(result.data) - 1, 0)
