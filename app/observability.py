@@ -29,7 +29,7 @@ class JsonFormatter(logging.Formatter):
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": _message(record),
         }
         if (rid := request_id_var.get()) is not None:
             entry["requestId"] = rid
@@ -41,12 +41,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+def _message(record: logging.LogRecord) -> str:
+    """uvicorn's access line without the query string: `/activate?token=…` and the exports'
+    `?search=…` are the client's words (an activation token, a CPR number searched for)."""
+    if record.name == "uvicorn.access" and isinstance(record.args, tuple) and len(record.args) == 5:
+        client, method, path, version, status = record.args
+        return record.msg % (client, method, str(path).split("?", 1)[0], version, status)
+    return record.getMessage()
+
+
 def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # aiosqlite's DEBUG lines carry every statement's bound parameters (emails, searched text).
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, root.level))
 
 
 class Metrics:
