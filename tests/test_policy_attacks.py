@@ -689,3 +689,98 @@ def test_the_websocket_meets_the_same_gates_for_nested_relations_and_forged_ids(
             errors = message["payload"].get("errors") or []
             assert errors and all(e["extensions"]["code"] == "FORBIDDEN" and e["path"][-1] == field
                                   for e in errors), message
+
+
+# --- powers of attorney: both sides see, only the grantor acts, nobody else meets them ---------------------------
+
+
+CREATE_POA = """mutation($cvr: String!) { createPowerOfAttorney(input: {receivingCvr: $cvr, name: "Regnskab",
+  rights: ["SKAT.MOMS"]}) { powerOfAttorney { id name grantedBy { cvr } grantedTo { cvr } } userErrors { code } } }"""
+REVOKE_POA = """mutation($id: ID!) { revokePowerOfAttorney(input: {powerOfAttorneyId: $id}) {
+  powerOfAttorney { id revokedAt } userErrors { code } } }"""
+
+
+async def test_a_power_of_attorney_is_seen_by_both_sides_revoked_by_the_grantor_only(env: Env, org: OrgFixture) -> None:
+    receiver = await make_org(env.services, name="Modtager")
+    stranger = await make_org(env.services, name="Fremmed")
+    made = ok(await env.gql(CREATE_POA, {"cvr": receiver.cvr}, token=token_for(env, org, OA)))["createPowerOfAttorney"]
+    assert made["userErrors"] == [], made
+    poa = made["powerOfAttorney"]["id"]
+    node = "query($id: ID!) { node(id: $id) { id ... on PowerOfAttorney { name rights { code } } } }"
+    for role in (OA, UA, RA):
+        got = ok(await env.gql(node, {"id": poa}, token=token_for(env, receiver, role)))
+        assert got["node"]["name"] == "Regnskab", (role, got)
+        assert await env.gql(node, {"id": poa}, token=token_for(env, stranger, role)) == {"data": {"node": None}}
+        listed = ok(await env.gql("{ powersOfAttorney(direction: RECEIVED) { totalCount } }",
+                                  token=token_for(env, stranger, role)))
+        assert listed["powersOfAttorney"]["totalCount"] == 0
+    assert await env.gql(node, {"id": poa}, token=token_for(env, receiver, U)) == {"data": {"node": None}}
+    for who in (receiver, stranger):
+        refused = ok(await env.gql(REVOKE_POA, {"id": poa}, token=token_for(env, who, OA)))["revokePowerOfAttorney"]
+        assert [e["code"] for e in refused["userErrors"]] == ["NOT_FOUND"] and refused["powerOfAttorney"] is None
+    for role in (UA, RA, U):
+        assert codes(await env.gql(REVOKE_POA, {"id": poa}, token=token_for(env, org, role))) == ["FORBIDDEN"]
+    still = ok(await env.gql("query($id: ID!) { node(id: $id) { ... on PowerOfAttorney { revokedAt } } }",
+                             {"id": poa}, token=token_for(env, org, OA)))
+    assert still["node"]["revokedAt"] is None
+
+
+# --- partners: our groups stay ours ------------------------------------------------------------------------
+
+
+async def test_a_partner_user_in_our_group_gains_neither_our_group_nor_its_rights_at_home(env: Env, org: OrgFixture) -> None:
+    partner = await make_org(env.services, name="Partner")
+    erik = await active_user(env, partner, "Erik")
+    ua = token_for(env, org, UA)
+    group = ok(await env.gql("""mutation { createUserGroup(input: {name: "Hemmelig gruppe", rights: ["SKAT.MOMS"]}) {
+        group { id } userErrors { code } } }""", token=token_for(env, org, OA)))["createUserGroup"]["group"]["id"]
+    found = ok(await env.gql(FIND_EXTERNAL, {"cvr": partner.cvr, "email": erik["email"]}, token=ua))["externalUsers"]
+    ok(await env.gql("""mutation($g: ID!, $x: ID!) { addExternalUserToGroup(input: {groupId: $g,
+        externalUserId: $x}) { userErrors { code } } }""", {"g": group, "x": found[0]["id"]}, token=ua))
+    # Their own view and their administrators' view of them: our group is not one of their groups.
+    own = ok(await env.gql("{ viewer { user { groups { name } effectiveRights } } }",
+                           token=plain_token(env, partner, erik["uuid"])))
+    assert "Hemmelig gruppe" not in json.dumps(own) and "SKAT.MOMS" not in own["viewer"]["user"]["effectiveRights"]
+    body = ok(await env.gql("query($id: ID!) { user(id: $id) { groups { id name members { edges { name } } } } }",
+                            {"id": erik["id"]}, token=token_for(env, partner, OA)))
+    assert "Hemmelig gruppe" not in json.dumps(body)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "LEAK (low): users(filter: {groupId}) accepts another organisation's group id - the custom-membership "
+    "subquery in app/persistence/users.py _filtered (in_custom) is not scoped to the caller's organisation, "
+    "so a foreign id does not behave like a missing one"))
+async def test_a_partner_cannot_list_their_users_by_membership_of_our_group(env: Env, org: OrgFixture) -> None:
+    """`users(filter: {groupId})` with another organisation's group id (derivable from the partner
+    view's ExternalMembership id "ExternalMembership:<group>/<user>") matches nothing."""
+    partner = await make_org(env.services, name="Partner")
+    erik = await active_user(env, partner, "Erik")
+    await active_user(env, partner, "Olaf")
+    ua = token_for(env, org, UA)
+    group = await create_group(env, org, "Ejet")
+    found = ok(await env.gql(FIND_EXTERNAL, {"cvr": partner.cvr, "email": erik["email"]}, token=ua))["externalUsers"]
+    ok(await env.gql("""mutation($g: ID!, $x: ID!) { addExternalUserToGroup(input: {groupId: $g,
+        externalUserId: $x}) { userErrors { code } } }""", {"g": group, "x": found[0]["id"]}, token=ua))
+    body = ok(await env.gql("query($g: ID!) { users(first: 50, filter: {groupId: $g}) { totalCount edges { node { uuid } } } }",
+                            {"g": group}, token=token_for(env, partner, RA)))
+    assert body["users"]["totalCount"] == 0, body
+
+
+# --- the WebSocket: one connection, one caller ------------------------------------------------------------
+
+
+def test_a_second_connection_init_cannot_change_who_is_calling(ws_app: tuple[TestClient, str]) -> None:  # noqa: F811
+    client, ua_token = ws_app
+    user_token, _ = client.app.state.test_people
+    from starlette.websockets import WebSocketDisconnect
+
+    with client.websocket_connect("/graphql", subprotocols=PROTOCOL) as ws:
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {user_token}"}})
+        assert ws.receive_json()["type"] == "connection_ack"
+        ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {ua_token}"}})
+        try:
+            ws.send_json({"type": "subscribe", "id": "1", "payload": {"query": "{ viewer { roles } users(first: 1) { totalCount } }"}})
+            message = ws.receive_json()
+        except WebSocketDisconnect:
+            return
+        assert message.get("payload", {}).get("data", {}) in (None, {}) or message["payload"]["data"].get("users") is None, message
