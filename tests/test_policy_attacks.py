@@ -746,10 +746,6 @@ async def test_a_partner_user_in_our_group_gains_neither_our_group_nor_its_right
     assert "Hemmelig gruppe" not in json.dumps(body)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "LEAK (low): users(filter: {groupId}) accepts another organisation's group id - the custom-membership "
-    "subquery in app/persistence/users.py _filtered (in_custom) is not scoped to the caller's organisation, "
-    "so a foreign id does not behave like a missing one"))
 async def test_a_partner_cannot_list_their_users_by_membership_of_our_group(env: Env, org: OrgFixture) -> None:
     """`users(filter: {groupId})` with another organisation's group id (derivable from the partner
     view's ExternalMembership id "ExternalMembership:<group>/<user>") matches nothing."""

@@ -477,7 +477,13 @@ def _filtered(q: Select[Any], org_id: Any, f: UserFilter) -> Select[Any]:
     if f.group_id is not None:
         from app.persistence.tables import user_group_members, user_groups
 
-        in_custom = select(user_group_members.c.user_id).where(user_group_members.c.group_id == f.group_id)
+        # The group must be ours: a partner's administrator filtering by one of our groups' ids
+        # (they show in external membership ids) must see what an unknown id shows.
+        in_custom = (
+            select(user_group_members.c.user_id)
+            .join(user_groups, user_groups.c.id == user_group_members.c.group_id)
+            .where(user_group_members.c.group_id == f.group_id, user_groups.c.org_id == org_id)
+        )
         system_unit = (
             select(user_groups.c.p_number)
             .where(user_groups.c.id == f.group_id, user_groups.c.org_id == org_id, user_groups.c.kind == "SYSTEM")

@@ -43,7 +43,7 @@ from strawberry.execution.is_awaitable import optimized_is_awaitable as is_await
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import Info
 
-from app.schema.authorization import Decision, Gate
+from app.schema.authorization import Decision, gate_for
 
 _ALLOW = Decision.ALLOW
 _DEFINITION = "strawberry-definition"
@@ -229,7 +229,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # The policy below the root (app/schema/authorization.py): decided per (type, field) for the
         # caller's roles; what is not allowed outright never takes a fast path, so the two checks
         # in execute_field and collect_and_execute_subfields see every such field and object.
-        self._gate = Gate(getattr(self.context_value, "principal", None))
+        self._gate = gate_for(self.context_value)
 
     # --- the policy below the root --------------------------------------------------------------
 
