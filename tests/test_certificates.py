@@ -543,10 +543,13 @@ async def test_roles_without_the_right_are_forbidden(env: Env, org: OrgFixture) 
     forbidden(await env.gql(LIST, {}, token=user))
     assert ok(await env.gql(LIST, {}, token=oa))["certificates"]["totalCount"] == 1  # organisation admins view
     assert (await certificate_row(env, ordered["uuid"]) or {}).get("status") == "ORDERED"
-    # User.certificates: empty for those who may not see certificates, the holder's own for the holder
-    query = "query($id: ID!) { user(id: $id) { certificates { id } } }"
+    # User.certificates: refused (null, FORBIDDEN at its path) for those who may not see
+    # certificates, the holder's own for the holder
+    query = "query($id: ID!) { user(id: $id) { uuid certificates { id } } }"
     variables = {"id": gid("User", org.people[Role.USER])}
-    assert ok(await env.gql(query, variables, token=ra))["user"]["certificates"] == []
+    refused = await env.gql(query, variables, token=ra)
+    assert refused["data"]["user"] == {"uuid": str(org.people[Role.USER]), "certificates": None}, refused
+    assert [(e["path"], e["extensions"]["code"]) for e in refused["errors"]] == [(["user", "certificates"], "FORBIDDEN")]
     assert ok(await env.gql(query, variables, token=user))["user"]["certificates"] == [{"id": ordered["id"]}]
 
     for token, status in ((None, 401), (user, 403), (ra, 403), (oa, 200)):
