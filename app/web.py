@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
 from app.auth import AuthError, TokenVerifier, bearer_token
@@ -34,6 +35,7 @@ from app.platform import SystemPlatform
 from app.schema import schema
 from app.schema.context import Context
 from app.services import Services
+from app.ws import GatewayTransportWS
 
 log = logging.getLogger("app.web")
 
@@ -62,9 +64,14 @@ class GatewayGraphQL(SpecGraphQL):
         principal, error = self._authenticate(request.headers.get("authorization"))
         return Context(self.services, principal, auth_error=error, request=request, response=response)
 
+    # graphql-transport-ws only (the legacy graphql-ws protocol has no session re-checks here).
+    protocols = (GRAPHQL_TRANSPORT_WS_PROTOCOL,)
+    graphql_transport_ws_handler_class = GatewayTransportWS
+
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:  # type: ignore[override]
-        """WebSocket clients authenticate once, in connection_init's payload
-        (`{"Authorization": "Bearer …"}`); a bad or missing token closes the socket (4403)."""
+        """WebSocket clients authenticate in connection_init's payload (`{"Authorization":
+        "Bearer …"}`); a bad or missing token closes the socket (4403). The session then ends with
+        the token or the person (app/ws.py: 4401, 4403)."""
         params = context.connection_params or {}
         header = params.get("Authorization") or params.get("authorization")
         principal, _error = self._authenticate(header if isinstance(header, str) else None)

@@ -28,6 +28,7 @@ from app.schema.base import (
 )
 from app.schema.context import Context
 from app.schema.enums import NotificationChannel
+from app.ws import still_entitled
 
 
 @strawberry.type(name="Notification")
@@ -178,6 +179,10 @@ class NotificationSubscriptions:
         async for notification_id in ctx.services.hub.subscribe(me):
             # Fresh loaders and a fresh connection per event: nothing cached from an earlier one.
             ctx.reset_loaders()
+            # The token may have expired, the person been deleted or deactivated since the last one.
+            if not await still_entitled(ctx):
+                await ctx.close()
+                return
             n = await ctx.reader.notification_by_id(me, notification_id)
             await ctx.close()
             if n is not None:

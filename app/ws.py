@@ -1,0 +1,190 @@
+"""WebSocket sessions (graphql-transport-ws) that end with their token and with their person.
+
+A socket authenticates once, in `connection_init`; the session then re-checks that the token has
+not expired and that the person is still active (not deleted, not deactivated):
+- before every operation (`subscribe`): a refused one closes the socket instead of running;
+- before every notification a subscription delivers (on the event's own read connection);
+- at the token's `exp`, and every `WS_RECHECK_SECONDS` (30 s) while the socket is open.
+It ends with close code 4401 (the token expired) or 4403 (the person is no longer active).
+
+Each operation gets a context of its own (Strawberry shares one per socket, so two operations
+would share a read connection and loaders, and the first to finish would close them)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+    _OperationStreamClosed,
+)
+from strawberry.types.execution import PreExecutionError
+from strawberry.utils.aio import aclosing
+
+from app.domain.principal import Actor, Principal
+from app.graphql_http import coded
+from app.schema.context import Context
+
+if TYPE_CHECKING:
+    from app.persistence.reader import Reader
+    from app.services import Services
+
+log = logging.getLogger("app.ws")
+
+TOKEN_EXPIRED = 4401
+NOT_ACTIVE = 4403
+REASONS = {TOKEN_EXPIRED: "Token expired", NOT_ACTIVE: "Forbidden: the user is no longer active"}
+
+
+class Session:
+    """One authenticated socket: who it is for, and whether it may go on."""
+
+    def __init__(self, websocket: Any, services: Services, principal: Principal, actor: Actor) -> None:
+        self.websocket = websocket
+        self.services = services
+        self.principal = principal
+        self.actor = actor
+        self.ended = False
+
+    async def check(self, reader: Reader | None = None) -> bool:
+        """True while the session may go on; otherwise the socket is closed with its code."""
+        if self.ended:
+            return False
+        code = await self._verdict(reader)
+        if code is not None:
+            await self.end(code)
+        return code is None
+
+    async def _verdict(self, reader: Reader | None) -> int | None:
+        if self.principal.expired(dt.datetime.now(dt.UTC)):
+            return TOKEN_EXPIRED
+        if not await self.services.person_may_act(self.actor.org_id, self.principal.user_id, reader):
+            return NOT_ACTIVE
+        return None
+
+    async def end(self, code: int) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        log.info("websocket session ended (%s)", code, extra={"principal": str(self.principal.user_id)})
+        with contextlib.suppress(Exception):  # the client may be gone already
+            await self.websocket.close(code=code, reason=REASONS[code])
+
+    async def watch(self) -> None:
+        """Wake at the token's exp, and every recheck interval, to check again."""
+        interval = self.services.settings.ws_recheck_seconds
+        while not self.ended:
+            delay = interval
+            if self.principal.expires_at is not None:
+                until_exp = (self.principal.expires_at - dt.datetime.now(dt.UTC)).total_seconds()
+                delay = min(delay, max(until_exp, 0) + 0.05)
+            await asyncio.sleep(delay)
+            try:
+                await self.check()
+            except Exception as exc:  # the database away: keep the session, ask again next round
+                log.warning("websocket session re-check failed: %s", type(exc).__name__)
+
+
+@dataclass
+class OperationContext(Context):
+    """A WebSocket operation's context: its own connection and loaders, and its session."""
+
+    session: Session | None = None
+
+
+async def still_entitled(ctx: Context) -> bool:
+    """Before a subscription delivers an event: is the token unexpired and the person active?
+    Over a WebSocket a refusal also ends the session (the socket is closed with its code)."""
+    session = getattr(ctx, "session", None)
+    if isinstance(session, Session):
+        return await session.check(ctx.reader)
+    principal, actor = ctx.principal, ctx.actor
+    if principal is None or actor is None or principal.expired(dt.datetime.now(dt.UTC)):
+        return False
+    return await ctx.services.person_may_act(actor.org_id, principal.user_id, ctx.reader)
+
+
+class GatewayTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
+    """Strawberry's graphql-transport-ws handler with a Session, a context per operation, and
+    protocol errors as `error` messages with codes (a syntax error was a bare `complete`)."""
+
+    session: Session | None = None
+    _watch: asyncio.Task[None] | None = None
+
+    async def handle_connection_init(self, message: Any) -> None:
+        await super().handle_connection_init(message)
+        principal = self.context.principal
+        if self.connection_acknowledged and self.session is None and principal is not None:
+            services: Services = self.context.services
+            org_id = await services.org_id_for_cvr(principal.org_cvr)
+            assert org_id is not None  # on_ws_connect refused the socket otherwise
+            actor = Actor(org_id, principal.org_cvr, principal.user_id, principal.roles)
+            self.session = Session(self.websocket, services, principal, actor)
+            self._watch = asyncio.create_task(self.session.watch())
+
+    async def handle_subscribe(self, message: Any) -> None:
+        if self.session is not None and not await self.session.check():
+            return
+        await super().handle_subscribe(message)
+
+    async def shutdown(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+        await super().shutdown()
+
+    def _operation_context(self) -> Context:
+        base = self.context
+        return OperationContext(
+            base.services, base.principal, request=base.request, response=base.response,
+            connection_params=base.connection_params, actor=self.session.actor if self.session else None,
+            session=self.session,
+        )
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        """Strawberry's, with the operation's own context; an operation of an ended session
+        stops without a message; a parse error raised outside Strawberry's handling is an error
+        message; our own failures are logged without the query."""
+        try:
+            source = await self.schema.stream(
+                operation.query, variable_values=operation.variables, context_value=self._operation_context(),
+                root_value=self.root_value, operation_name=operation.operation_name,
+            )
+            async with aclosing(source):
+                await self._send_result_stream(operation, source)
+            if self.session is not None and self.session.ended:
+                self.operations.pop(operation.id, None)
+                return
+            await operation.send_operation_message({"id": operation.id, "type": "complete"})
+        except _OperationStreamClosed:
+            return
+        except Exception as error:
+            self.operations.pop(operation.id, None)
+            if self.session is not None and self.session.ended:
+                return
+            from graphql import GraphQLError
+
+            if isinstance(error, GraphQLError):
+                await self._send_errors(operation, [error])
+                return
+            log.error("websocket operation failed", exc_info=error)
+            with contextlib.suppress(Exception):
+                await self.send_message({"id": operation.id, "type": "complete"})
+
+    async def _handle_pre_execution_error(self, operation: Operation[Context, None], result: PreExecutionError) -> None:
+        await self._send_errors(operation, list(result.errors or []))
+
+    async def _send_errors(self, operation: Operation[Context, None], errors: list[Any]) -> None:
+        operation.completed = True
+        self.operations.pop(operation.id, None)
+        await self.send_message({"id": operation.id, "type": "error", "payload": [coded(e) for e in errors]})
+
+
+__all__ = ["NOT_ACTIVE", "TOKEN_EXPIRED", "GatewayTransportWS", "OperationContext", "Session", "still_entitled"]
