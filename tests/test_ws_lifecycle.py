@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import shutil
 import time
@@ -19,13 +20,13 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from sqlalchemy import update
+from sqlalchemy import insert, select, update
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from app.auth import sign_token
 from app.domain.principal import Role
-from app.persistence.tables import users
+from app.persistence.tables import notifications, users
 from tests.conftest import Env, MailSink
 from tests.factories import OrgFixture
 from tests.test_scale_out import gateway
@@ -203,20 +204,23 @@ def test_a_notification_is_not_delivered_to_a_deleted_person_and_the_socket_clos
     services = client.app.state.services  # type: ignore[attr-defined]
     me = services.verifier.verify(token).user_id
 
-    async def delete_me() -> None:
+    async def delete_me_and_notify() -> int:
+        """The person deleted, then a notification for them (a real row, which the old code
+        delivered): only the check before delivery stands between it and the socket."""
         async with services.engine.begin() as conn:
             await conn.execute(update(users).where(users.c.id == me).values(status="DELETED"))
+            org_id = (await conn.execute(select(users.c.org_id).where(users.c.id == me))).scalar_one()
+            return (await conn.execute(insert(notifications).values(
+                org_id=org_id, recipient_id=me, kind="TEST", title="t", body="b", created_at=dt.datetime.now(dt.UTC),
+            ).returning(notifications.c.id))).scalar_one()
 
     with client.websocket_connect("/graphql", subprotocols=PROTOCOL) as ws:
         _connect(ws, token)
         ws.send_json(SUBSCRIBE)
         ws.send_json({"type": "ping"})
         assert ws.receive_json()["type"] == "pong"  # the subscription is registered
-        client.portal.call(delete_me)
-        client.portal.call(services.hub.publish, me, 1)
-        time.sleep(0.5)
-        with contextlib.suppress(Exception):  # an open socket answers; a closed one refuses the send
-            ws.send_json({"type": "ping"})
+        notification_id = client.portal.call(delete_me_and_notify)
+        client.portal.call(services.hub.publish, me, notification_id)
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
         assert closed.value.code == 4403
