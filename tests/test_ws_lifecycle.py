@@ -88,14 +88,16 @@ def sign_token_for(env: Env, org: OrgFixture, role: Role, ttl: int | None = None
 async def test_a_subscription_ends_with_4401_at_the_tokens_exp(
     env: Env, org: OrgFixture, smtp: tuple[MailSink, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with server(env, smtp, tmp_path, monkeypatch, recheck=60) as base:
+    # Bounds are loose (a loaded CI machine once took 12 s): what is shown is that the socket
+    # closes at exp, long before the 600 s re-check could have closed it.
+    async with server(env, smtp, tmp_path, monkeypatch, recheck=600) as base:
         started = time.monotonic()
         async with subscribed(base, sign_token_for(env, org, Role.USER_ADMINISTRATOR, ttl=3)) as ws:
             await ws.send(json.dumps({"type": "subscribe", "id": "q", "payload": {"query": "{ viewer { roles } }"}}))
-            code, received = await until_closed(ws, timeout=8)
+            code, received = await until_closed(ws, timeout=60)
     elapsed = time.monotonic() - started
     assert code == 4401, (code, received)
-    assert 1.5 < elapsed < 10, elapsed  # at exp (3 s, whole seconds), not at the 60 s re-check
+    assert 1.5 < elapsed < 60, elapsed  # at exp (3 s, whole seconds), not at the 600 s re-check
     assert [m["type"] for m in received] == ["next", "complete"], received  # the query ran before exp
 
 
@@ -107,9 +109,9 @@ async def test_a_deleted_persons_subscription_ends_with_4403_on_the_timer(
             await asyncio.sleep(0.7)
             await change_person(env, base, org, org.people[Role.RIGHTS_ADMINISTRATOR], "deleteUser")
             deleted = time.monotonic()
-            code, received = await until_closed(ws, timeout=5)
-    assert code == 4403, (code, received)
-    assert time.monotonic() - deleted < 5, time.monotonic() - deleted
+            code, received = await until_closed(ws, timeout=30)
+    assert code == 4403, (code, received)  # closed by the server, the client did nothing
+    assert time.monotonic() - deleted < 30, time.monotonic() - deleted
     assert received == []
 
 
