@@ -149,15 +149,8 @@ class Reach:
     action: Action | None
     own: bool = False
 
-    def roles(self) -> frozenset[Role]:
-        return EVERYONE if self.action is None else POLICY[self.action]
-
 
 THROUGH = Reach(None)  # values and wrappers: visible to whoever reached their parent
-
-
-def _reach(action: Action, *, own: bool = False) -> Reach:
-    return Reach(action, own)
 
 
 # Connections, edges and payloads: their fields pass on what the parent's rule allowed (the root
@@ -176,40 +169,40 @@ WRAPPERS: frozenset[str] = frozenset({
 TYPES: dict[str, Reach] = {
     **{name: THROUGH for name in WRAPPERS},
     # people and what belongs to them
-    "User": _reach(Action.VIEW_USERS, own=True),
+    "User": Reach(Action.VIEW_USERS, own=True),
     "Deactivation": THROUGH,
-    "Activity": _reach(Action.VIEW_ACTIVITIES, own=True),
-    "AnonymityRequest": _reach(Action.VIEW_ANONYMITY_REQUESTS, own=True),
-    "ActivationCode": _reach(Action.SEND_ACTIVATION),
-    "Notification": _reach(Action.MANAGE_OWN_NOTIFICATIONS),
-    "NotificationSettings": _reach(Action.MANAGE_OWN_NOTIFICATIONS),
+    "Activity": Reach(Action.VIEW_ACTIVITIES, own=True),
+    "AnonymityRequest": Reach(Action.VIEW_ANONYMITY_REQUESTS, own=True),
+    "ActivationCode": Reach(Action.SEND_ACTIVATION),
+    "Notification": Reach(Action.MANAGE_OWN_NOTIFICATIONS),
+    "NotificationSettings": Reach(Action.MANAGE_OWN_NOTIFICATIONS),
     "Viewer": THROUGH,
     # the organisation
-    "Organisation": _reach(Action.VIEW_ORGANISATION),
+    "Organisation": Reach(Action.VIEW_ORGANISATION),
     "PUnit": THROUGH,
     "SeNumber": THROUGH,
-    "OrganisationSettings": _reach(Action.VIEW_SETTINGS),
+    "OrganisationSettings": Reach(Action.VIEW_SETTINGS),
     "UserCreationSettings": THROUGH,
     "AuthenticatorSettings": THROUGH,
     "CertificateSettings": THROUGH,
-    "Billing": _reach(Action.VIEW_BILLING),
+    "Billing": Reach(Action.VIEW_BILLING),
     "BillingCounts": THROUGH,
     "NemHandelDetails": THROUGH,
-    "PowerOfAttorney": _reach(Action.VIEW_POWERS_OF_ATTORNEY),
+    "PowerOfAttorney": Reach(Action.VIEW_POWERS_OF_ATTORNEY),
     "ExternalOrganisation": THROUGH,
     # groups and partners
-    "Right": _reach(Action.VIEW_RIGHTS_CATALOGUE),
-    "UserGroup": _reach(Action.VIEW_USER_GROUPS, own=True),
-    "ExternalUser": _reach(Action.VIEW_USER_GROUPS),
-    "ExternalMembership": _reach(Action.VIEW_EXTERNAL_MEMBERSHIPS),
+    "Right": Reach(Action.VIEW_RIGHTS_CATALOGUE),
+    "UserGroup": Reach(Action.VIEW_USER_GROUPS, own=True),
+    "ExternalUser": Reach(Action.VIEW_USER_GROUPS),
+    "ExternalMembership": Reach(Action.VIEW_EXTERNAL_MEMBERSHIPS),
     # imports
-    "BulkJob": _reach(Action.VIEW_BULK_JOBS),
+    "BulkJob": Reach(Action.VIEW_BULK_JOBS),
     "BulkJobResult": THROUGH,
     "BulkProgress": THROUGH,
-    "RowError": _reach(Action.VIEW_BULK_JOBS),
+    "RowError": Reach(Action.VIEW_BULK_JOBS),
     # certificates
-    "Certificate": _reach(Action.VIEW_CERTIFICATES, own=True),
-    "CertificateProfile": _reach(Action.VIEW_CERTIFICATES),
+    "Certificate": Reach(Action.VIEW_CERTIFICATES, own=True),
+    "CertificateProfile": Reach(Action.VIEW_CERTIFICATES),
     # shared values
     "PageInfo": THROUGH,
     "UserError": THROUGH,
@@ -217,17 +210,17 @@ TYPES: dict[str, Reach] = {
 
 RELATIONS: dict[str, Reach] = {
     # A person's profile: administrators, and the person themself.
-    "User.authenticators": _reach(Action.VIEW_USERS, own=True),
-    "User.rights": _reach(Action.VIEW_USERS, own=True),
-    "User.effectiveRights": _reach(Action.VIEW_USERS, own=True),
-    "User.roles": _reach(Action.VIEW_USERS, own=True),
-    "User.groups": _reach(Action.VIEW_USERS, own=True),
+    "User.authenticators": Reach(Action.VIEW_USERS, own=True),
+    "User.rights": Reach(Action.VIEW_USERS, own=True),
+    "User.effectiveRights": Reach(Action.VIEW_USERS, own=True),
+    "User.roles": Reach(Action.VIEW_USERS, own=True),
+    "User.groups": Reach(Action.VIEW_USERS, own=True),
     "User.deactivation": THROUGH,
     # A person's history and certificates: who may read the log / certificates, and the person.
-    "User.history": _reach(Action.VIEW_ACTIVITIES, own=True),
-    "User.certificates": _reach(Action.VIEW_CERTIFICATES, own=True),
+    "User.history": Reach(Action.VIEW_ACTIVITIES, own=True),
+    "User.certificates": Reach(Action.VIEW_CERTIFICATES, own=True),
     # Group members (names of everyone in the group, partners included): group viewers only.
-    "UserGroup.members": _reach(Action.VIEW_USER_GROUPS),
+    "UserGroup.members": Reach(Action.VIEW_USER_GROUPS),
     "UserGroup.rights": THROUGH,
     # References to a person give null for one the caller may not see (as a missing one would).
     "Activity.actor": THROUGH,
@@ -240,13 +233,13 @@ RELATIONS: dict[str, Reach] = {
     "Certificate.orderedBy": THROUGH,
     "Certificate.predecessor": THROUGH,
     "Certificate.successor": THROUGH,
-    "Certificate.profile": _reach(Action.VIEW_CERTIFICATES),
+    "Certificate.profile": Reach(Action.VIEW_CERTIFICATES),
     # Values worked out from the object itself (read lazily): whoever sees the object.
     "Certificate.certificatePem": THROUGH,
     "Certificate.systemRights": THROUGH,
     "Notification.read": THROUGH,
     "BulkJobResult.affectedUserCount": THROUGH,
-    "ExternalMembership.user": _reach(Action.VIEW_USERS),
+    "ExternalMembership.user": Reach(Action.VIEW_USERS),
     "ExternalMembership.organisation": THROUGH,
     "ExternalUser.organisation": THROUGH,
     "BulkJob.progress": THROUGH,
@@ -254,7 +247,7 @@ RELATIONS: dict[str, Reach] = {
     "BulkJob.rowErrors": THROUGH,
     "BulkJobResult.affectedUsers": THROUGH,  # BulkJob is for user administrators; each User is checked too
     "Viewer.user": THROUGH,
-    "Viewer.organisation": _reach(Action.VIEW_ORGANISATION),
+    "Viewer.organisation": Reach(Action.VIEW_ORGANISATION),
     "Organisation.pUnits": THROUGH,
     "Organisation.seNumbers": THROUGH,
     "OrganisationSettings.userCreation": THROUGH,

@@ -29,14 +29,10 @@ ROOT_TYPES = frozenset({"Query", "Mutation", "Subscription"})
 _NO_ROLES: frozenset[Role] = frozenset()
 
 
-def _user_owns(node: Any, me: uuid.UUID) -> bool:
-    return node._id == me
-
-
 # How an object shows it is the caller's own, per type with an `own` rule (a test holds the two
 # tables together). A group is "own" when it was reached as one of the caller's groups.
 OWNERS: dict[str, Callable[[Any, uuid.UUID], bool]] = {
-    "User": _user_owns,
+    "User": lambda node, me: node._id == me,
     "Certificate": lambda node, me: node.__dict__.get("_holder", None) == me or node._user_id == me,
     "Activity": lambda node, me: me in (node.actor_id, node.target_user_id),
     "AnonymityRequest": lambda node, me: node._user_id == me,
@@ -109,14 +105,13 @@ class Gate:
         except AttributeError:  # not one of our nodes: never "own"
             return False
 
+    def _permits(self, decision: Decision, type_name: str, node: Any) -> bool:
+        return decision is Decision.ALLOW or (decision is Decision.OWN and self.owns(type_name, node))
+
     def check_object(self, type_name: str, node: Any) -> None:
-        decision = type_decision(self.roles, type_name)
-        if decision is Decision.ALLOW or (decision is Decision.OWN and self.owns(type_name, node)):
-            return
-        raise denied(type_name)
+        if not self._permits(type_decision(self.roles, type_name), type_name, node):
+            raise denied(type_name)
 
     def check_relation(self, type_name: str, field_name: str, source: Any) -> None:
-        decision = relation_decision(self.roles, type_name, field_name)
-        if decision is Decision.ALLOW or (decision is Decision.OWN and self.owns(type_name, source)):
-            return
-        raise denied(f"{type_name}.{field_name}")
+        if not self._permits(relation_decision(self.roles, type_name, field_name), type_name, source):
+            raise denied(f"{type_name}.{field_name}")

@@ -36,7 +36,14 @@ import operator
 import uuid
 from typing import Any
 
-from graphql import GraphQLEnumType, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLScalarType
+from graphql import (
+    GraphQLEnumType,
+    GraphQLError,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+)
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined
 from strawberry.execution.is_awaitable import optimized_is_awaitable as is_awaitable_value
@@ -240,7 +247,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if self._gate.relation_allowed(parent_type.name, name) is not _ALLOW:
             try:
                 self._gate.check_relation(parent_type.name, name, source)
-            except Exception as refused:
+            except GraphQLError as refused:
                 field_def = parent_type.fields.get(name)
                 if field_def is None:
                     return Undefined

@@ -14,8 +14,9 @@ from strawberry.types import Info
 
 from app.domain.model import User as DomainUser
 from app.domain.model import UserFilter, UserOrder
-from app.domain.policy import can_view_certificates_of, can_view_user, reveals_identity
+from app.domain.policy import Decision, can_view_user, reveals_identity
 from app.schema.activity import ActivityConnection, ActivityNode, activity_filter
+from app.schema.authorization import relation_decision
 from app.schema.base import (
     Node,
     PageInfo,
@@ -209,9 +210,10 @@ async def prefetch_page(info: Info, user_ids: list[uuid_mod.UUID]) -> None:
 
     Same loaders and keys as the field resolvers, so the statements are the ones the resolvers
     would have caused (one per relation and page); the resolvers then find their values ready and
-    return synchronously. Authorization stays in the resolvers (and certificates are only read
-    for users whose certificates the caller may see). A failed load is left in the loader for
-    the field that needs it to report; anything this cannot predict is simply loaded later."""
+    return synchronously. Only relations the caller's roles may follow outright are prefetched
+    (app/domain/policy.py RELATIONS): the executor refuses the others, or lets a person's own
+    through, whose resolver then loads it alone. A failed load is left in the loader for the field
+    that needs it to report; anything this cannot predict is simply loaded later."""
     ctx: Context = info.context
     if not user_ids or ctx.principal is None:
         return
@@ -221,8 +223,11 @@ async def prefetch_page(info: Info, user_ids: list[uuid_mod.UUID]) -> None:
     variables = info._raw_info.variable_values  # the coerced values (graphql-core's VariableValues.coerced)
     if not isinstance(variables, VariableValues):
         variables = VariableValues({}, variables or {})
+    roles = ctx.principal.roles
     for f in _selected_node_fields(info):
         name = f.name.value
+        if relation_decision(roles, "User", name) is not Decision.ALLOW:
+            continue  # refused, or only on the caller's own user: the executor decides, nothing to batch
         if name == "authenticators":
             loads.append(loaders.authenticators_by_user.load_many(user_ids))
         elif name == "rights":
@@ -232,12 +237,10 @@ async def prefetch_page(info: Info, user_ids: list[uuid_mod.UUID]) -> None:
         elif name == "groups":
             loads.append(loaders.groups_by_user.load_many(user_ids))
         elif name == "certificates":
-            visible = [u for u in user_ids if can_view_certificates_of(ctx.principal, u)]
-            if visible:
-                from app.schema.certificates.types import reading_of
+            from app.schema.certificates.types import reading_of
 
-                reading = reading_of(info, [f])  # what the field's resolver will ask for
-                loads.append(loaders.certificates_by_user.load_many([(u, reading) for u in visible]))
+            reading = reading_of(info, [f])  # what the field's resolver will ask for
+            loads.append(loaders.certificates_by_user.load_many([(u, reading) for u in user_ids]))
         elif name == "history":
             try:
                 a = get_argument_values(history_field, f, variables)
