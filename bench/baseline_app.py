@@ -37,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app.auth import AuthError, TokenVerifier, bearer_token
+from app.adapters.jwt import AuthError, TokenVerifier, bearer_token
 from app.config import Settings
 
 ADMIN_ROLES = frozenset({"ORGANISATION_ADMINISTRATOR", "USER_ADMINISTRATOR", "RIGHTS_ADMINISTRATOR"})

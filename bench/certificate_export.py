@@ -52,12 +52,12 @@ async def _prepare(url: str) -> dict[str, Any]:
     """Migrate, one organisation with a user administrator; returns what the children need."""
     from app.config import Settings
     from app.domain import users as uc
+    from app.domain.common.principal import Actor, Role
     from app.domain.model import OrganisationSettings, PUnit, SeNumber
-    from app.domain.principal import Actor, Role
+    from app.entrypoints.cli.seed import activate_directly
+    from app.bootstrap import build_services
     from app.persistence.migrate import upgrade
     from app.persistence.organisations import create_organisation
-    from app.seed import activate_directly
-    from app.web import build_services
 
     settings = Settings.from_env({}, database_url=url, background_tasks=False)
     services = build_services(settings)
@@ -163,10 +163,10 @@ async def _measure(info: dict[str, Any], traced: bool) -> dict[str, Any]:
     import httpx
     import uvicorn
 
-    from app.auth import sign_token
+    from app.adapters.jwt import sign_token
     from app.config import Settings
-    from app.domain.principal import Role
-    from app.web import create_app
+    from app.domain.common.principal import Role
+    from app.entrypoints.http.app import create_app
 
     settings = Settings.from_env({}, database_url=info["url"], background_tasks=False, graphiql=False)
     token = sign_token(settings, uuid.UUID(info["admin"]), info["cvr"], [Role.USER_ADMINISTRATOR])

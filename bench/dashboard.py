@@ -9,7 +9,7 @@ Per database:
 1. data     - bench/data.py's organisation (10k users, 50k certificates, 1M history entries at scale 1),
               generated afresh, or reused with --reuse when one of this scale is there;
 2. servers  - on 127.0.0.1, each with as many workers as cores (uvicorn, uvloop, httptools):
-              * ours     - `uvicorn app.web:create_app --factory` (BACKGROUND_TASKS=0, cost limits lifted);
+              * ours     - `uvicorn app.entrypoints.http.app:create_app --factory` (BACKGROUND_TASKS=0, cost limits lifted);
               * baseline - bench/baseline_app.py: hand-written Starlette endpoint, the same driver, the same
                            answer as one orjson document (checked: our `data` == the baseline's, keys sorted);
               * peer     - PostGraphile (pinned in bench/peer/package.json, installed there by this script;
@@ -596,10 +596,11 @@ async def count_statements(ds: bench_data.Dataset, firsts: list[int]) -> dict[in
     import httpx
     from sqlalchemy import event
 
-    from app.auth import sign_token
+    from app.adapters.jwt import sign_token
     from app.config import Settings
-    from app.domain.principal import Role
-    from app.web import build_services, create_app
+    from app.domain.common.principal import Role
+    from app.bootstrap import build_services
+    from app.entrypoints.http.app import create_app
 
     settings = Settings.from_env({}, database_url=ds.url, background_tasks=False, max_query_cost=10**9,
                                  cost_budget_per_minute=10**9)
@@ -859,9 +860,9 @@ def summarise_profile(raw: str) -> str:
 def run_db(db: str, args: argparse.Namespace, tmp: Path, tool: str) -> DbReport:
     import httpx
 
-    from app.auth import sign_token
+    from app.adapters.jwt import sign_token
     from app.config import Settings
-    from app.domain.principal import Role
+    from app.domain.common.principal import Role
 
     rep = DbReport(db=db)
     started = time.perf_counter()
@@ -897,7 +898,7 @@ def run_db(db: str, args: argparse.Namespace, tmp: Path, tool: str) -> DbReport:
     bodies: dict[str, dict[int, bytes]] = {}
     try:
         port = free_port()
-        proc, log = start_process(f"ours-{db}", uvicorn_cmd("app.web:create_app", port, args.workers), env, ROOT)
+        proc, log = start_process(f"ours-{db}", uvicorn_cmd("app.entrypoints.http.app:create_app", port, args.workers), env, ROOT)
         servers["ours"] = Server("ours", "ours (Strawberry GraphQL)", port, proc, log, "/graphql",
                                  version=f"uvicorn x{args.workers}")
         port = free_port()

@@ -549,8 +549,8 @@ async def generate(url: str, scale: float = 1.0, *, quiet: bool = False) -> Data
     from sqlalchemy import select
 
     from app.config import Settings
+    from app.bootstrap import build_services
     from app.persistence.tables import rights_catalogue, users
-    from app.web import build_services
     from tests.factories import make_org
 
     say = (lambda *a: None) if quiet else print
@@ -566,7 +566,7 @@ async def generate(url: str, scale: float = 1.0, *, quiet: bool = False) -> Data
                 select(users.c.id, users.c.first_name, users.c.last_name).where(users.c.org_id == org.org_id)
             )).all()
             catalogue = list((await conn.execute(select(rights_catalogue.c.code).order_by(rights_catalogue.c.code))).scalars())
-        from app.domain.principal import Role
+        from app.domain.common.principal import Role
 
         admin = org.people[Role.USER_ADMINISTRATOR]
         people = sorted(((r.id, f"{r.first_name} {r.last_name}") for r in people_rows), key=lambda p: p[0] != admin)

@@ -23,12 +23,13 @@ import pytest_asyncio
 from aiosmtpd.controller import Controller
 from sqlalchemy import event, func, select
 
-from app.auth import sign_token
+from app.adapters.jwt import sign_token
+from app.bootstrap import Services
 from app.config import Settings
-from app.domain.principal import Role
+from app.domain.common.principal import Role
+from app.bootstrap import build_services
+from app.entrypoints.http.app import create_app
 from app.persistence.migrate import upgrade
-from app.services import Services
-from app.web import build_services, create_app
 from tests.factories import OrgFixture, make_org
 
 _COUNTING: contextvars.ContextVar[bool] = contextvars.ContextVar("counting_statements", default=False)

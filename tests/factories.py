@@ -8,12 +8,12 @@ import random
 import uuid
 from dataclasses import dataclass, field
 
+from app.bootstrap import Services
 from app.domain import users as uc
+from app.domain.common.principal import Actor, Role
 from app.domain.model import OrganisationSettings, PUnit, SeNumber
-from app.domain.principal import Actor, Role
+from app.entrypoints.cli.seed import activate_directly
 from app.persistence.organisations import create_organisation
-from app.seed import activate_directly
-from app.services import Services
 
 _WEIGHTS = (2, 7, 6, 5, 4, 3, 2, 1)
 _counter = itertools.count(1)

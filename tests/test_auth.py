@@ -17,9 +17,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import RSAAlgorithm
 
-from app.auth import AuthError, TokenVerifier, sign_token
+from app.adapters.jwt import AuthError, TokenVerifier, sign_token
 from app.config import Settings
-from app.domain.principal import Role
+from app.domain.common.principal import Role
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture, valid_cvr
 

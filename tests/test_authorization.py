@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from app.domain.policy import POLICY, Action
-from app.domain.principal import Role
+from app.domain.common.policy import POLICY, Action
+from app.domain.common.principal import Role
 from app.persistence.tables import activities, anonymity_requests, users
 from app.schema import schema
-from app.schema.base import required_action, to_global_id
+from app.schema.runtime.base import required_action, to_global_id
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture
 

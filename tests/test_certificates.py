@@ -22,13 +22,13 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy import select, update
 
-from app.auth import sign_token
+from app.adapters.jwt import sign_token
 from app.domain import users as uc
+from app.domain.common.principal import Role
 from app.domain.model import OrganisationSettings
-from app.domain.principal import Role
+from app.entrypoints.cli.seed import activate_directly
 from app.persistence.tables import activities, certificate_authority, certificates
-from app.schema.base import to_global_id
-from app.seed import activate_directly
+from app.schema.runtime.base import to_global_id
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture, make_org
 
@@ -774,7 +774,7 @@ async def test_an_anonymous_holders_certificate_names_a_pseudonym_and_no_email(e
 def test_the_key_source_follows_the_order_or_is_exactly_one_of_csr_and_password() -> None:
     from app.domain.certificates.model import CertificateIssuance as I
     from app.domain.certificates.rules import check_key_source
-    from app.domain.errors import DomainError
+    from app.domain.common.errors import DomainError
 
     assert check_key_source(I.SOFTWARE, None, PASSWORD) is I.SOFTWARE
     assert check_key_source(I.HARDWARE, "csr", None) is I.HARDWARE
@@ -800,7 +800,7 @@ def test_three_years_from_the_29th_of_february_ends_on_the_28th() -> None:
 
 
 def test_formula_characters_at_the_start_of_a_cell_are_neutralised() -> None:
-    from app.certificates_http import neutralise
+    from app.entrypoints.http.pki import neutralise
 
     for dangerous in ("=1+1", "+45", "-2", "@SUM(A1)", "\tx", "\rx"):
         assert neutralise(dangerous) == "'" + dangerous
@@ -843,7 +843,7 @@ async def test_the_benchmark_dashboard_page_finds_every_relation_prefetched(
     """The users page starts the loads of the relations its query selects, with the arguments the
     resolvers will get (a literal `first: 5` as well as a variable): no relation resolver of the page
     has to wait (an awaitable would make the page's users complete the slow way)."""
-    from app.schema import loaders
+    from app.schema.runtime import loaders
     from bench.dashboard import QUERY
 
     for i in range(3):

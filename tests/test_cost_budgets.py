@@ -10,9 +10,10 @@ from typing import Any
 
 import httpx
 
-from app.domain.principal import Role
+from app.domain.common.principal import Role
+from app.bootstrap import build_services
+from app.entrypoints.http.app import create_app
 from app.persistence.budgets import MemoryBudgets, SharedBudgets, budget_store
-from app.web import build_services, create_app
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture
 from tests.test_bulk_import import csv_file, person, run_job

@@ -7,13 +7,13 @@ import uuid
 
 import pytest
 
+from app.adapters.crypto import SystemPlatform
 from app.config import Settings
-from app.domain.errors import DomainError
+from app.domain.common.errors import DomainError
+from app.domain.common.policy import POLICY, Action, can_view_user, is_allowed, reveals_identity
+from app.domain.common.principal import Principal, Role
 from app.domain.model import Authenticator, OrganisationSettings
-from app.domain.policy import POLICY, Action, can_view_user, is_allowed, reveals_identity
-from app.domain.principal import Principal, Role
 from app.domain.users import parse_moment
-from app.platform import SystemPlatform
 
 
 def principal(*roles: Role, user: uuid.UUID | None = None) -> Principal:

@@ -1,4 +1,4 @@
-"""Nodes that read their fields from the domain object they show (app/schema/base.py DomainView):
+"""Nodes that read their fields from the domain object they show (app/schema/runtime/base.py DomainView):
 every declared field of each such node reads the right thing, whatever the schema selects."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 from app.domain.certificates.model import Certificate, CertificateKind, CertificatePurpose, CertificateStatus
 from app.domain.model import Activity, GroupKind, UserGroup
 from app.schema.activity import DETAILS_NOT_READ, ActivityEdge, ActivityNode
-from app.schema.base import DomainView, from_global_id
 from app.schema.certificates.types import PEM_NOT_READ, CertificateNode
+from app.schema.runtime.base import DomainView, from_global_id
 from app.schema.user_groups import UserGroupNode
 
 NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)

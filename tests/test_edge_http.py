@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from app.domain.principal import Role
-from app.schema.base import to_global_id
+from app.domain.common.principal import Role
+from app.schema.runtime.base import to_global_id
 from tests.conftest import Env, OrgFixture, token_for
 from tests.loopback import exchange, post_request, serve
 

@@ -1,4 +1,4 @@
-"""The executor's fast path (app/schema/execution.py) answers exactly what graphql-core answers.
+"""The executor's fast path (app/schema/runtime/execution.py) answers exactly what graphql-core answers.
 
 A small schema is executed twice per query, with Strawberry's default execution context and with
 ours, and the results (data and errors, paths and messages included) must be identical: plain
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import strawberry
 
-from app.schema.execution import GatewayExecutionContext
+from app.schema.runtime.execution import GatewayExecutionContext
 
 
 @strawberry.enum
@@ -192,7 +192,7 @@ async def test_include_false_and_skip_true_agree_too() -> None:
 
 async def test_the_fast_paths_are_taken(monkeypatch: pytest.MonkeyPatch) -> None:
     """The cases above compare like with like only if our paths actually run: count them."""
-    from app.schema import execution
+    from app.schema.runtime import execution
 
     taken = {"direct": 0, "compiled": 0}
     direct, compiled = GatewayExecutionContext._execute_direct, execution._complete_compiled
@@ -224,7 +224,7 @@ async def test_the_executor_counts_the_objects_it_returns(name: str) -> None:
     """The query cost's `actual` comes from this count: it must equal the objects in the data."""
     from types import SimpleNamespace
 
-    from app.schema.limits import actual_cost
+    from app.schema.runtime.limits import actual_cost
 
     query = QUERIES[name]
     variables = {"yes": True} if "$yes" in query else ({"n": 3, "c": ["BLUE"]} if "$n" in query else None)

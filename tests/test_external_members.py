@@ -9,10 +9,10 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from app.adapters.crypto import SystemPlatform
 from app.config import Settings
-from app.domain.principal import Role
-from app.platform import SystemPlatform
-from app.schema.base import to_global_id
+from app.domain.common.principal import Role
+from app.schema.runtime.base import to_global_id
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture, make_org
 from tests.test_user_groups import ADD_EXTERNAL, FIND_EXTERNAL, GROUP, active_user, create_group, ok

@@ -14,16 +14,18 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select, update
 
-from app.auth import sign_token
+from app.adapters.jwt import sign_token
+from app.bootstrap import Services
+from app.entrypoints.workers.bulk_runner import BulkRunner
 from app.config import Settings
 from app.domain import bulk
 from app.domain.bulk_csv import BulkOperation
+from app.domain.common.principal import Role
 from app.domain.model import BulkJobStatus
-from app.domain.principal import Role
+from app.bootstrap import build_services
+from app.entrypoints.http.app import create_app
 from app.persistence.migrate import upgrade
 from app.persistence.tables import activities, bulk_jobs, outbox, user_group_members, users
-from app.services import Services
-from app.web import build_services, create_app
 from tests.conftest import Env, MailSink, _free_port, _postgres_database, token_for
 from tests.factories import OrgFixture, make_org
 from tests.test_bulk_import import csv_file, person
@@ -121,7 +123,7 @@ async def test_an_import_interrupted_mid_way_writes_nothing_and_is_taken_up_agai
         before = await _users(services, org)
         job = await _queue_import(services, org, tmp_path / "import.csv", 600, dry_run=False)
 
-        runner = asyncio.create_task(services.bulk.run_pending())
+        runner = asyncio.create_task(BulkRunner(services).run_pending())
         for _ in range(500):  # cancel once some batches are written (inside the open transaction)
             if services.bulk.progress.get(job.id, (0, None))[0] >= 200:
                 break
@@ -134,7 +136,7 @@ async def test_an_import_interrupted_mid_way_writes_nothing_and_is_taken_up_agai
         async with services.engine.begin() as conn:
             await conn.execute(update(bulk_jobs).where(bulk_jobs.c.id == job.id)
                                .values(claimed_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
-        assert await services.bulk.run_pending() == 1
+        assert await BulkRunner(services).run_pending() == 1
         assert await _job_status(services, job.id) == BulkJobStatus.SUCCEEDED.value
         assert await _users(services, org) == before + 600
         async with services.engine.connect() as conn:
@@ -166,7 +168,7 @@ async def test_a_runner_cancelled_at_any_moment_leaves_the_database_writable(env
         db = str(services.engine.url.database)
         for delay in (i * 0.0035 for i in range(30)):  # from before the first batch to past the last
             await _queue_import(services, org, tmp_path / "import.csv", 300, dry_run=True)
-            runner = asyncio.create_task(services.bulk.run_pending())
+            runner = asyncio.create_task(BulkRunner(services).run_pending())
             await asyncio.sleep(delay)
             await _cancel(runner)
             assert await asyncio.to_thread(writable, db), f"write lock still held after a cancel at {delay:.4f} s"
@@ -190,7 +192,7 @@ async def test_many_clients_editing_one_user_lose_no_update(env: Env, org: OrgFi
     time) and bumps its version, so concurrent edits apply one after another."""
     token = token_for(env, org, Role.USER_ADMINISTRATOR)
     target = org.people[Role.USER]
-    from app.schema.base import to_global_id
+    from app.schema.runtime.base import to_global_id
 
     gid = to_global_id("User", target)
     async with env.engine.connect() as conn:
@@ -209,7 +211,7 @@ async def test_many_clients_editing_one_user_lose_no_update(env: Env, org: OrgFi
 
 
 async def test_many_clients_adding_the_same_members_create_no_duplicates(env: Env, org: OrgFixture) -> None:
-    from app.schema.base import to_global_id
+    from app.schema.runtime.base import to_global_id
 
     oa = token_for(env, org, Role.ORGANISATION_ADMINISTRATOR)
     ua = token_for(env, org, Role.USER_ADMINISTRATOR)

@@ -16,7 +16,7 @@ from graphql import GraphQLObjectType, get_named_type, is_leaf_type
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.domain.principal import Role
+from app.domain.common.principal import Role
 from app.schema import schema
 from tests.conftest import Env, token_for
 from tests.factories import make_org

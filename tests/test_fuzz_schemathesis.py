@@ -17,11 +17,12 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.graphql import nodes
 
-from app.auth import sign_token
+from app.adapters.jwt import sign_token
 from app.config import Settings
-from app.domain.principal import Role
+from app.domain.common.principal import Role
+from app.bootstrap import build_services
+from app.entrypoints.http.app import create_app
 from app.persistence.migrate import upgrade
-from app.web import build_services, create_app
 from tests.conftest import PG_URL, REQUIRE_PG
 from tests.factories import make_org
 

@@ -19,11 +19,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.auth import sign_token
+from app.adapters.jwt import sign_token
 from app.config import Settings
-from app.domain.principal import Role
+from app.domain.common.principal import Role
+from app.bootstrap import build_services
 from app.persistence.migrate import upgrade
-from app.web import build_services
 from tests.conftest import _free_port
 from tests.factories import make_org
 
@@ -60,7 +60,7 @@ async def test_graphiql_loads_in_chromium_and_runs_a_query_with_a_bearer_token(t
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": settings.database_url, "BACKGROUND_TASKS": "0"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.web:create_app", "--factory", "--host", "127.0.0.1", "--port",
+        [sys.executable, "-m", "uvicorn", "app.entrypoints.http.app:create_app", "--factory", "--host", "127.0.0.1", "--port",
          str(port), "--log-level", "warning"], cwd=ROOT, env=env, start_new_session=True,
     )
     try:

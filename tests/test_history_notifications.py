@@ -13,13 +13,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import insert
 
-from app.auth import sign_token
+from app.adapters.jwt import sign_token
 from app.domain import users as uc
+from app.domain.common.principal import Role
 from app.domain.notifications import notify_role
-from app.domain.principal import Role
+from app.entrypoints.cli.seed import activate_directly
 from app.persistence.tables import activities
-from app.schema.base import to_global_id
-from app.seed import activate_directly
+from app.schema.runtime.base import to_global_id
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture
 

@@ -1,4 +1,4 @@
-"""Tests for app.domain.identifiers: Danish identifiers, e-mail, phone and dates."""
+"""Tests for app.domain.common.identifiers: Danish identifiers, e-mail, phone and dates."""
 
 from datetime import date, timedelta
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.domain.identifiers import (
+from app.domain.common.identifiers import (
     IdentifierError,
     cvr_check_digit_ok,
     mask_cpr,
@@ -413,7 +413,7 @@ def _email_validator_says(value: str) -> str:
 @settings(max_examples=600, deadline=None)
 @given(local=_LOCAL, domain=_DOMAIN)
 def test_the_common_address_fast_path_agrees_with_email_validator(local: str, domain: str) -> None:
-    from app.domain.identifiers import _common_address
+    from app.domain.common.identifiers import _common_address
 
     value = f"{local}@{domain}"
     fast = _common_address(value)

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from app.domain.principal import Role
+from app.domain.common.principal import Role
 from app.persistence.budgets import budget_store
 from app.schema import schema
-from app.schema.query_cost import DocumentWalk
+from app.schema.runtime.query_cost import DocumentWalk
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture
 

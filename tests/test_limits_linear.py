@@ -12,9 +12,9 @@ import pytest
 from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, get_named_type, parse, validate
 from graphql.validation.rules import overlapping_fields_can_be_merged as overlapping
 
-from app.domain.principal import Role
+from app.domain.common.principal import Role
 from app.schema import schema
-from app.schema.query_cost import CONNECTION_LISTS, LIST_BOUNDS, Analysis, DocumentWalk
+from app.schema.runtime.query_cost import CONNECTION_LISTS, LIST_BOUNDS, Analysis, DocumentWalk
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture
 
@@ -110,7 +110,7 @@ def test_graphql_cores_validation_of_repeated_fields_is_bounded() -> None:
     """OverlappingFieldsCanBeMerged compares every pair of same-named fields: 1,250 `viewer { roles }`
     (5,000 tokens) spent its whole default budget (500,000, 2.2 s). The limits lower that budget;
     the fragment bomb costs it nothing (graphql-core compares a fragment with itself once)."""
-    assert overlapping.MAX_COMPLEXITY_BUDGET == 50_000  # set by app.schema.limits
+    assert overlapping.MAX_COMPLEXITY_BUDGET == 50_000  # set by app.schema.runtime.limits
     spent = [0]
     spend = overlapping.spend_complexity_budget
 

@@ -1,4 +1,4 @@
-"""The request's loaders (app/schema/loaders.py): each declared one is made on first use, once."""
+"""The request's loaders (app/schema/runtime/loaders.py): each declared one is made on first use, once."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from app.schema.loaders import Loaders
+from app.schema.runtime.loaders import Loaders
 
 
 class NoReads:

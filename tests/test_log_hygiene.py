@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.auth import sign_token
-from app.domain.principal import Role
+from app.adapters.jwt import sign_token
+from app.domain.common.principal import Role
 from app.observability import JsonFormatter
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture

@@ -6,8 +6,8 @@ import mailbox
 from email.message import EmailMessage
 from pathlib import Path
 
+from app.adapters.smtp import deliver
 from app.config import Settings
-from app.mail import deliver
 
 
 async def test_mail_without_smtp_lands_in_a_maildir(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import string
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.domain.principal import Role
+from app.domain.common.principal import Role
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture
 

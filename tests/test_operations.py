@@ -12,12 +12,13 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from app.auth import sign_token
+from app.adapters.jwt import sign_token
 from app.config import Settings
-from app.domain.principal import Role
+from app.domain.common.principal import Role
+from app.bootstrap import build_services
+from app.entrypoints.http.app import create_app
 from app.observability import JsonFormatter
 from app.persistence.migrate import upgrade
-from app.web import build_services, create_app
 from tests.conftest import Env, _postgres_database, token_for
 from tests.factories import OrgFixture, make_org
 

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from app.auth import sign_token
-from app.domain.principal import Role
-from app.schema.base import to_global_id
+from app.adapters.jwt import sign_token
+from app.domain.common.principal import Role
+from app.schema.runtime.base import to_global_id
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture, make_org
 from tests.test_bulk_import import csv_file, person, run_job

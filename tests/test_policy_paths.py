@@ -4,7 +4,7 @@ For every caller (the four roles, another organisation's administrator, no token
 root field (node(id:) once per kind of id), one query selects every field up to four relation hops
 below the root - through `viewer`, `node(id:)`, inline fragments on interfaces and unions,
 connections and nested relations - with every leaf at every level. Each answer is held to the
-policy tables (app/domain/policy.py):
+policy tables (app/domain/common/policy.py):
 
 - nothing leaks: every object in the data is of a type the caller may see (or their own), and every
   relation present in the data is one the caller may follow from that object;
@@ -33,13 +33,13 @@ from graphql import (
 )
 from sqlalchemy import select
 
-from app.auth import sign_token
-from app.domain.policy import POLICY, RELATIONS, TYPES, WRAPPERS, Decision, decide
-from app.domain.principal import Role
+from app.adapters.jwt import sign_token
+from app.domain.common.policy import POLICY, RELATIONS, TYPES, WRAPPERS, Decision, decide
+from app.domain.common.principal import Role
 from app.persistence.tables import activities
 from app.schema import schema
-from app.schema.authorization import OWNERS, ROOT_TYPES
-from app.schema.base import required_action, to_global_id
+from app.schema.runtime.authorization import OWNERS, ROOT_TYPES
+from app.schema.runtime.base import required_action, to_global_id
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture, make_org
 from tests.test_user_groups import active_user, create_group, ok

@@ -6,9 +6,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from app.auth import sign_token
-from app.domain.principal import Role
-from app.schema.base import to_global_id
+from app.adapters.jwt import sign_token
+from app.domain.common.principal import Role
+from app.schema.runtime.base import to_global_id
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture
 from tests.test_user_groups import active_user, create_group, ok
@@ -109,7 +109,7 @@ async def test_a_person_reads_their_own_history_certificates_and_groups(env: Env
 async def test_the_csv_exports_follow_the_type_table(env: Env, org: OrgFixture) -> None:
     """Each export lists objects of one type: a role gets it exactly when TYPES lets it see that
     type outright (an organisation-wide list has no "own" rows)."""
-    from app.domain.policy import TYPES, Decision, decide
+    from app.domain.common.policy import TYPES, Decision, decide
 
     for path, type_name in (("/exports/activities.csv", "Activity"), ("/exports/certificates.csv", "Certificate")):
         for role in Role:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from app.domain.principal import Role
+from app.domain.common.principal import Role
 from app.persistence.tables import powers_of_attorney
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from app.auth import sign_token
-from app.domain.principal import Role
+from app.adapters.jwt import sign_token
+from app.domain.common.principal import Role
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from app.domain.principal import Role
+from app.domain.common.principal import Role
 from app.persistence.tables import (
     anonymity_requests,
     certificates,
@@ -21,7 +21,7 @@ from app.persistence.tables import (
     user_groups,
     users,
 )
-from app.schema.base import to_global_id
+from app.schema.runtime.base import to_global_id
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture, make_org
 

@@ -18,11 +18,11 @@ import httpx
 import pytest
 import websockets
 
-from app.auth import sign_token
+from app.adapters.jwt import sign_token
 from app.config import Settings
-from app.domain.principal import Role
+from app.domain.common.principal import Role
+from app.bootstrap import build_services
 from app.persistence.migrate import upgrade
-from app.web import build_services
 from tests.conftest import Env, MailSink, _free_port, _postgres_database
 from tests.factories import make_org
 
@@ -38,7 +38,7 @@ async def gateway(database: str, smtp_port: int, tmp: Path) -> AsyncIterator[str
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.web:create_app", "--factory", "--host", "127.0.0.1",
+        [sys.executable, "-m", "uvicorn", "app.entrypoints.http.app:create_app", "--factory", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning"],
         cwd=ROOT, env=env, start_new_session=True,
     )

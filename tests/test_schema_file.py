@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_committed_schema_matches_the_code() -> None:
     exported = subprocess.run(
-        [sys.executable, "-m", "app.cli", "export-schema"], capture_output=True, text=True, check=True, cwd=ROOT
+        [sys.executable, "-m", "app.entrypoints.cli.main", "export-schema"], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout
     committed = (ROOT / "schema.graphql").read_text()
     assert exported == committed, "schema.graphql is stale: run `make schema` and commit it"
@@ -32,7 +32,7 @@ def test_schema_keeps_the_contract_names() -> None:
 
 def test_the_role_matrix_document_matches_the_policy_table() -> None:
     rendered = subprocess.run(
-        [sys.executable, "-m", "app.cli", "roles-doc"], capture_output=True, text=True, check=True, cwd=ROOT
+        [sys.executable, "-m", "app.entrypoints.cli.main", "roles-doc"], capture_output=True, text=True, check=True, cwd=ROOT
     ).stdout
     assert rendered == (ROOT / "docs" / "roles.md").read_text(), "docs/roles.md is stale: run `make schema`"
     assert "| `updateBilling` | UPDATE_BILLING | ✓ | — | — | — |" in rendered

@@ -6,13 +6,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from app.auth import sign_token
+from app.adapters.jwt import sign_token
 from app.config import Settings
-from app.domain.principal import Role
+from app.domain.common.principal import Role
+from app.entrypoints.cli.seed import DEMO, PARTNER, database_is_empty, person_with_role, seed_demo
+from app.bootstrap import build_services
 from app.persistence.migrate import upgrade
 from app.persistence.tables import organisations, powers_of_attorney, user_group_members, users
-from app.seed import DEMO, PARTNER, database_is_empty, person_with_role, seed_demo
-from app.web import build_services
 
 
 async def test_seed_demo_creates_the_documented_organisations_people_and_relations(tmp_path: Path) -> None:

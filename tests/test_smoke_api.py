@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.domain.principal import Role
+from app.domain.common.principal import Role
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture
 

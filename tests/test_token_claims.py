@@ -12,9 +12,9 @@ import httpx
 import jwt
 import pytest
 
-from app.auth import AuthError, TokenVerifier
+from app.adapters.jwt import AuthError, TokenVerifier
 from app.config import Settings
-from app.domain.principal import Role
+from app.domain.common.principal import Role
 from tests.conftest import Env
 from tests.factories import OrgFixture
 

@@ -39,7 +39,7 @@ async def test_a_good_file_after_hostile_ones_still_imports(env: Env, org: OrgFi
 
 
 async def test_nul_characters_in_graphql_text_are_refused_before_anything_runs(env: Env, org: OrgFixture) -> None:
-    from app.domain.principal import Role
+    from app.domain.common.principal import Role
     from tests.conftest import token_for
 
     mutation = """mutation($f: String!) { createUser(input: {firstName: $f, lastName: "Nul", email: "nul@example.dk",

@@ -6,10 +6,10 @@ import datetime as dt
 from typing import Any
 
 from app.domain import users as uc
+from app.domain.common.principal import Role
 from app.domain.model import OrganisationSettings
-from app.domain.principal import Role
+from app.entrypoints.cli.seed import activate_directly
 from app.persistence.tables import user_group_members
-from app.seed import activate_directly
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture, make_org
 
@@ -72,7 +72,7 @@ async def active_user(env: Env, org: OrgFixture, first: str, *, p_number: str | 
         if activate:
             await activate_directly(uow, created.user, dt.datetime.now(dt.UTC))
         await uow.commit()
-    from app.schema.base import to_global_id
+    from app.schema.runtime.base import to_global_id
 
     return {"id": to_global_id("User", created.user.id), "uuid": str(created.user.id),
             "email": created.user.email}

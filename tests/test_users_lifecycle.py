@@ -18,10 +18,10 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select, update
 
+from app.domain.common.principal import Role
 from app.domain.model import OrganisationSettings
-from app.domain.principal import Role
 from app.persistence.tables import activities, outbox, users
-from app.schema.base import to_global_id
+from app.schema.runtime.base import to_global_id
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture, make_org
 

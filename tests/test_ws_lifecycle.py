@@ -24,8 +24,8 @@ from sqlalchemy import insert, select, update
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from app.auth import sign_token
-from app.domain.principal import Role
+from app.adapters.jwt import sign_token
+from app.domain.common.principal import Role
 from app.persistence.tables import notifications, users
 from tests.conftest import Env, MailSink
 from tests.factories import OrgFixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 import enum
 from typing import Any
 
+from app.domain.common.ports import UnitOfWork
 from app.domain.model import Activity, ExternalUser, User, UserGroup
-from app.domain.ports import UnitOfWork
 
 
 class ActivityType(enum.StrEnum):

@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from app.domain import identifiers as ids
 from app.domain.activity import ActivityType, record
 from app.domain.bulk_csv import (
     FIELD_TO_COLUMN,
@@ -23,10 +22,11 @@ from app.domain.bulk_csv import (
     width_error,
     yes_no,
 )
-from app.domain.errors import DomainError, ValidationFailed
+from app.domain.common import identifiers as ids
+from app.domain.common.errors import DomainError, ValidationFailed
+from app.domain.common.ports import UnitOfWork
 from app.domain.model import Activity, BulkJob, BulkJobStatus, RowError, User, UserInsert, UserStatus
 from app.domain.notifications import notify_person
-from app.domain.ports import UnitOfWork
 from app.domain.users.lifecycle import org_context, send_for_activation
 from app.domain.users.rules import (
     Errors,

@@ -8,12 +8,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.domain import identifiers as ids
 from app.domain.activity import ActivityType, record
-from app.domain.errors import DomainError, NotFound, ValidationFailed
+from app.domain.common import identifiers as ids
+from app.domain.common.errors import DomainError, NotFound, ValidationFailed
+from app.domain.common.ports import UnitOfWork
 from app.domain.model import ExternalUser, GroupKind, Organisation, User, UserGroup, UserStatus
 from app.domain.notifications import notify_administrators_of
-from app.domain.ports import UnitOfWork
 from app.domain.users.lifecycle import org_context
 from app.domain.users.rules import Errors, check_units, optional, parse_rights
 

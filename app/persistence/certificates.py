@@ -416,7 +416,7 @@ def _rights_aggregate() -> Any:
     )
 
 
-# The export reads rows by position (app.certificates_http.csv_cells): append, never reorder.
+# The export reads rows by position (app.entrypoints.http.pki.csv_cells): append, never reorder.
 EXPORT_COLUMNS = [
     c.id, c.kind, c.type, c.status, c.name, c.email, c.contact_name, c.contact_email, c.user_id, c.p_number,
     c.se_number, c.serial_number, c.subject, c.not_before, c.not_after, c.ordered_at, c.issued_at,

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.domain.errors import DomainError
-from app.domain.ports import Platform
-from app.domain.principal import Actor
+from app.domain.common.errors import DomainError
+from app.domain.common.ports import Platform
+from app.domain.common.principal import Actor
 from app.persistence.activity import SqlActivityRepository
 from app.persistence.billing import SqlBillingRepository
 from app.persistence.bulk import SqlBulkJobRepository

@@ -13,7 +13,7 @@ from sqlalchemy import and_, bindparam, delete, func, insert, literal, select, u
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.domain.errors import DomainError
+from app.domain.common.errors import DomainError
 from app.domain.model import (
     ExternalMembership,
     ExternalUser,

@@ -12,7 +12,8 @@ from sqlalchemy import Select, and_, bindparam, delete, func, insert, or_, selec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.domain.errors import DomainError
+from app.domain.common.errors import DomainError
+from app.domain.common.principal import Role
 from app.domain.model import (
     AnonymityRequest,
     AnonymityRequestStatus,
@@ -25,7 +26,6 @@ from app.domain.model import (
     UserOrderField,
     UserStatus,
 )
-from app.domain.principal import Role
 from app.persistence.db import Statements, any_of, insert_many
 from app.persistence.tables import anonymity_requests, user_authenticators, user_rights, user_roles, users
 

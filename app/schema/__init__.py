@@ -5,16 +5,12 @@ from __future__ import annotations
 import strawberry
 from strawberry.tools import merge_types
 
-from app.observability import GatewaySchema, OperationLog
 from app.schema.activity import ActivityNode, ActivityQueries
 from app.schema.billing import BillingMutations, BillingQueries
 from app.schema.bulk import BulkJobNode, BulkMutations, BulkQueries
 from app.schema.certificates.mutations import CertificateMutations
 from app.schema.certificates.queries import CertificateQueries
 from app.schema.certificates.types import CertificateNode, CertificateProfileNode
-from app.schema.execution import GatewayExecutionContext
-from app.schema.extensions import ErrorCodes, ParseCache
-from app.schema.limits import QueryLimits
 from app.schema.node import NodeQueries
 from app.schema.notifications import (
     NotificationMutations,
@@ -28,8 +24,12 @@ from app.schema.powers_of_attorney import (
     PowerOfAttorneyNode,
     PowerOfAttorneyQueries,
 )
+from app.schema.runtime.execution import GatewayExecutionContext
+from app.schema.runtime.extensions import ErrorCodes, ParseCache
+from app.schema.runtime.limits import QueryLimits
+from app.schema.runtime.operation_log import GatewaySchema, OperationLog
+from app.schema.runtime.uploads import SCALAR_OVERRIDES
 from app.schema.settings import SettingsMutations, SettingsQueries
-from app.schema.uploads import SCALAR_OVERRIDES
 from app.schema.user_groups import ExternalUserNode, UserGroupMutations, UserGroupNode, UserGroupQueries
 from app.schema.users.mutations import UserMutations
 from app.schema.users.queries import AnonymityRequestNode, UserQueries

@@ -11,11 +11,11 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from app.domain.errors import DomainError
+from app.domain.common.errors import DomainError
+from app.domain.common.policy import Action
 from app.domain.model import Activity, ActivityFilter
-from app.domain.policy import Action
 from app.domain.users import parse_moment
-from app.schema.base import (
+from app.schema.runtime.base import (
     DomainView,
     Node,
     PageInfo,
@@ -29,12 +29,12 @@ from app.schema.base import (
     to_global_id,
     uuid_of,
 )
-from app.schema.enums import ActivityType
-from app.schema.loaders import now_or_later
-from app.schema.text_inputs import search_text
+from app.schema.runtime.enums import ActivityType
+from app.schema.runtime.loaders import now_or_later
+from app.schema.runtime.text_inputs import search_text
 
 if TYPE_CHECKING:
-    from app.schema.context import Context
+    from app.schema.runtime.context import Context
     from app.schema.users.types import User
 
 

@@ -5,18 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
+from pathlib import Path
 
 import strawberry
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
+from app.adapters.uploads import store_upload
 from app.domain import bulk as uc
 from app.domain.bulk_csv import BulkOperation as DomainOperation
-from app.domain.errors import DomainError
+from app.domain.common.errors import DomainError
+from app.domain.common.policy import Action
 from app.domain.model import BulkJob as DomainJob
 from app.domain.model import RowError as DomainRowError
-from app.domain.policy import Action
-from app.schema.base import (
+from app.schema.runtime.base import (
     MAX_PAGE,
     Node,
     UserError,
@@ -28,7 +30,7 @@ from app.schema.base import (
     user_errors,
     uuid_of,
 )
-from app.schema.context import Context
+from app.schema.runtime.context import Context
 from app.schema.users.types import User, load_user
 
 BulkOperation = strawberry.enum(DomainOperation, name="BulkOperation")
@@ -185,7 +187,7 @@ class BulkMutations:
         ctx: Context = info.context
         services = ctx.services
         try:
-            stored = await services.store_upload(input.file)
+            stored = await store_upload(Path(services.settings.upload_dir), input.file, services.bulk.limits.max_bytes)
         except DomainError as exc:
             return ImportUsersPayload(job=None, user_errors=user_errors(exc))
         job, errors = await in_unit_of_work(

@@ -5,14 +5,14 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from app.domain.policy import Action, can_view_user, is_allowed
+from app.domain.common.policy import Action, can_view_user, is_allowed
 from app.schema.activity import ActivityNode
-from app.schema.base import Node, from_global_id, int_of, requires, uuid_of
 from app.schema.bulk import load_bulk_job
 from app.schema.certificates.types import certificate_node
-from app.schema.context import Context
 from app.schema.notifications import NotificationNode
 from app.schema.powers_of_attorney import load_power
+from app.schema.runtime.base import Node, from_global_id, int_of, requires, uuid_of
+from app.schema.runtime.context import Context
 from app.schema.user_groups import load_group
 from app.schema.users.types import load_user
 

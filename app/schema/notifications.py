@@ -11,9 +11,9 @@ from strawberry.types import Info
 
 from app.domain import notifications as notif
 from app.domain import users as uc
+from app.domain.common.policy import Action
 from app.domain.model import Notification as DomainNotification
-from app.domain.policy import Action
-from app.schema.base import (
+from app.schema.runtime.base import (
     Node,
     PageInfo,
     UserError,
@@ -26,9 +26,8 @@ from app.schema.base import (
     requires,
     to_global_id,
 )
-from app.schema.context import Context
-from app.schema.enums import NotificationChannel
-from app.ws import still_entitled
+from app.schema.runtime.context import Context
+from app.schema.runtime.enums import NotificationChannel
 
 
 @strawberry.type(name="Notification")
@@ -180,7 +179,7 @@ class NotificationSubscriptions:
             # Fresh loaders and a fresh connection per event: nothing cached from an earlier one.
             ctx.reset_loaders()
             # The token may have expired, the person been deleted or deactivated since the last one.
-            if not await still_entitled(ctx):
+            if not await ctx.still_entitled():
                 await ctx.close()
                 return
             n = await ctx.reader.notification_by_id(me, notification_id)

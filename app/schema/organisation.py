@@ -5,11 +5,11 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from app.domain.common.policy import Action
 from app.domain.model import Organisation as DomainOrganisation
-from app.domain.policy import Action
-from app.schema.base import requires, to_global_id
-from app.schema.context import Context
-from app.schema.enums import Role
+from app.schema.runtime.base import requires, to_global_id
+from app.schema.runtime.context import Context
+from app.schema.runtime.enums import Role
 from app.schema.users.types import User, load_user
 
 

@@ -9,10 +9,10 @@ import strawberry
 from strawberry.types import Info
 
 from app.domain import powers_of_attorney as uc
+from app.domain.common.policy import Action
 from app.domain.model import PowerOfAttorney as DomainPower
 from app.domain.model import PowerOfAttorneyStatus as DomainStatus
-from app.domain.policy import Action
-from app.schema.base import (
+from app.schema.runtime.base import (
     Node,
     PageInfo,
     UserError,
@@ -26,7 +26,7 @@ from app.schema.base import (
     to_global_id,
     uuid_of,
 )
-from app.schema.context import Context
+from app.schema.runtime.context import Context
 from app.schema.user_groups import ExternalOrganisation, RightNode, rights_named
 
 PowerOfAttorneyStatus = strawberry.enum(DomainStatus, name="PowerOfAttorneyStatus")

@@ -7,10 +7,10 @@ import strawberry
 from strawberry.types import Info
 
 from app.domain import settings as uc
+from app.domain.common.policy import Action
 from app.domain.model import OrganisationSettings as DomainSettings
-from app.domain.policy import Action
-from app.schema.base import UserError, in_unit_of_work, requires
-from app.schema.enums import Authenticator
+from app.schema.runtime.base import UserError, in_unit_of_work, requires
+from app.schema.runtime.enums import Authenticator
 
 
 @strawberry.type

@@ -10,11 +10,11 @@ import strawberry
 from strawberry.types import Info
 
 from app.domain import user_groups as uc
-from app.domain.errors import DomainError
+from app.domain.common.errors import DomainError
+from app.domain.common.policy import Action
 from app.domain.model import ExternalMembership, ExternalUser, GroupKind, GroupMember, Right, UserGroupFilter
 from app.domain.model import UserGroup as DomainGroup
-from app.domain.policy import Action
-from app.schema.base import (
+from app.schema.runtime.base import (
     DomainView,
     Node,
     PageInfo,
@@ -32,9 +32,9 @@ from app.schema.base import (
     to_global_id,
     uuid_of,
 )
-from app.schema.context import Context
-from app.schema.enums import GroupKindEnum, RightKindEnum
-from app.schema.text_inputs import search_text
+from app.schema.runtime.context import Context
+from app.schema.runtime.enums import GroupKindEnum, RightKindEnum
+from app.schema.runtime.text_inputs import search_text
 from app.schema.users.types import User, load_user
 
 

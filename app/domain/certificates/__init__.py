@@ -1,3 +1,3 @@
 """Certificates: plain data (`model`), the CA port (`authority`), pure rules (`rules`) and the use
-cases (`lifecycle`). Import the modules themselves: `app.domain.ports` needs `model` and `authority`
+cases (`lifecycle`). Import the modules themselves: `app.domain.common.ports` needs `model` and `authority`
 while `lifecycle` needs the ports, so this package imports nothing."""

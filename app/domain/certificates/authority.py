@@ -1,4 +1,4 @@
-"""What the certificate use cases need from a certificate authority (implemented by `app.pki`),
+"""What the certificate use cases need from a certificate authority (implemented by `app.adapters.pki`),
 and the CA's published state: its certificate and the revocation list, created on first use."""
 
 from __future__ import annotations

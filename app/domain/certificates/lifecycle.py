@@ -27,10 +27,10 @@ from app.domain.certificates.model import (
     RevocationReason,
 )
 from app.domain.certificates.rules import ProfileInput
-from app.domain.errors import DomainError, NotFound
+from app.domain.common.errors import DomainError, NotFound
+from app.domain.common.ports import UnitOfWork
 from app.domain.model import OutgoingMail, User, UserStatus
 from app.domain.notifications import notify_person
-from app.domain.ports import UnitOfWork
 from app.domain.users.lifecycle import org_context
 from app.domain.users.rules import Errors, check_units, optional
 

@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.domain import identifiers as ids
 from app.domain.certificates.model import (
     DEFAULT_ORGANISATION_PURPOSES,
     ORGANISATION_PURPOSES,
@@ -22,7 +21,8 @@ from app.domain.certificates.model import (
     CertificateStatus,
     CertificateType,
 )
-from app.domain.errors import DomainError
+from app.domain.common import identifiers as ids
+from app.domain.common.errors import DomainError
 from app.domain.model import Organisation, OrganisationSettings, User, UserStatus
 from app.domain.users.rules import RIGHT_CODE, Errors, optional
 

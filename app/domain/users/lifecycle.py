@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.domain.activity import ActivityType, record
-from app.domain.errors import DomainError, NotFound, ValidationFailed
+from app.domain.common.errors import DomainError, NotFound, ValidationFailed
+from app.domain.common.ports import UnitOfWork
 from app.domain.model import Identification, NotificationChannel, OutgoingMail, User, UserStatus
-from app.domain.ports import UnitOfWork
 from app.domain.users.rules import (
     E,
     Errors,

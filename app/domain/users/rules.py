@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from app.domain import identifiers as ids
-from app.domain.errors import DomainError, ValidationFailed
+from app.domain.common import identifiers as ids
+from app.domain.common.errors import DomainError, ValidationFailed
 from app.domain.model import (
     Authenticator,
     Identification,

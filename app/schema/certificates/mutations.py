@@ -11,6 +11,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from app.adapters.pki import Pki, pki_for
 from app.domain.certificates import lifecycle as uc
 from app.domain.certificates.model import (
     Certificate as DomainCertificate,
@@ -23,10 +24,9 @@ from app.domain.certificates.model import (
     RevocationReason,
 )
 from app.domain.certificates.rules import ProfileInput
-from app.domain.policy import Action
-from app.pki import Pki, pki_for
-from app.schema.base import UserError, in_unit_of_work, not_found, requires, to_global_id, uuid_of
+from app.domain.common.policy import Action
 from app.schema.certificates.types import CertificateNode, now_of
+from app.schema.runtime.base import UserError, in_unit_of_work, not_found, requires, to_global_id, uuid_of
 
 
 def _ca(info: Info) -> Pki:

@@ -19,10 +19,9 @@ from app.domain.certificates.model import (
     CertificateOrderField,
     CertificateStatus,
 )
-from app.domain.errors import DomainError
-from app.domain.policy import Action
+from app.domain.common.errors import DomainError
+from app.domain.common.policy import Action
 from app.domain.users import parse_moment
-from app.schema.base import bad_input, decode_cursor, page_size, requires, uuid_of
 from app.schema.certificates.types import (
     CertificateConnection,
     CertificateNode,
@@ -30,8 +29,9 @@ from app.schema.certificates.types import (
     load_certificate,
     now_of,
 )
-from app.schema.context import Context
-from app.schema.text_inputs import search_text
+from app.schema.runtime.base import bad_input, decode_cursor, page_size, requires, uuid_of
+from app.schema.runtime.context import Context
+from app.schema.runtime.text_inputs import search_text
 from app.schema.users.queries import OrderDirection
 
 E = TypeVar("E", bound=enum.Enum)

@@ -28,8 +28,8 @@ from app.domain.certificates.model import (
 from app.domain.certificates.model import (
     CertificateProfile as DomainProfile,
 )
-from app.domain.policy import Action, can_view_certificates_of, is_allowed
-from app.schema.base import (
+from app.domain.common.policy import Action, can_view_certificates_of, is_allowed
+from app.schema.runtime.base import (
     DomainView,
     Node,
     PageInfo,
@@ -40,10 +40,10 @@ from app.schema.base import (
     to_global_id,
     uuid_of,
 )
-from app.schema.loaders import now_or_later
+from app.schema.runtime.loaders import now_or_later
 
 if TYPE_CHECKING:
-    from app.schema.context import Context
+    from app.schema.runtime.context import Context
     from app.schema.users.types import User
 
 strawberry.enum(CertificateKind, name="CertificateKind")
@@ -261,7 +261,7 @@ def certificates_of_user(info: Info, user_id: uuid_mod.UUID) -> list[Certificate
         return []
     now = now_of(info)
     # Each marked with its holder: a partial certificate may not have read its user column, and the
-    # policy's "own" (a holder's own certificates) is decided from it (app/schema/authorization.py).
+    # policy's "own" (a holder's own certificates) is decided from it (app/schema/runtime/authorization.py).
     return now_or_later(ctx.loaders.certificates_by_user, (user_id, reading_of(info)),
                         lambda cs: [CertificateNode.view(c, _now=now, _pem=PEM_NOT_READ, _holder=user_id)
                                     for c in cs])

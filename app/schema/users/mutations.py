@@ -10,10 +10,11 @@ import strawberry
 from strawberry.types import Info
 
 from app.domain import users as uc
+from app.domain.common.policy import Action
 from app.domain.model import User as DomainUser
-from app.domain.policy import Action
-from app.schema.base import UserError, in_unit_of_work, not_found, requires, uuid_of
-from app.schema.enums import Authenticator
+from app.persistence.activation import activate_pending
+from app.schema.runtime.base import UserError, in_unit_of_work, not_found, requires, uuid_of
+from app.schema.runtime.enums import Authenticator
 from app.schema.users.queries import AnonymityRequestNode
 from app.schema.users.types import User
 
@@ -229,7 +230,8 @@ class UserMutations:
     async def activate_user(self, info: Info, input: ActivateUserInput) -> ActivateUserPayload:
         services = info.context.services
         user_id = uuid_of(input.user_id, "User") if input.user_id else None
-        user = await services.activate(token=input.token, user_id=user_id, code=input.code)
+        user = await activate_pending(services.engine, services.unit_of_work, services.platform.hash_token,
+                                      token=input.token, user_id=user_id, code=input.code)
         if user is None:
             return ActivateUserPayload(
                 activated=False,

@@ -8,14 +8,14 @@ import uuid
 import strawberry
 from strawberry.types import Info
 
-from app.domain.identifiers import IdentifierError, normalise_p_number, normalise_se_number
+from app.domain.common.identifiers import IdentifierError, normalise_p_number, normalise_se_number
+from app.domain.common.policy import Action, can_view_user
 from app.domain.model import AnonymityRequest as DomainRequest
 from app.domain.model import UserFilter, UserOrder
-from app.domain.policy import Action, can_view_user
-from app.schema.base import Node, bad_input, requires, to_global_id, uuid_of
-from app.schema.context import Context
-from app.schema.enums import AnonymityRequestStatus, Identification, UserOrderField, UserStatus
-from app.schema.text_inputs import search_text
+from app.schema.runtime.base import Node, bad_input, requires, to_global_id, uuid_of
+from app.schema.runtime.context import Context
+from app.schema.runtime.enums import AnonymityRequestStatus, Identification, UserOrderField, UserStatus
+from app.schema.runtime.text_inputs import search_text
 from app.schema.users.types import User, UserConnection, load_user, prefetch_page, users_page_args
 
 

@@ -12,12 +12,12 @@ from graphql import FieldNode
 from graphql.execution.values import VariableValues, get_argument_values
 from strawberry.types import Info
 
+from app.domain.common.policy import Decision, can_view_user, reveals_identity
 from app.domain.model import User as DomainUser
 from app.domain.model import UserFilter, UserOrder
-from app.domain.policy import Decision, can_view_user, reveals_identity
 from app.schema.activity import ActivityConnection, ActivityNode, activity_filter
-from app.schema.authorization import relation_decision
-from app.schema.base import (
+from app.schema.runtime.authorization import relation_decision
+from app.schema.runtime.base import (
     Node,
     PageInfo,
     decode_cursor,
@@ -27,15 +27,15 @@ from app.schema.base import (
     page_size,
     to_global_id,
 )
-from app.schema.context import Context
-from app.schema.enums import (
+from app.schema.runtime.context import Context
+from app.schema.runtime.enums import (
     ActivityType,
     Authenticator,
     Identification,
     Role,
     UserStatus,
 )
-from app.schema.loaders import HistoryArgs, now_or_later
+from app.schema.runtime.loaders import HistoryArgs, now_or_later
 
 if TYPE_CHECKING:
     from app.schema.certificates.types import CertificateNode
@@ -211,7 +211,7 @@ async def prefetch_page(info: Info, user_ids: list[uuid_mod.UUID]) -> None:
     Same loaders and keys as the field resolvers, so the statements are the ones the resolvers
     would have caused (one per relation and page); the resolvers then find their values ready and
     return synchronously. Only relations the caller's roles may follow outright are prefetched
-    (app/domain/policy.py RELATIONS): the executor refuses the others, or lets a person's own
+    (app/domain/common/policy.py RELATIONS): the executor refuses the others, or lets a person's own
     through, whose resolver then loads it alone. A failed load is left in the loader for the field
     that needs it to report; anything this cannot predict is simply loaded later."""
     ctx: Context = info.context

@@ -1,5 +1,6 @@
 """Runs CSV import jobs in the background: claims a queued job, runs it in one transaction,
-records the outcome. Progress of running jobs is kept in memory for `bulkJob` to show."""
+records the outcome. Progress of running jobs goes to the process's job board (app/adapters/jobs.py)
+for `bulkJob` to show."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from app.domain.bulk import BulkLimits, ImportFailed, finish_job, run_import
+from app.domain.bulk import ImportFailed, finish_job, run_import
+from app.domain.common.principal import Actor
 from app.domain.model import BulkJob, RowError
-from app.domain.principal import Actor
 from app.persistence.bulk import claim_next_job
 
 if TYPE_CHECKING:
-    from app.services import Services
+    from app.bootstrap import Services
 
 log = logging.getLogger("app.bulk")
 
@@ -42,14 +43,9 @@ async def _finish_before_cancelling(task: asyncio.Task[Any], stop: asyncio.Event
 
 
 class BulkRunner:
-    def __init__(self, services: Services, limits: BulkLimits) -> None:
+    def __init__(self, services: Services) -> None:
         self.services = services
-        self.limits = limits
-        self.progress: dict[uuid.UUID, tuple[int, int | None]] = {}
-        self._wake = asyncio.Event()
-
-    def wake(self) -> None:
-        self._wake.set()
+        self.board = services.bulk
 
     async def run_pending(self) -> int:
         """Run every claimable job now; returns how many ran."""
@@ -71,9 +67,7 @@ class BulkRunner:
                 raise
             except Exception:
                 log.exception("bulk runner failed; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), poll_seconds)
-            self._wake.clear()
+            await self.board.wait(poll_seconds)
 
     async def run_job(self, job: BulkJob, cvr: str) -> None:
         """Run one claimed job. Cancelled, it stops at the next batch boundary and rolls back; the job
@@ -91,14 +85,14 @@ class BulkRunner:
         def progress(processed: int, total: int | None) -> None:
             if stop.is_set():
                 raise _Stopped
-            self.progress[job.id] = (processed, total)
+            self.board.progress[job.id] = (processed, total)
 
         result = None
         failure: ImportFailed | None = None
         try:
             async with self.services.unit_of_work(actor) as uow:
                 await uow.tune_for_bulk()
-                result = await run_import(uow, job, open_file, self.limits, progress)
+                result = await run_import(uow, job, open_file, self.board.limits, progress)
                 if job.dry_run:
                     await uow.rollback()
                     result = {**result, "dryRun": True}
@@ -127,7 +121,7 @@ class BulkRunner:
         self._finished(job)
 
     def _finished(self, job: BulkJob) -> None:
-        self.progress.pop(job.id, None)
+        self.board.progress.pop(job.id, None)
         if job.file_path:
             with contextlib.suppress(OSError):
                 Path(job.file_path).unlink()

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from app.bootstrap import Services
 from app.domain import users as uc
+from app.domain.common.principal import Actor, Role
 from app.domain.model import OrganisationSettings, PUnit, SeNumber, UserStatus
-from app.domain.principal import Actor, Role
 from app.persistence.organisations import create_organisation
 from app.persistence.tables import organisations
-from app.services import Services
 
 FIRST = ["Anne", "Bo", "Camilla", "Dennis", "Emma", "Frederik", "Gitte", "Henrik", "Ida", "Jonas",
          "Karen", "Lars", "Mette", "Niels", "Olivia", "Peter", "Rikke", "Søren", "Tove", "Ulrik"]

@@ -17,7 +17,7 @@ from typing import Any
 import jwt
 
 from app.config import Settings
-from app.domain.principal import Principal, Role
+from app.domain.common.principal import Principal, Role
 
 CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 CVR = re.compile(r"[0-9]{8}")

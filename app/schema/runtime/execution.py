@@ -50,7 +50,7 @@ from strawberry.execution.is_awaitable import optimized_is_awaitable as is_await
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import Info
 
-from app.schema.authorization import Decision, gate_for
+from app.schema.runtime.authorization import Decision, gate_for
 
 _ALLOW = Decision.ALLOW
 _DEFINITION = "strawberry-definition"
@@ -233,7 +233,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # counted where they are made, instead of walking the finished response again.
         counter = getattr(self.context_value, "completed_objects", None)
         self._completed: list[int] = counter if isinstance(counter, list) else [0]
-        # The policy below the root (app/schema/authorization.py): decided per (type, field) for the
+        # The policy below the root (app/schema/runtime/authorization.py): decided per (type, field) for the
         # caller's roles; what is not allowed outright never takes a fast path, so the two checks
         # in execute_field and collect_and_execute_subfields see every such field and object.
         self._gate = gate_for(self.context_value)

@@ -27,13 +27,13 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.types.execution import PreExecutionError
 from strawberry.utils.aio import aclosing
 
-from app.domain.principal import Actor, Principal
-from app.graphql_http import coded
-from app.schema.context import Context
+from app.domain.common.principal import Actor, Principal
+from app.entrypoints.http.graphql import coded
+from app.schema.runtime.context import Context
 
 if TYPE_CHECKING:
+    from app.bootstrap import Services
     from app.persistence.reader import Reader
-    from app.services import Services
 
 log = logging.getLogger("app.ws")
 
@@ -64,7 +64,7 @@ class Session:
     async def _verdict(self, reader: Reader | None) -> int | None:
         if self.principal.expired(dt.datetime.now(dt.UTC)):
             return TOKEN_EXPIRED
-        if not await self.services.person_may_act(self.actor.org_id, self.principal.user_id, reader):
+        if not await self.services.actors.may_act(self.actor.org_id, self.principal.user_id, reader):
             return NOT_ACTIVE
         return None
 
@@ -97,17 +97,11 @@ class OperationContext(Context):
 
     session: Session | None = None
 
-
-async def still_entitled(ctx: Context) -> bool:
-    """Before a subscription delivers an event: is the token unexpired and the person active?
-    Over a WebSocket a refusal also ends the session (the socket is closed with its code)."""
-    session = getattr(ctx, "session", None)
-    if isinstance(session, Session):
-        return await session.check(ctx.reader)
-    principal, actor = ctx.principal, ctx.actor
-    if principal is None or actor is None or principal.expired(dt.datetime.now(dt.UTC)):
-        return False
-    return await ctx.services.person_may_act(actor.org_id, principal.user_id, ctx.reader)
+    async def still_entitled(self) -> bool:
+        """Over a WebSocket a refusal also ends the session (the socket is closed with its code)."""
+        if self.session is not None:
+            return await self.session.check(self.reader)
+        return await super().still_entitled()
 
 
 class GatewayTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
@@ -122,7 +116,7 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         principal = self.context.principal
         if self.connection_acknowledged and self.session is None and principal is not None:
             services: Services = self.context.services
-            org_id = await services.org_id_for_cvr(principal.org_cvr)
+            org_id = await services.actors.org_id_for_cvr(principal.org_cvr)
             assert org_id is not None  # on_ws_connect refused the socket otherwise
             actor = Actor(org_id, principal.org_cvr, principal.user_id, principal.roles)
             self.session = Session(self.websocket, services, principal, actor)
@@ -187,4 +181,4 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         await self.send_message({"id": operation.id, "type": "error", "payload": [coded(e) for e in errors]})
 
 
-__all__ = ["NOT_ACTIVE", "TOKEN_EXPIRED", "GatewayTransportWS", "OperationContext", "Session", "still_entitled"]
+__all__ = ["NOT_ACTIVE", "TOKEN_EXPIRED", "GatewayTransportWS", "OperationContext", "Session"]

@@ -17,6 +17,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from app.adapters.pki import pki_for
+from app.bootstrap import Services
 from app.domain.certificates.authority import (
     CRL_REFRESH_MARGIN,
     AuthorityStore,
@@ -29,14 +31,12 @@ from app.domain.certificates.model import (
     CertificateOrder,
     CertificateStatus,
 )
-from app.domain.policy import Action
-from app.exports import authorise, error, neutralise
+from app.domain.common.policy import Action
+from app.entrypoints.http.exports import authorise, error, neutralise
 from app.persistence.certificates import SqlAuthorityStore, stream_certificates
 from app.persistence.db import is_sqlite
-from app.pki import pki_for
-from app.schema.base import to_global_id
 from app.schema.certificates.queries import filter_from_query
-from app.services import Services
+from app.schema.runtime.base import to_global_id
 
 PEM = "application/x-pem-file"
 FLUSH_BYTES = 64 * 1024

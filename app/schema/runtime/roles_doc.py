@@ -8,9 +8,9 @@ from typing import Any
 
 import strawberry
 
-from app.domain.policy import POLICY, RELATIONS, THROUGH, TYPES, WRAPPERS, Decision, Reach, decide
-from app.domain.principal import Role
-from app.schema.base import required_action
+from app.domain.common.policy import POLICY, RELATIONS, THROUGH, TYPES, WRAPPERS, Decision, Reach, decide
+from app.domain.common.principal import Role
+from app.schema.runtime.base import required_action
 
 ROLE_TITLES = {
     Role.ORGANISATION_ADMINISTRATOR: "Organisation admin",
@@ -42,7 +42,7 @@ def render(schema: strawberry.Schema) -> str:
     lines = [
         "# Who may do what",
         "",
-        "Generated from `app/domain/policy.py` and the schema by `mitid-gateway roles-doc`; do not edit.",
+        "Generated from `app/domain/common/policy.py` and the schema by `mitid-gateway roles-doc`; do not edit.",
         "Every root field is gated by exactly one policy action (a test fails for an ungated one).",
         "Denied → a GraphQL error with `extensions.code = \"FORBIDDEN\"`; other organisations' ids → not found.",
         "Below the root, the tables at the end (object types, relations) apply to every field on every path.",

@@ -9,17 +9,17 @@ import sys
 import uuid
 
 from app.config import Settings
-from app.domain.principal import Role
+from app.domain.common.principal import Role
 
 
 def _services(settings: Settings):  # type: ignore[no-untyped-def]
-    from app.web import build_services
+    from app.bootstrap import build_services
 
     return build_services(settings)
 
 
 async def _migrate(settings: Settings) -> None:
-    from app.certificates_http import ensure_authority
+    from app.entrypoints.http.pki import ensure_authority
     from app.persistence.migrate import upgrade
 
     services = _services(settings)
@@ -31,7 +31,7 @@ async def _migrate(settings: Settings) -> None:
 
 
 async def _seed(settings: Settings, if_empty: bool) -> bool:
-    from app.seed import database_is_empty, seed_demo
+    from app.entrypoints.cli.seed import database_is_empty, seed_demo
 
     services = _services(settings)
     try:
@@ -44,8 +44,8 @@ async def _seed(settings: Settings, if_empty: bool) -> bool:
 
 
 async def _token(settings: Settings, org: str, role: Role, user: str | None) -> str:
-    from app.auth import sign_token
-    from app.seed import person_with_role
+    from app.adapters.jwt import sign_token
+    from app.entrypoints.cli.seed import person_with_role
 
     if user is not None:
         user_id = uuid.UUID(user)
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.write(schema.as_str() + "\n")
     elif args.command == "roles-doc":
         from app.schema import schema
-        from app.schema.roles_doc import render
+        from app.schema.runtime.roles_doc import render
 
         sys.stdout.write(render(schema) + "\n")
     elif args.command == "migrate":
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "token":
         print(asyncio.run(_token(settings, args.org, Role(args.role), args.user)))
     elif args.command == "tokens":
-        from app.seed import DEMO
+        from app.entrypoints.cli.seed import DEMO
 
         url = f"{settings.public_base_url}/graphql"
         for role in (Role.ORGANISATION_ADMINISTRATOR, Role.USER_ADMINISTRATOR, Role.USER):
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
 
         configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
         uvicorn.run(
-            "app.web:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+            "app.entrypoints.http.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
             log_level="info", log_config=None,
         )
 

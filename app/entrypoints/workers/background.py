@@ -8,13 +8,14 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from app.domain.errors import DomainError
-from app.domain.principal import Actor
+from app.adapters.smtp import deliver_due
+from app.bootstrap import Services
+from app.domain.common.errors import DomainError
+from app.domain.common.principal import Actor
 from app.domain.users import apply_deactivation_schedule
-from app.mail import deliver_due
+from app.entrypoints.workers.bulk_runner import BulkRunner
 from app.persistence.notifications import listen
 from app.persistence.users import orgs_with_due_deactivation_changes
-from app.services import Services
 
 log = logging.getLogger("app.background")
 
@@ -52,7 +53,7 @@ async def background_tasks(services: Services) -> AsyncIterator[None]:
         asyncio.create_task(
             _every(s.scheduler_interval_seconds, "deactivation", lambda: run_deactivation_schedule(services))
         ),
-        asyncio.create_task(services.bulk.run_forever(s.bulk_poll_seconds)),
+        asyncio.create_task(BulkRunner(services).run_forever(s.bulk_poll_seconds)),
     ]
 
     try:

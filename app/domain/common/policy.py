@@ -6,7 +6,7 @@ import enum
 import uuid
 from dataclasses import dataclass
 
-from app.domain.principal import Principal, Role
+from app.domain.common.principal import Principal, Role
 
 OA = Role.ORGANISATION_ADMINISTRATOR
 UA = Role.USER_ADMINISTRATOR

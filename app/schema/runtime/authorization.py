@@ -1,7 +1,7 @@
 """The policy below the root fields, applied by the executor to every field on every path.
 
-`app/domain/policy.py` says who may see each object type (TYPES) and follow each relation
-(RELATIONS). The executor (app/schema/execution.py) asks a request's `Gate` before it resolves a
+`app/domain/common/policy.py` says who may see each object type (TYPES) and follow each relation
+(RELATIONS). The executor (app/schema/runtime/execution.py) asks a request's `Gate` before it resolves a
 relation (the source object decides "own") and before it completes an object (the object decides
 "own"): `viewer`, `node(id:)`, fragments on interfaces and unions, connections, nested relations and
 mutation payloads all pass the same two checks, because they are checks on (type, field) pairs of
@@ -22,8 +22,8 @@ from typing import Any
 
 from graphql import GraphQLError
 
-from app.domain.policy import RELATIONS, TYPES, WRAPPERS, Decision, decide
-from app.domain.principal import Principal, Role
+from app.domain.common.policy import RELATIONS, TYPES, WRAPPERS, Decision, decide
+from app.domain.common.principal import Principal, Role
 
 ROOT_TYPES = frozenset({"Query", "Mutation", "Subscription"})
 _NO_ROLES: frozenset[Role] = frozenset()

@@ -1,6 +1,6 @@
 """Abuse limits for GraphQL: tokens, depth, aliases, and a query cost (a Shopify-like model: every
 object costs 1, a connection multiplies what is inside its edges/nodes by its page size, any other
-list of objects by its bound; app/schema/query_cost.py) with a budget per principal — or, without a
+list of objects by its bound; app/schema/runtime/query_cost.py) with a budget per principal — or, without a
 token, per client address — per minute. Every response reports `extensions.cost`.
 
 The document's walk is linear (each fragment worked out once) and remembered per document text
@@ -27,7 +27,7 @@ from graphql.validation.rules import overlapping_fields_can_be_merged
 from strawberry.extensions import SchemaExtension
 
 from app.persistence.budgets import MemoryBudgets, SharedBudgets
-from app.schema.query_cost import Analysis, DocumentWalk
+from app.schema.runtime.query_cost import Analysis, DocumentWalk
 
 # graphql-core's OverlappingFieldsCanBeMerged compares every pair of fields of one response name:
 # 1,250 `viewer { roles }` (5,000 tokens) took 2.2 s before the rule's own budget (500,000) aborted

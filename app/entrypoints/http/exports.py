@@ -12,21 +12,19 @@ import uuid
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
-from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from app.auth import AuthError, bearer_token
-from app.domain.errors import DomainError
+from app.adapters.actors import NotActing
+from app.bootstrap import Services
+from app.domain.common.errors import DomainError
+from app.domain.common.policy import Action, is_allowed
+from app.domain.common.principal import Actor
 from app.domain.model import ActivityFilter
-from app.domain.policy import Action, is_allowed
-from app.domain.principal import Actor
 from app.domain.users.rules import parse_moment
-from app.schema.base import from_global_id
-from app.schema.context import Context
-from app.schema.text_inputs import MAX_SEARCH
-from app.services import Services
+from app.schema.runtime.base import from_global_id
+from app.schema.runtime.text_inputs import MAX_SEARCH
 
 DANGEROUS_FIRST = ("=", "+", "-", "@", "\t", "\r")
 PAGE = 1000
@@ -51,19 +49,16 @@ def error(status: int, code: str, message: str) -> JSONResponse:
 
 
 async def authorise(services: Services, request: Request, action: Action) -> Actor | JSONResponse:
-    """The export's caller, exactly as the GraphQL gate would see them; or the error response."""
-    token = bearer_token(request.headers.get("authorization"))
-    if token is None:
-        return error(401, "UNAUTHENTICATED", "Authentication required")
+    """The export's caller, exactly as the GraphQL gate sees them (app/adapters/actors.py); or the
+    error response."""
+    header = request.headers.get("authorization")
+    principal, problem = services.actors.principal(header)
+    if principal is None:
+        return error(401, "UNAUTHENTICATED", problem or "Authentication required")
     try:
-        principal = services.verifier.verify(token)
-    except AuthError as exc:
+        actor = await services.actors.actor(principal)
+    except NotActing as exc:
         return error(401, "UNAUTHENTICATED", exc.message)
-    try:
-        actor = await Context(services, principal).resolve_actor()
-    except GraphQLError as exc:
-        code = (exc.extensions or {}).get("code", "UNAUTHENTICATED")
-        return error(503 if code == "SERVICE_UNAVAILABLE" else 401, str(code), exc.message)
     if not is_allowed(principal.roles, action):
         return error(403, "FORBIDDEN", f"Your roles do not allow {action.value}")
     return actor

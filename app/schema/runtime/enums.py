@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from app.domain.activity import ActivityType
+from app.domain.common.principal import Role
 from app.domain.model import (
     AnonymityRequestStatus,
     Authenticator,
@@ -15,7 +16,6 @@ from app.domain.model import (
     UserOrderField,
     UserStatus,
 )
-from app.domain.principal import Role
 
 UserStatusEnum = strawberry.enum(UserStatus, name="UserStatus")
 IdentificationEnum = strawberry.enum(Identification, name="Identification")

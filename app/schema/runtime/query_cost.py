@@ -35,7 +35,7 @@ from graphql import (
     value_from_ast_untyped,
 )
 
-from app.schema.base import DEFAULT_PAGE, MAX_PAGE
+from app.schema.runtime.base import DEFAULT_PAGE, MAX_PAGE
 
 CONNECTION_LISTS = frozenset({"edges", "nodes"})
 

@@ -37,7 +37,7 @@ from app.domain.certificates.model import (
     RevocationReason,
 )
 from app.domain.certificates.rules import add_years
-from app.domain.errors import DomainError
+from app.domain.common.errors import DomainError
 
 CA_NAME = "MitID Erhverv Gateway Issuing CA"
 CA_VALIDITY_YEARS = 20

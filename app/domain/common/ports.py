@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from app.domain.certificates.authority import AuthorityStore
 from app.domain.certificates.model import Certificate, CertificateProfile
+from app.domain.common.principal import Actor, Role
 from app.domain.model import (
     Activity,
     AnonymityRequest,
@@ -25,7 +26,6 @@ from app.domain.model import (
     UserInsert,
     UserStatus,
 )
-from app.domain.principal import Actor, Role
 
 
 class Platform(Protocol):

@@ -14,12 +14,12 @@ from graphql import FieldNode, FragmentSpreadNode, GraphQLError, InlineFragmentN
 from strawberry.permission import BasePermission
 from strawberry.types import Info
 
-from app.domain.errors import DomainError, errors_of
-from app.domain.policy import Action, is_allowed
+from app.domain.common.errors import DomainError, errors_of
+from app.domain.common.policy import Action, is_allowed
 
 if TYPE_CHECKING:
-    from app.domain.ports import UnitOfWork
-    from app.schema.context import Context
+    from app.domain.common.ports import UnitOfWork
+    from app.schema.runtime.context import Context
 
 T = TypeVar("T")
 DEFAULT_PAGE = 50

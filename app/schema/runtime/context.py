@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from app.domain.principal import Actor, Principal
-from app.schema.base import unauthenticated
+from app.adapters.actors import NotActing
+from app.domain.common.principal import Actor, Principal
+from app.schema.runtime.base import unauthenticated
 
 if TYPE_CHECKING:
-    from app.domain.ports import UnitOfWork
+    from app.bootstrap import Services
+    from app.domain.common.ports import UnitOfWork
     from app.persistence.reader import Reader
-    from app.schema.loaders import Loaders
-    from app.services import Services
+    from app.schema.runtime.loaders import Loaders
 
 
 @dataclass
@@ -27,7 +29,7 @@ class Context:
     connection_params: dict[str, Any] | None = None
     _reader: Reader | None = field(default=None, repr=False)
     _actor_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
-    # Filled by the executor (app/schema/execution.py): objects completed, for the cost's `actual`.
+    # Filled by the executor (app/schema/runtime/execution.py): objects completed, for the cost's `actual`.
     completed_objects: list[int] = field(default_factory=lambda: [0], repr=False)
     _loaders: Loaders | None = field(default=None, repr=False)
     # Values worked out from the query's syntax tree once per request (keyed by ids of its nodes,
@@ -41,18 +43,25 @@ class Context:
             if self.actor is None:
                 if self.principal is None:
                     raise unauthenticated(self.auth_error or "Authentication required")
-                org_id = await self.services.org_id_for_cvr(self.principal.org_cvr)
-                if org_id is None:
-                    raise unauthenticated("The token's organisation is not known here")
-                reader = None
-                if read_only:
-                    if self._reader is None:
-                        self._reader = self.services.reader(org_id)
-                    reader = self._reader
-                if not await self.services.person_may_act(org_id, self.principal.user_id, reader):
-                    raise unauthenticated("Your user is not active in this organisation")
-                self.actor = Actor(org_id, self.principal.org_cvr, self.principal.user_id, self.principal.roles)
+                actors = self.services.actors
+                try:
+                    org_id = await actors.org_of(self.principal)
+                    reader = None
+                    if read_only:
+                        if self._reader is None:
+                            self._reader = self.services.reader(org_id)
+                        reader = self._reader
+                    self.actor = await actors.actor(self.principal, org_id, reader)
+                except NotActing as exc:
+                    raise unauthenticated(exc.message) from None
             return self.actor
+
+    async def still_entitled(self) -> bool:
+        """Before a subscription delivers an event: is the token unexpired and the person active?"""
+        principal, actor = self.principal, self.actor
+        if principal is None or actor is None or principal.expired(dt.datetime.now(dt.UTC)):
+            return False
+        return await self.services.actors.may_act(actor.org_id, principal.user_id, self.reader)
 
     @property
     def reader(self) -> Reader:
@@ -64,7 +73,7 @@ class Context:
     @property
     def loaders(self) -> Loaders:
         if self._loaders is None:
-            from app.schema.loaders import Loaders
+            from app.schema.runtime.loaders import Loaders
 
             self._loaders = Loaders.create(self.reader)
         return self._loaders

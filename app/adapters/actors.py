@@ -1,0 +1,80 @@
+"""Who is acting: the one place a bearer token becomes a person of an organisation, for GraphQL over
+HTTP, the WebSocket and the CSV exports alike.
+
+A token is only as good as its person: someone deleted, deactivated (during the period) or not of
+that organisation cannot act, even with an unexpired token."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.adapters.jwt import AuthError, TokenVerifier, bearer_token
+from app.domain.common.principal import Actor, Principal
+from app.domain.model import UserStatus
+from app.persistence.organisations import org_id_for_cvr
+from app.persistence.users import status_of_user
+
+if TYPE_CHECKING:
+    from app.persistence.reader import Reader
+
+
+class NotActing(Exception):
+    """The caller is not (or no longer) a person who may act here; `message` says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Actors:
+    def __init__(self, engine: AsyncEngine, verifier: TokenVerifier) -> None:
+        self.engine = engine
+        self.verifier = verifier
+        self._org_ids: dict[str, int] = {}
+
+    def principal(self, header: str | None) -> tuple[Principal | None, str | None]:
+        """The `Authorization` header's verified principal, or why there is none (None: no header)."""
+        token = bearer_token(header)
+        if token is not None:
+            try:
+                return self.verifier.verify(token), None
+            except AuthError as exc:
+                return None, exc.message
+        return None, ("Authorization header must be 'Bearer <token>'" if header else None)
+
+    async def org_id_for_cvr(self, cvr: str) -> int | None:
+        # Organisations are never deleted, so a known CVR's id can be remembered.
+        if cvr not in self._org_ids:
+            async with self.engine.connect() as conn:
+                org_id = await org_id_for_cvr(conn, cvr)
+            if org_id is None:
+                return None
+            self._org_ids[cvr] = org_id
+        return self._org_ids[cvr]
+
+    async def may_act(self, org_id: int, user_id: uuid.UUID, reader: Reader | None = None) -> bool:
+        """Is the person active in the organisation? A read-only request asks on its own read
+        connection (`reader`): one pool checkout per request, not two."""
+        if reader is not None:
+            status = await reader.user_status(user_id)
+        else:
+            async with self.engine.connect() as conn:
+                status = await status_of_user(conn, org_id, user_id)
+        return status is not None and status not in (UserStatus.DELETED, UserStatus.DEACTIVATED)
+
+    async def org_of(self, principal: Principal) -> int:
+        org_id = await self.org_id_for_cvr(principal.org_cvr)
+        if org_id is None:
+            raise NotActing("The token's organisation is not known here")
+        return org_id
+
+    async def actor(self, principal: Principal, org_id: int | None = None, reader: Reader | None = None) -> Actor:
+        """The acting person of a verified principal, or NotActing."""
+        if org_id is None:
+            org_id = await self.org_of(principal)
+        if not await self.may_act(org_id, principal.user_id, reader):
+            raise NotActing("Your user is not active in this organisation")
+        return Actor(org_id, principal.org_cvr, principal.user_id, principal.roles)

@@ -1,0 +1,67 @@
+"""The composition root: builds the container every entrypoint shares. Wiring only, no logic."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.adapters.actors import Actors
+from app.adapters.crypto import SystemPlatform
+from app.adapters.hub import NotificationHub
+from app.adapters.jobs import JobBoard
+from app.adapters.jwt import TokenVerifier
+from app.config import Settings
+from app.domain.bulk import BulkLimits
+from app.domain.common.principal import Actor
+from app.observability import Metrics
+from app.persistence.budgets import budget_store
+from app.persistence.db import make_engine
+from app.persistence.reader import Reader
+from app.persistence.uow import SqlUnitOfWork
+from app.schema.runtime.limits import Budgets, Limits
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    platform: SystemPlatform
+    verifier: TokenVerifier
+    actors: Actors
+    bulk: JobBoard
+    limits: Limits
+    cost_budgets: Budgets
+    hub: NotificationHub = field(default_factory=NotificationHub)
+    metrics: Metrics = field(default_factory=Metrics)
+
+    def reader(self, org_id: int) -> Reader:
+        return Reader(self.engine, org_id)
+
+    def unit_of_work(self, actor: Actor) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, actor, self.platform, on_notifications=self._publish)
+
+    def _publish(self, added: list[tuple[uuid.UUID, int]]) -> None:
+        for recipient, notification_id in added:
+            self.hub.publish(recipient, notification_id)
+
+
+def build_services(settings: Settings) -> Services:
+    s = settings
+    engine = make_engine(s.database_url)
+    verifier = TokenVerifier(s)
+    return Services(
+        settings=s,
+        engine=engine,
+        platform=SystemPlatform(s),
+        verifier=verifier,
+        actors=Actors(engine, verifier),
+        bulk=JobBoard(BulkLimits(max_bytes=s.import_max_bytes, max_rows=s.import_max_rows)),
+        limits=Limits(
+            max_depth=s.max_query_depth, max_aliases=s.max_query_aliases, max_tokens=s.max_query_tokens,
+            max_cost=s.max_query_cost, budget_per_minute=s.cost_budget_per_minute, introspection=s.introspection,
+            anonymous_budget_per_minute=s.anonymous_cost_budget_per_minute,
+        ),
+        cost_budgets=budget_store(engine),
+    )
