@@ -5,15 +5,60 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite lint schema install clean bench http-audit-deps
+.PHONY: run test test-sqlite lint schema install lock try-latest clean bench http-audit-deps
 
-$(STAMP): pyproject.toml
+# The exact versions (runtime + test extra, with hashes) are in requirements/lock.txt, made from
+# pyproject.toml's ranges by `make lock`; .venv (and so run, test, CI) installs that, then the project
+# itself without dependencies. Re-runs when pyproject.toml or the lock changes.
+LOCK := requirements/lock.txt
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Regenerates the lock from pyproject.toml with a pinned pip-tools in its own venv (var/pip-tools).
+# Keeps the locked versions that still fit; `make lock LOCK_ARGS=--upgrade` takes the newest allowed,
+# `LOCK_ARGS='--upgrade-package strawberry-graphql'` one package.
+PIP_TOOLS_VERSION := 7.6.2
+PIP_TOOLS_PIP_VERSION := 26.3
+PIP_TOOLS := var/pip-tools
+$(PIP_TOOLS)/.installed-$(PIP_TOOLS_VERSION):
+	rm -rf $(PIP_TOOLS)
+	$(PYTHON) -m venv $(PIP_TOOLS)
+	$(PIP_TOOLS)/bin/pip install --quiet pip==$(PIP_TOOLS_PIP_VERSION) pip-tools==$(PIP_TOOLS_VERSION)
+	touch $@
+
+lock: $(PIP_TOOLS)/.installed-$(PIP_TOOLS_VERSION)
+	mkdir -p $(dir $(LOCK))
+	CUSTOM_COMPILE_COMMAND="make lock" $(PIP_TOOLS)/bin/pip-compile --quiet --extra test --generate-hashes \
+	  --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links --output-file $(LOCK) \
+	  $(LOCK_ARGS) pyproject.toml
+
+# The newest versions pyproject.toml's bounds allow, ignoring the lock, in a throwaway venv
+# (var/latest-venv; .venv is not touched): prints what differs from the lock, then runs the tests
+# there (PYTEST_ARGS passes through). Green: `make lock LOCK_ARGS=--upgrade` takes them.
+LATEST := var/latest-venv
+try-latest: http-audit-deps
+	rm -rf $(LATEST)
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/pip install --quiet --upgrade pip
+	$(LATEST)/bin/pip install --quiet --upgrade -e '.[test]'
+	@$(LATEST)/bin/python -c 'import re, subprocess, sys; \
+	  norm = lambda n: re.sub(r"[-_.]+", "-", n).lower(); \
+	  lock = dict(l.split(" ")[0].split("==") for l in open("$(LOCK)") if re.match(r"[A-Za-z0-9]", l)); \
+	  lock = {norm(k): v for k, v in lock.items()}; \
+	  out = subprocess.run([sys.executable, "-m", "pip", "freeze", "--exclude-editable"], capture_output=True, text=True).stdout; \
+	  now = {norm(k): v for k, v in (l.split("==") for l in out.splitlines() if "==" in l)}; \
+	  rows = [(n, lock.get(n, "-"), now.get(n, "-")) for n in sorted(set(lock) | set(now)) if lock.get(n) != now.get(n)]; \
+	  print("newest allowed vs $(LOCK):" if rows else "newest allowed = $(LOCK)"); \
+	  [print(f"  {n:28} {a:>14} -> {b}") for n, a, b in rows]'
+	$(LATEST)/bin/python -m pytest $(PYTEST_ARGS)
+	$(LATEST)/bin/lint-imports
+	$(LATEST)/bin/ruff check app tests
 
 run: $(STAMP)
 	$(BIN)/mitid-gateway migrate
