@@ -60,7 +60,7 @@ try-latest: http-audit-deps
 	$(LATEST)/bin/lint-imports
 	$(LATEST)/bin/ruff check app tests
 
-run: $(STAMP)
+run: $(STAMP) graphiql-assets
 	$(BIN)/mitid-gateway migrate
 	$(BIN)/mitid-gateway seed-demo --if-empty
 	PUBLIC_BASE_URL=http://127.0.0.1:$(PORT) $(BIN)/mitid-gateway tokens
@@ -70,7 +70,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/ruff check app tests
 
-test: $(STAMP) lint http-audit-deps
+test: $(STAMP) lint http-audit-deps graphiql-assets
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # graphql-http's serverAudits for tests/test_http_audit.py, pinned by tests/http_audit/package-lock.json,
@@ -83,6 +83,22 @@ http-audit-deps:
 	  mkdir -p $(AUDIT_DIR) && cp tests/http_audit/package.json tests/http_audit/package-lock.json $(AUDIT_DIR)/ \
 	  && (cd $(AUDIT_DIR) && npm ci --silent --no-audit --no-fund) \
 	  || echo "note: graphql-http could not be installed: tests/test_http_audit.py will fail"; fi
+
+# GraphiQL's browser files (React, GraphiQL, its explorer plugin), pinned by web/graphiql/package-lock.json,
+# into var/graphiql (again only when the lock changed); the gateway serves them itself (GET /graphql in
+# a browser: no CDN, works offline). Without npm, or when the install fails, that page says how to
+# install them, tests/test_graphiql_browser.py skips, and everything else works as before.
+GRAPHIQL_DIR := var/graphiql
+.PHONY: graphiql-assets
+graphiql-assets:
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  echo "note: npm not found: GraphiQL's files are not installed (its page says how; the API works as usual)"; \
+	elif ! cmp -s web/graphiql/package-lock.json $(GRAPHIQL_DIR)/package-lock.json \
+	     || [ ! -f $(GRAPHIQL_DIR)/node_modules/graphiql/graphiql.min.js ]; then \
+	  mkdir -p $(GRAPHIQL_DIR) && cp web/graphiql/package.json web/graphiql/package-lock.json $(GRAPHIQL_DIR)/ \
+	  && (cd $(GRAPHIQL_DIR) && npm ci --silent --prefer-offline --no-audit --no-fund) \
+	  || { rm -f $(GRAPHIQL_DIR)/package-lock.json; echo "note: GraphiQL's files could not be installed:" \
+	       "its page says how; the API works as usual"; }; fi
 
 # The dashboard benchmark (issue 7) from a fresh clone: installs, generates the data, prints the table.
 bench: $(STAMP)

@@ -39,6 +39,7 @@ class Settings:
     scheduler_interval_seconds: float = 30.0
     background_tasks: bool = True
     graphiql: bool = True
+    graphiql_assets: str = "var/graphiql/node_modules"  # `make graphiql-assets` installs them there
     upload_dir: str = "var/uploads"
     import_max_bytes: int = 50 * 1024 * 1024
     import_max_rows: int = 200_000
@@ -84,6 +85,7 @@ class Settings:
             ),
             "background_tasks": _bool(e.get("BACKGROUND_TASKS"), True),
             "graphiql": _bool(e.get("GRAPHIQL"), True),
+            "graphiql_assets": e.get("GRAPHIQL_ASSETS") or cls.graphiql_assets,
             "upload_dir": e.get("UPLOAD_DIR") or cls.upload_dir,
             "import_max_bytes": int(e.get("IMPORT_MAX_BYTES") or cls.import_max_bytes),
             "import_max_rows": int(e.get("IMPORT_MAX_ROWS") or cls.import_max_rows),

@@ -21,6 +21,7 @@ from app.domain.bulk_csv import BulkOperation, template
 from app.entrypoints.http.activation import activation_routes
 from app.entrypoints.http.exports import export_routes
 from app.entrypoints.http.gateway import GatewayGraphQL
+from app.entrypoints.http.graphiql import GraphiQLPage
 from app.entrypoints.http.pki import certificate_routes
 from app.entrypoints.http.uploads import UploadGuard
 from app.entrypoints.workers.background import background_tasks, notification_listener
@@ -52,7 +53,8 @@ async def refresh_gauges(services: Services) -> None:
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     services = services or build_services(settings)
-    graphql_app = GatewayGraphQL(services)
+    ide = GraphiQLPage(settings.graphiql_assets) if settings.graphiql else None
+    graphql_app = GatewayGraphQL(services, ide)
 
     async def healthz(request: Request) -> Response:
         try:
@@ -110,6 +112,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             Route("/templates/users-{operation}.csv", csv_template),
             *export_routes(services),  # /exports/activities.csv
             *certificate_routes(services),  # /pki/ca.pem, /pki/crl.pem, /exports/certificates.csv
+            *(ide.routes() if ide else []),  # /graphiql/…: the files of GraphiQL (its page: GET /graphql)
         ],
         lifespan=lifespan,
     )

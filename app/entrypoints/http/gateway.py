@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import Response
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
 from app.adapters.actors import NotActing
 from app.bootstrap import Services
+from app.entrypoints.http.graphiql import GraphiQLPage
 from app.entrypoints.http.graphql import SpecGraphQL
 from app.entrypoints.http.ws import GatewayTransportWS
 from app.schema import schema
@@ -19,13 +22,20 @@ from app.schema.runtime.context import Context
 class GatewayGraphQL(SpecGraphQL):
     """The gateway's GraphQL endpoint; its HTTP edge (media types, status codes) is SpecGraphQL's."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, ide: GraphiQLPage | None = None) -> None:
         super().__init__(
             schema,
-            graphql_ide="graphiql" if services.settings.graphiql else None,
+            graphql_ide="graphiql" if ide is not None else None,  # None: GET /graphql in a browser is 404
             multipart_uploads_enabled=True,
         )
         self.services = services
+        self.ide = ide
+
+    async def render_graphql_ide(self, request: Request) -> Response:  # type: ignore[override]
+        """GET /graphql from a browser: the gateway's own GraphiQL page (app/entrypoints/http/graphiql.py),
+        not Strawberry's, which loads its files from a CDN."""
+        assert self.ide is not None  # Strawberry renders the IDE only when graphql_ide is set
+        return self.ide.response()
 
     async def get_context(self, request: Any, response: Any = None) -> Context:  # type: ignore[override]
         principal, error = self.services.actors.principal(request.headers.get("authorization"))
