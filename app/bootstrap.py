@@ -13,7 +13,7 @@ from app.adapters.hub import NotificationHub
 from app.adapters.jobs import JobBoard
 from app.adapters.jwt import TokenVerifier
 from app.config import Settings
-from app.domain.bulk import BulkLimits
+from app.domain.bulk.jobs import BulkLimits
 from app.domain.common.principal import Actor
 from app.observability import Metrics
 from app.persistence.budgets import budget_store

@@ -286,7 +286,7 @@ def _watch_memory() -> dict[str, Any]:
     (just before it records the job's history entry), i.e. with everything it kept per row."""
     import tracemalloc
 
-    import app.domain.bulk as bulk
+    from app.domain.bulk import jobs as bulk
 
     state: dict[str, Any] = {}
     original = getattr(bulk, "record", None)
@@ -373,8 +373,8 @@ async def _measure_copy(services: Any, org: Any, spec: dict[str, Any]) -> dict[s
 async def _child(spec: dict[str, Any]) -> dict[str, Any]:
     from sqlalchemy import delete, func, select
 
-    from app.config import Settings
     from app.bootstrap import build_services
+    from app.config import Settings
     from app.persistence.tables import organisations, users
     from tests.factories import make_org
 

@@ -50,12 +50,13 @@ NAMES = ["Lønsystem", "Fakturering", "=SUM(A1:A9)", "Indberetning", "Økonomi",
 
 async def _prepare(url: str) -> dict[str, Any]:
     """Migrate, one organisation with a user administrator; returns what the children need."""
-    from app.config import Settings
-    from app.domain import users as uc
-    from app.domain.common.principal import Actor, Role
-    from app.domain.model import OrganisationSettings, PUnit, SeNumber
-    from app.entrypoints.cli.seed import activate_directly
     from app.bootstrap import build_services
+    from app.config import Settings
+    from app.domain.common.organisation import OrganisationSettings, PUnit, SeNumber
+    from app.domain.common.principal import Actor, Role
+    from app.domain.users import lifecycle as uc
+    from app.domain.users.rules import NewUser
+    from app.entrypoints.cli.seed import activate_directly
     from app.persistence.migrate import upgrade
     from app.persistence.organisations import create_organisation
 
@@ -73,7 +74,7 @@ async def _prepare(url: str) -> dict[str, Any]:
         async with services.unit_of_work(Actor(org_id, cvr, None, frozenset())) as uow:
             for i in range(20):
                 created = await uc.create_user(
-                    uow, uc.NewUser(first_name=f"Holder{i}", last_name="Bench", email=f"holder{i}@bench.dk",
+                    uow, NewUser(first_name=f"Holder{i}", last_name="Bench", email=f"holder{i}@bench.dk",
                                     date_of_birth="1980-01-01"),
                     send=False,
                 )

@@ -9,9 +9,10 @@ import uuid
 from dataclasses import dataclass, field
 
 from app.bootstrap import Services
-from app.domain import users as uc
+from app.domain.common.organisation import OrganisationSettings, PUnit, SeNumber
 from app.domain.common.principal import Actor, Role
-from app.domain.model import OrganisationSettings, PUnit, SeNumber
+from app.domain.users import lifecycle as uc
+from app.domain.users.rules import NewUser
 from app.entrypoints.cli.seed import activate_directly
 from app.persistence.organisations import create_organisation
 
@@ -70,7 +71,7 @@ async def make_org(
             email = f"{role.value.lower()}.{cvr}@example.dk"
             created = await uc.create_user(
                 uow,
-                uc.NewUser(first_name=role.value.title().split("_")[0], last_name=f"Person{n}", email=email,
+                NewUser(first_name=role.value.title().split("_")[0], last_name=f"Person{n}", email=email,
                            date_of_birth="1980-01-01"),
                 send=False,
             )

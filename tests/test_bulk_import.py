@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import select
 
 from app.domain.bulk_csv import COLUMNS
+from app.domain.common.organisation import OrganisationSettings
 from app.domain.common.principal import Role
-from app.domain.model import OrganisationSettings
 from app.persistence.tables import activities, users
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture, make_org

@@ -23,9 +23,10 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy import select, update
 
 from app.adapters.jwt import sign_token
-from app.domain import users as uc
+from app.domain.common.organisation import OrganisationSettings
 from app.domain.common.principal import Role
-from app.domain.model import OrganisationSettings
+from app.domain.users import lifecycle as uc
+from app.domain.users.rules import NewUser
 from app.entrypoints.cli.seed import activate_directly
 from app.persistence.tables import activities, certificate_authority, certificates
 from app.schema.runtime.base import to_global_id
@@ -170,7 +171,7 @@ async def active_user(env: Env, org: OrgFixture, first: str, last: str, email: s
     async with env.services.unit_of_work(org.actor()) as uow:
         created = await uc.create_user(
             uow,
-            uc.NewUser(first_name=first, last_name=last, email=email or f"{first.lower()}.{uuid.uuid4().hex[:8]}@example.dk",
+            NewUser(first_name=first, last_name=last, email=email or f"{first.lower()}.{uuid.uuid4().hex[:8]}@example.dk",
                        date_of_birth="1985-03-04"),
             send=False,
         )
@@ -749,7 +750,7 @@ async def test_the_export_streams_semicolon_csv_with_the_list_filters_and_neutra
 async def test_an_anonymous_holders_certificate_names_a_pseudonym_and_no_email(env: Env, org: OrgFixture) -> None:
     async with env.services.unit_of_work(org.actor()) as uow:
         created = await uc.create_user(
-            uow, uc.NewUser(first_name="Anna", last_name="Anonym", email=f"anna.{org.cvr}@example.dk",
+            uow, NewUser(first_name="Anna", last_name="Anonym", email=f"anna.{org.cvr}@example.dk",
                             date_of_birth="1979-09-09", anonymous=True),
             send=False,
         )

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from app.domain.activity.model import Activity
 from app.domain.certificates.model import Certificate, CertificateKind, CertificatePurpose, CertificateStatus
-from app.domain.model import Activity, GroupKind, UserGroup
+from app.domain.user_groups.model import GroupKind, UserGroup
 from app.schema.activity import DETAILS_NOT_READ, ActivityEdge, ActivityNode
 from app.schema.certificates.types import PEM_NOT_READ, CertificateNode
 from app.schema.runtime.base import DomainView, from_global_id

@@ -15,15 +15,14 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select, update
 
 from app.adapters.jwt import sign_token
-from app.bootstrap import Services
-from app.entrypoints.workers.bulk_runner import BulkRunner
+from app.bootstrap import Services, build_services
 from app.config import Settings
-from app.domain import bulk
+from app.domain.bulk import jobs as bulk
+from app.domain.bulk.model import BulkJobStatus
 from app.domain.bulk_csv import BulkOperation
 from app.domain.common.principal import Role
-from app.domain.model import BulkJobStatus
-from app.bootstrap import build_services
 from app.entrypoints.http.app import create_app
+from app.entrypoints.workers.bulk_runner import BulkRunner
 from app.persistence.migrate import upgrade
 from app.persistence.tables import activities, bulk_jobs, outbox, user_group_members, users
 from tests.conftest import Env, MailSink, _free_port, _postgres_database, token_for

@@ -14,9 +14,10 @@ import pytest
 from sqlalchemy import insert
 
 from app.adapters.jwt import sign_token
-from app.domain import users as uc
 from app.domain.common.principal import Role
-from app.domain.notifications import notify_role
+from app.domain.notifications.delivery import notify_role
+from app.domain.users import lifecycle as uc
+from app.domain.users.rules import NewUser
 from app.entrypoints.cli.seed import activate_directly
 from app.persistence.tables import activities
 from app.schema.runtime.base import to_global_id
@@ -280,7 +281,7 @@ async def add_user_administrator(env: Env, org: OrgFixture, first: str) -> tuple
     email = f"{first.lower()}.{uuid.uuid4().hex[:6]}.{org.cvr}@example.dk"
     async with env.services.unit_of_work(org.actor(Role.USER_ADMINISTRATOR)) as uow:
         created = await uc.create_user(
-            uow, uc.NewUser(first_name=first, last_name="Admin", email=email, date_of_birth="1979-02-03"), send=False
+            uow, NewUser(first_name=first, last_name="Admin", email=email, date_of_birth="1979-02-03"), send=False
         )
         await activate_directly(uow, created.user, dt.datetime.now(dt.UTC))
         await uow.users.set_roles(created.user.id, [Role.USER_ADMINISTRATOR])
@@ -867,7 +868,7 @@ async def test_a_page_of_users_with_relations_and_history_costs_the_same_few_sta
         for i in range(56):
             created = await uc.create_user(
                 uow,
-                uc.NewUser(first_name=f"Bulk{i:02d}", last_name="Bruger", email=f"bulk{i}.{org.cvr}@example.dk",
+                NewUser(first_name=f"Bulk{i:02d}", last_name="Bruger", email=f"bulk{i}.{org.cvr}@example.dk",
                            date_of_birth="1990-01-01", authenticators=["MITID_APP"] if i % 2 else ["CHIP", "CODE_DISPLAY"],
                            phone="+4512345678"),
             )

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from app.domain.billing import ean_is_valid
+from app.domain.billing.changes import ean_is_valid
 from app.domain.common.principal import Role
 from app.persistence.tables import activities, billing_accounts, organisation_settings
 from tests.conftest import Env, token_for

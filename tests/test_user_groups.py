@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from app.domain import users as uc
+from app.domain.common.organisation import OrganisationSettings
 from app.domain.common.principal import Role
-from app.domain.model import OrganisationSettings
+from app.domain.users import lifecycle as uc
+from app.domain.users.rules import NewUser
 from app.entrypoints.cli.seed import activate_directly
 from app.persistence.tables import user_group_members
 from tests.conftest import Env, token_for
@@ -65,7 +66,7 @@ async def active_user(env: Env, org: OrgFixture, first: str, *, p_number: str | 
                       rights: list[str] | None = None, activate: bool = True, anonymous: bool = False) -> dict[str, Any]:
     """A user made through the use cases (fast), returned with its global id."""
     async with env.services.unit_of_work(org.actor(Role.USER_ADMINISTRATOR)) as uow:
-        created = await uc.create_user(uow, uc.NewUser(
+        created = await uc.create_user(uow, NewUser(
             first_name=first, last_name="Gruppe", email=f"{first.lower()}.{org.cvr}@example.dk",
             date_of_birth="1985-05-05", p_number=p_number, rights=rights or [], anonymous=anonymous,
         ))

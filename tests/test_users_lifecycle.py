@@ -18,8 +18,8 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select, update
 
+from app.domain.common.organisation import OrganisationSettings
 from app.domain.common.principal import Role
-from app.domain.model import OrganisationSettings
 from app.persistence.tables import activities, outbox, users
 from app.schema.runtime.base import to_global_id
 from tests.conftest import Env, token_for

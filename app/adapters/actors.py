@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.adapters.jwt import AuthError, TokenVerifier, bearer_token
 from app.domain.common.principal import Actor, Principal
-from app.domain.model import UserStatus
+from app.domain.users.model import UserStatus
 from app.persistence.organisations import org_id_for_cvr
 from app.persistence.users import status_of_user
 

@@ -9,7 +9,7 @@ import contextlib
 import uuid
 from dataclasses import dataclass, field
 
-from app.domain.bulk import BulkLimits
+from app.domain.bulk.jobs import BulkLimits
 
 
 @dataclass

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.domain.bulk import readable_size
+from app.domain.bulk.jobs import readable_size
 from app.domain.common.errors import DomainError
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from app.domain.model import RowError
+from app.domain.bulk.model import RowError
 
 COLUMNS: tuple[str, ...] = (
     "Bruger-UUID", "Fornavn", "Efternavn", "CPR-nummer", "Fødselsdato", "E-mail", "Telefonnummer",

@@ -7,9 +7,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from app.domain.activity import ActivityType, record
+from app.domain.activity.history import ActivityType, record
+from app.domain.common.organisation import SEPARATE_AUTHENTICATORS, Authenticator, OrganisationSettings
 from app.domain.common.ports import UnitOfWork
-from app.domain.model import SEPARATE_AUTHENTICATORS, Authenticator, OrganisationSettings
 from app.domain.users.lifecycle import org_context
 from app.domain.users.rules import Errors, check_units, optional
 

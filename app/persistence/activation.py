@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.domain.common.errors import DomainError
 from app.domain.common.principal import Actor
-from app.domain.model import User
-from app.domain.users import activate_user
+from app.domain.users.lifecycle import activate_user
+from app.domain.users.model import User
 from app.persistence.tables import organisations
 from app.persistence.uow import SqlUnitOfWork
 from app.persistence.users import find_pending_activation

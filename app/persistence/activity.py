@@ -12,7 +12,7 @@ from sqlalchemy import Select, bindparam, func, insert, literal, or_, select, te
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.domain.model import Activity, ActivityFilter
+from app.domain.activity.model import Activity, ActivityFilter
 from app.persistence.base import UUID
 from app.persistence.db import Statements, insert_many
 from app.persistence.tables import activities

@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.domain.billing import billable_users
-from app.domain.model import SEPARATE_AUTHENTICATORS, Billing, BillingCounts, BillingMethod
+from app.domain.billing.changes import billable_users
+from app.domain.billing.model import Billing, BillingCounts, BillingMethod
+from app.domain.common.organisation import SEPARATE_AUTHENTICATORS
 from app.persistence.tables import billing_accounts, certificates, user_authenticators, users
 
 B = billing_accounts

@@ -11,7 +11,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, inse
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import CreateTable
 
-from app.domain.model import BulkJob, BulkJobStatus, RowError
+from app.domain.bulk.model import BulkJob, BulkJobStatus, RowError
 from app.persistence.db import Statements, any_of, insert_many, is_sqlite
 from app.persistence.tables import bulk_jobs
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.domain.model import Notification
+from app.domain.notifications.model import Notification
 from app.persistence.tables import notifications
 
 CHANNEL = "gateway_notifications"

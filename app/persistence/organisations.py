@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.domain.model import Organisation, OrganisationSettings, PUnit, SeNumber
+from app.domain.common.organisation import Organisation, OrganisationSettings, PUnit, SeNumber
 from app.persistence.tables import organisation_settings, organisations, p_units, se_numbers, user_groups
 
 p_units_t, se_numbers_t = p_units, se_numbers

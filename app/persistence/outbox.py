@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from app.domain.model import OutgoingMail
+from app.domain.common.mail import OutgoingMail
 from app.persistence.db import is_sqlite
 from app.persistence.tables import outbox
 

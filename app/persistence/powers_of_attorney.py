@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.domain.model import PowerOfAttorney
+from app.domain.powers_of_attorney.model import PowerOfAttorney
 from app.persistence.tables import organisations, power_of_attorney_rights, powers_of_attorney
 
 P = powers_of_attorney

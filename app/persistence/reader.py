@@ -11,26 +11,20 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.domain.activity.model import Activity, ActivityFilter
+from app.domain.billing.model import Billing, BillingCounts
+from app.domain.bulk.model import BulkJob
 from app.domain.certificates.model import Certificate, CertificateFilter, CertificateOrder, CertificateProfile
-from app.domain.model import (
-    Activity,
-    ActivityFilter,
+from app.domain.common.organisation import Organisation, OrganisationSettings
+from app.domain.common.rights import Right
+from app.domain.notifications.model import Notification
+from app.domain.powers_of_attorney.model import PowerOfAttorney
+from app.domain.user_groups.model import ExternalMembership, GroupMember, UserGroup, UserGroupFilter
+from app.domain.users.model import (
     AnonymityRequest,
     AnonymityRequestStatus,
-    Billing,
-    BillingCounts,
-    BulkJob,
-    ExternalMembership,
-    GroupMember,
-    Notification,
-    Organisation,
-    OrganisationSettings,
-    PowerOfAttorney,
-    Right,
     User,
     UserFilter,
-    UserGroup,
-    UserGroupFilter,
     UserOrder,
     UserStatus,
 )

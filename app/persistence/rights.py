@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.domain.model import Right, RightKind
+from app.domain.common.rights import Right, RightKind
 from app.persistence.tables import rights_catalogue
 
 

@@ -14,15 +14,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.common.errors import DomainError
-from app.domain.model import (
+from app.domain.user_groups.model import (
     ExternalMembership,
     ExternalUser,
     GroupKind,
     GroupMember,
     UserGroup,
     UserGroupFilter,
-    UserStatus,
 )
+from app.domain.users.model import UserStatus
 from app.persistence.db import Statements, any_of
 from app.persistence.tables import organisations, user_group_members, user_group_rights, user_groups, users
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.common.errors import DomainError
 from app.domain.common.principal import Role
-from app.domain.model import (
+from app.domain.users.model import (
     AnonymityRequest,
     AnonymityRequestStatus,
     Identification,

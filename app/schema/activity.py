@@ -11,10 +11,10 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from app.domain.activity.model import Activity, ActivityFilter
 from app.domain.common.errors import DomainError
 from app.domain.common.policy import Action
-from app.domain.model import Activity, ActivityFilter
-from app.domain.users import parse_moment
+from app.domain.users.rules import parse_moment
 from app.schema.runtime.base import (
     DomainView,
     Node,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from app.domain import billing as uc
+from app.domain.billing import changes as uc
+from app.domain.billing.model import Billing as DomainBilling
+from app.domain.billing.model import BillingCounts as DomainCounts
+from app.domain.billing.model import BillingMethod as DomainMethod
 from app.domain.common.policy import Action
-from app.domain.model import Billing as DomainBilling
-from app.domain.model import BillingCounts as DomainCounts
-from app.domain.model import BillingMethod as DomainMethod
 from app.schema.runtime.base import UserError, in_unit_of_work, requires
 
 BillingMethod = strawberry.enum(DomainMethod, name="BillingMethod")

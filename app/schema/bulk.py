@@ -12,12 +12,12 @@ from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
 from app.adapters.uploads import store_upload
-from app.domain import bulk as uc
+from app.domain.bulk import jobs as uc
+from app.domain.bulk.model import BulkJob as DomainJob
+from app.domain.bulk.model import RowError as DomainRowError
 from app.domain.bulk_csv import BulkOperation as DomainOperation
 from app.domain.common.errors import DomainError
 from app.domain.common.policy import Action
-from app.domain.model import BulkJob as DomainJob
-from app.domain.model import RowError as DomainRowError
 from app.schema.runtime.base import (
     MAX_PAGE,
     Node,

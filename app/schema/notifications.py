@@ -9,10 +9,10 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from app.domain import notifications as notif
-from app.domain import users as uc
 from app.domain.common.policy import Action
-from app.domain.model import Notification as DomainNotification
+from app.domain.notifications import delivery as notif
+from app.domain.notifications.model import Notification as DomainNotification
+from app.domain.users import lifecycle as uc
 from app.schema.runtime.base import (
     Node,
     PageInfo,

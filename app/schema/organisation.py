@@ -5,8 +5,8 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from app.domain.common.organisation import Organisation as DomainOrganisation
 from app.domain.common.policy import Action
-from app.domain.model import Organisation as DomainOrganisation
 from app.schema.runtime.base import requires, to_global_id
 from app.schema.runtime.context import Context
 from app.schema.runtime.enums import Role

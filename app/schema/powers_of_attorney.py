@@ -8,10 +8,10 @@ import enum
 import strawberry
 from strawberry.types import Info
 
-from app.domain import powers_of_attorney as uc
 from app.domain.common.policy import Action
-from app.domain.model import PowerOfAttorney as DomainPower
-from app.domain.model import PowerOfAttorneyStatus as DomainStatus
+from app.domain.powers_of_attorney import lifecycle as uc
+from app.domain.powers_of_attorney.model import PowerOfAttorney as DomainPower
+from app.domain.powers_of_attorney.model import PowerOfAttorneyStatus as DomainStatus
 from app.schema.runtime.base import (
     Node,
     PageInfo,

@@ -7,8 +7,8 @@ import strawberry
 from strawberry.types import Info
 
 from app.domain import settings as uc
+from app.domain.common.organisation import OrganisationSettings as DomainSettings
 from app.domain.common.policy import Action
-from app.domain.model import OrganisationSettings as DomainSettings
 from app.schema.runtime.base import UserError, in_unit_of_work, requires
 from app.schema.runtime.enums import Authenticator
 

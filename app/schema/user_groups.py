@@ -9,11 +9,18 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from app.domain import user_groups as uc
 from app.domain.common.errors import DomainError
 from app.domain.common.policy import Action
-from app.domain.model import ExternalMembership, ExternalUser, GroupKind, GroupMember, Right, UserGroupFilter
-from app.domain.model import UserGroup as DomainGroup
+from app.domain.common.rights import Right
+from app.domain.user_groups import lifecycle as uc
+from app.domain.user_groups.model import (
+    ExternalMembership,
+    ExternalUser,
+    GroupKind,
+    GroupMember,
+    UserGroupFilter,
+)
+from app.domain.user_groups.model import UserGroup as DomainGroup
 from app.schema.runtime.base import (
     DomainView,
     Node,

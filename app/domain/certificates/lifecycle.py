@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from app.domain.activity import ActivityType, record
+from app.domain.activity.history import ActivityType, record
 from app.domain.certificates import rules
 from app.domain.certificates.authority import CertificateAuthority, current_authority, publish_revocation_list
 from app.domain.certificates.model import (
@@ -28,10 +28,11 @@ from app.domain.certificates.model import (
 )
 from app.domain.certificates.rules import ProfileInput
 from app.domain.common.errors import DomainError, NotFound
+from app.domain.common.mail import OutgoingMail
 from app.domain.common.ports import UnitOfWork
-from app.domain.model import OutgoingMail, User, UserStatus
-from app.domain.notifications import notify_person
+from app.domain.notifications.delivery import notify_person
 from app.domain.users.lifecycle import org_context
+from app.domain.users.model import User, UserStatus
 from app.domain.users.rules import Errors, check_units, optional
 
 C = CertificateErrorCode

@@ -7,25 +7,18 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from app.domain.activity.model import Activity
+from app.domain.billing.model import Billing
+from app.domain.bulk.model import BulkJob
 from app.domain.certificates.authority import AuthorityStore
 from app.domain.certificates.model import Certificate, CertificateProfile
+from app.domain.common.mail import OutgoingMail
+from app.domain.common.organisation import Organisation, OrganisationSettings
 from app.domain.common.principal import Actor, Role
-from app.domain.model import (
-    Activity,
-    AnonymityRequest,
-    Billing,
-    BulkJob,
-    ExternalUser,
-    Organisation,
-    OrganisationSettings,
-    OutgoingMail,
-    PowerOfAttorney,
-    Right,
-    User,
-    UserGroup,
-    UserInsert,
-    UserStatus,
-)
+from app.domain.common.rights import Right
+from app.domain.powers_of_attorney.model import PowerOfAttorney
+from app.domain.user_groups.model import ExternalUser, UserGroup
+from app.domain.users.model import AnonymityRequest, User, UserInsert, UserStatus
 
 
 class Platform(Protocol):

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import uuid
 
-from app.domain.activity import ActivityType, record
+from app.domain.activity.history import ActivityType, record
 from app.domain.common.errors import DomainError, NotFound
 from app.domain.common.ports import UnitOfWork
 from app.domain.common.principal import Role
-from app.domain.model import AnonymityRequest, AnonymityRequestStatus, User, UserStatus
-from app.domain.notifications import notify_role
+from app.domain.notifications.delivery import notify_role
 from app.domain.users.lifecycle import delete_user, get_live_user, send_for_activation
+from app.domain.users.model import AnonymityRequest, AnonymityRequestStatus, User, UserStatus
 from app.domain.users.rules import E, optional
 
 

@@ -7,10 +7,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.domain.activity import ActivityType, record
+from app.domain.activity.history import ActivityType, record
 from app.domain.common.errors import DomainError, NotFound, ValidationFailed
+from app.domain.common.mail import OutgoingMail
 from app.domain.common.ports import UnitOfWork
-from app.domain.model import Identification, NotificationChannel, OutgoingMail, User, UserStatus
+from app.domain.users.model import Identification, NotificationChannel, User, UserStatus
 from app.domain.users.rules import (
     E,
     Errors,

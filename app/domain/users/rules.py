@@ -14,14 +14,8 @@ from zoneinfo import ZoneInfo
 
 from app.domain.common import identifiers as ids
 from app.domain.common.errors import DomainError, ValidationFailed
-from app.domain.model import (
-    Authenticator,
-    Identification,
-    Organisation,
-    OrganisationSettings,
-    User,
-    UserStatus,
-)
+from app.domain.common.organisation import Authenticator, Organisation, OrganisationSettings
+from app.domain.users.model import Identification, User, UserStatus
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 RIGHT_CODE = re.compile(r"^[A-Z0-9][A-Z0-9_.\-]{0,63}$")

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from app.bootstrap import Services
-from app.domain import users as uc
+from app.domain.common.organisation import OrganisationSettings, PUnit, SeNumber
 from app.domain.common.principal import Actor, Role
-from app.domain.model import OrganisationSettings, PUnit, SeNumber, UserStatus
+from app.domain.users import lifecycle as uc
+from app.domain.users.model import UserStatus
+from app.domain.users.rules import NewUser
 from app.persistence.organisations import create_organisation
 from app.persistence.tables import organisations
 
@@ -70,7 +72,9 @@ async def seed_demo(services: Services, users_per_status: int = 8) -> None:
 async def _seed_relations(services: Services) -> None:
     """What ties the two together: a custom group of Demo with a Partner accountant in it, a power
     of attorney from Demo to Partner, and Demo's billing by NemHandel."""
-    from app.domain import billing, powers_of_attorney, user_groups
+    from app.domain.billing import changes as billing
+    from app.domain.powers_of_attorney import lifecycle as powers_of_attorney
+    from app.domain.user_groups import lifecycle as user_groups
 
     async with services.engine.connect() as conn:
         demo_id = (await conn.execute(select(organisations.c.id).where(organisations.c.cvr == DEMO.cvr))).scalar_one()
@@ -113,7 +117,7 @@ async def _seed_org(services: Services, org: DemoOrg, index: int, per_status: in
         for first, last, role in PEOPLE:
             created = await uc.create_user(
                 uow,
-                uc.NewUser(first_name=first, last_name=last, email=f"{first.lower()}@{org.domain}",
+                NewUser(first_name=first, last_name=last, email=f"{first.lower()}@{org.domain}",
                            date_of_birth=f"19{70 + len(first)}-0{1 + index}-1{len(last) % 10}",
                            authenticators=["MITID_APP"]),
                 send=False,
@@ -128,7 +132,7 @@ async def _seed_org(services: Services, org: DemoOrg, index: int, per_status: in
                 day, month, year = 1 + n % 28, 1 + n % 12, 60 + n % 35
                 created = await uc.create_user(
                     uow,
-                    uc.NewUser(
+                    NewUser(
                         first_name=first, last_name=last,
                         email=f"{first.lower()}.{last.lower()}.{n}@{org.domain}".replace("ø", "oe"),
                         cpr=f"{day:02d}{month:02d}{year:02d}-{1000 + n * 3 + index:04d}" if use_cpr else None,

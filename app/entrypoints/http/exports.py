@@ -18,10 +18,10 @@ from starlette.routing import Route
 
 from app.adapters.actors import NotActing
 from app.bootstrap import Services
+from app.domain.activity.model import ActivityFilter
 from app.domain.common.errors import DomainError
 from app.domain.common.policy import Action, is_allowed
 from app.domain.common.principal import Actor
-from app.domain.model import ActivityFilter
 from app.domain.users.rules import parse_moment
 from app.schema.runtime.base import from_global_id
 from app.schema.runtime.text_inputs import MAX_SEARCH

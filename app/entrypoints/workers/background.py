@@ -12,7 +12,7 @@ from app.adapters.smtp import deliver_due
 from app.bootstrap import Services
 from app.domain.common.errors import DomainError
 from app.domain.common.principal import Actor
-from app.domain.users import apply_deactivation_schedule
+from app.domain.users.lifecycle import apply_deactivation_schedule
 from app.entrypoints.workers.bulk_runner import BulkRunner
 from app.persistence.notifications import listen
 from app.persistence.users import orgs_with_due_deactivation_changes

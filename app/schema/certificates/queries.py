@@ -21,7 +21,7 @@ from app.domain.certificates.model import (
 )
 from app.domain.common.errors import DomainError
 from app.domain.common.policy import Action
-from app.domain.users import parse_moment
+from app.domain.users.rules import parse_moment
 from app.schema.certificates.types import (
     CertificateConnection,
     CertificateNode,

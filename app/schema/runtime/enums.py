@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import strawberry
 
-from app.domain.activity import ActivityType
+from app.domain.activity.history import ActivityType
+from app.domain.common.organisation import Authenticator
 from app.domain.common.principal import Role
-from app.domain.model import (
+from app.domain.common.rights import RightKind
+from app.domain.user_groups.model import GroupKind
+from app.domain.users.model import (
     AnonymityRequestStatus,
-    Authenticator,
-    GroupKind,
     Identification,
     NotificationChannel,
-    RightKind,
     UserOrderField,
     UserStatus,
 )

@@ -11,7 +11,9 @@ from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
 
-from app.domain.model import Activity, ActivityFilter, Right, User
+from app.domain.activity.model import Activity, ActivityFilter
+from app.domain.common.rights import Right
+from app.domain.users.model import User
 from app.persistence.reader import Reader
 
 K = TypeVar("K", bound=Hashable)

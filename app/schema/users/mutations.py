@@ -9,9 +9,11 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from app.domain import users as uc
 from app.domain.common.policy import Action
-from app.domain.model import User as DomainUser
+from app.domain.users import anonymity
+from app.domain.users import lifecycle as uc
+from app.domain.users.model import User as DomainUser
+from app.domain.users.rules import NewUser, UserChanges
 from app.persistence.activation import activate_pending
 from app.schema.runtime.base import UserError, in_unit_of_work, not_found, requires, uuid_of
 from app.schema.runtime.enums import Authenticator
@@ -140,7 +142,7 @@ async def _user_mutation(
 class UserMutations:
     @strawberry.mutation(permission_classes=requires(Action.CREATE_USER))
     async def create_user(self, info: Info, input: CreateUserInput) -> CreateUserPayload:
-        data = uc.NewUser(
+        data = NewUser(
             first_name=input.first_name, last_name=input.last_name, email=input.email, phone=input.phone,
             cpr=input.cpr, date_of_birth=input.date_of_birth, anonymous=input.anonymous,
             authenticators=[a.value for a in input.authenticators], p_number=input.p_number,
@@ -158,7 +160,7 @@ class UserMutations:
 
     @strawberry.mutation(permission_classes=requires(Action.UPDATE_USER))
     async def update_user(self, info: Info, input: UpdateUserInput) -> UserPayload:
-        changes = uc.UserChanges(email=input.email, phone=input.phone, reference=input.reference)
+        changes = UserChanges(email=input.email, phone=input.phone, reference=input.reference)
         return await _user_mutation(info, input.user_id, lambda uow, uid: uc.update_user(uow, uid, changes))
 
     @strawberry.mutation(permission_classes=requires(Action.SET_USER_AUTHENTICATORS))
@@ -213,7 +215,7 @@ class UserMutations:
         self, info: Info, input: RequestAnonymityInput | None = None
     ) -> AnonymityRequestPayload:
         reason = input.reason if input else None
-        request, errors = await in_unit_of_work(info, lambda uow: uc.request_anonymity(uow, reason))
+        request, errors = await in_unit_of_work(info, lambda uow: anonymity.request_anonymity(uow, reason))
         return AnonymityRequestPayload(
             request=AnonymityRequestNode.of(request) if request else None, user_errors=errors
         )
@@ -247,7 +249,7 @@ async def _decide(info: Info, raw_id: str, *, approve: bool) -> AnonymityRequest
     if request_id is None:
         return AnonymityRequestPayload(request=None, user_errors=not_found("requestId", "Anonymity request"))
     result, errors = await in_unit_of_work(
-        info, lambda uow: uc.decide_anonymity_request(uow, request_id, approve=approve)
+        info, lambda uow: anonymity.decide_anonymity_request(uow, request_id, approve=approve)
     )
     if result is None:
         return AnonymityRequestPayload(request=None, user_errors=errors)

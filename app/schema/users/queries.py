@@ -10,8 +10,8 @@ from strawberry.types import Info
 
 from app.domain.common.identifiers import IdentifierError, normalise_p_number, normalise_se_number
 from app.domain.common.policy import Action, can_view_user
-from app.domain.model import AnonymityRequest as DomainRequest
-from app.domain.model import UserFilter, UserOrder
+from app.domain.users.model import AnonymityRequest as DomainRequest
+from app.domain.users.model import UserFilter, UserOrder
 from app.schema.runtime.base import Node, bad_input, requires, to_global_id, uuid_of
 from app.schema.runtime.context import Context
 from app.schema.runtime.enums import AnonymityRequestStatus, Identification, UserOrderField, UserStatus

@@ -13,8 +13,8 @@ from graphql.execution.values import VariableValues, get_argument_values
 from strawberry.types import Info
 
 from app.domain.common.policy import Decision, can_view_user, reveals_identity
-from app.domain.model import User as DomainUser
-from app.domain.model import UserFilter, UserOrder
+from app.domain.users.model import User as DomainUser
+from app.domain.users.model import UserFilter, UserOrder
 from app.schema.activity import ActivityConnection, ActivityNode, activity_filter
 from app.schema.runtime.authorization import relation_decision
 from app.schema.runtime.base import (

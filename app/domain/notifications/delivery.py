@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from app.domain.common.mail import OutgoingMail
 from app.domain.common.ports import UnitOfWork
 from app.domain.common.principal import Role
-from app.domain.model import NotificationChannel, OutgoingMail, User, UserStatus
+from app.domain.users.model import NotificationChannel, User, UserStatus
 
 # Who hears of a partner organisation's user joining or leaving one of our groups.
 PARTNER_ADMINISTRATORS = (Role.ORGANISATION_ADMINISTRATOR, Role.USER_ADMINISTRATOR)

@@ -3,11 +3,11 @@ organisations are always invoiced through NemHandel."""
 
 from __future__ import annotations
 
-from app.domain.activity import ActivityType, record
+from app.domain.activity.history import ActivityType, record
+from app.domain.billing.model import Billing, BillingMethod
 from app.domain.common import identifiers as ids
 from app.domain.common.errors import DomainError
 from app.domain.common.ports import UnitOfWork
-from app.domain.model import Billing, BillingMethod
 from app.domain.users.rules import Errors, optional
 
 FREE_USERS = 3

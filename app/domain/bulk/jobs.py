@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from app.domain.activity import ActivityType, record
+from app.domain.activity.history import ActivityType, record
+from app.domain.activity.model import Activity
+from app.domain.bulk.model import BulkJob, BulkJobStatus, RowError
 from app.domain.bulk_csv import (
     FIELD_TO_COLUMN,
     BulkOperation,
@@ -25,9 +27,9 @@ from app.domain.bulk_csv import (
 from app.domain.common import identifiers as ids
 from app.domain.common.errors import DomainError, ValidationFailed
 from app.domain.common.ports import UnitOfWork
-from app.domain.model import Activity, BulkJob, BulkJobStatus, RowError, User, UserInsert, UserStatus
-from app.domain.notifications import notify_person
+from app.domain.notifications.delivery import notify_person
 from app.domain.users.lifecycle import org_context, send_for_activation
+from app.domain.users.model import User, UserInsert, UserStatus
 from app.domain.users.rules import (
     Errors,
     NewUser,

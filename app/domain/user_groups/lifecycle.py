@@ -8,13 +8,15 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.domain.activity import ActivityType, record
+from app.domain.activity.history import ActivityType, record
 from app.domain.common import identifiers as ids
 from app.domain.common.errors import DomainError, NotFound, ValidationFailed
+from app.domain.common.organisation import Organisation
 from app.domain.common.ports import UnitOfWork
-from app.domain.model import ExternalUser, GroupKind, Organisation, User, UserGroup, UserStatus
-from app.domain.notifications import notify_administrators_of
+from app.domain.notifications.delivery import notify_administrators_of
+from app.domain.user_groups.model import ExternalUser, GroupKind, UserGroup
 from app.domain.users.lifecycle import org_context
+from app.domain.users.model import User, UserStatus
 from app.domain.users.rules import Errors, check_units, optional, parse_rights
 
 NAME_MAX = 200

@@ -5,8 +5,10 @@ from __future__ import annotations
 import enum
 from typing import Any
 
+from app.domain.activity.model import Activity
 from app.domain.common.ports import UnitOfWork
-from app.domain.model import Activity, ExternalUser, User, UserGroup
+from app.domain.user_groups.model import ExternalUser, UserGroup
+from app.domain.users.model import User
 
 
 class ActivityType(enum.StrEnum):

@@ -6,11 +6,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from app.domain.activity import ActivityType, record
+from app.domain.activity.history import ActivityType, record
 from app.domain.common import identifiers as ids
 from app.domain.common.errors import DomainError, NotFound
 from app.domain.common.ports import UnitOfWork
-from app.domain.model import PowerOfAttorney
+from app.domain.powers_of_attorney.model import PowerOfAttorney
 from app.domain.users.lifecycle import org_context
 from app.domain.users.rules import Errors, check_units, optional, parse_rights
 

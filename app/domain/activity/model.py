@@ -1,0 +1,37 @@
+"""History: plain data, no ORM, no GraphQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(slots=True)
+class Activity:
+    org_id: int
+    occurred_at: dt.datetime
+    actor_id: uuid.UUID | None
+    actor_name: str
+    type: str
+    target_user_id: uuid.UUID | None
+    target_name: str | None
+    summary: str
+    details: dict[str, Any]
+    id: int | None = None
+    target_group_id: uuid.UUID | None = None
+
+
+
+@dataclass(slots=True, frozen=True)
+class ActivityFilter:
+    """History filter. `target_user_id` restricts to one user's history."""
+
+    from_: dt.datetime | None = None
+    to: dt.datetime | None = None
+    types: tuple[str, ...] = ()
+    actor_id: uuid.UUID | None = None
+    target_user_id: uuid.UUID | None = None
+    search: str | None = None
+    target_group_id: uuid.UUID | None = None

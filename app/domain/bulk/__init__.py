@@ -1,0 +1,1 @@
+"""Bulk jobs (CSV import): plain data (`model`) and the jobs (`jobs`)."""

@@ -1,0 +1,1 @@
+"""Notifications: plain data (`model`) and in-app/e-mail delivery (`delivery`)."""

@@ -1,0 +1,1 @@
+"""Powers of attorney: plain data (`model`) and the use cases (`lifecycle`)."""

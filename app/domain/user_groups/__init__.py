@@ -1,0 +1,1 @@
+"""User groups: plain data (`model`) and the use cases (`lifecycle`)."""
