@@ -1,24 +1,22 @@
-"""Delivering the outbox: SMTP (aiosmtplib) when SMTP_URL is set, else a local Maildir under
-var/mail/ so a developer can read the activation emails."""
+"""Building and sending one mail: SMTP (aiosmtplib) when SMTP_URL is set, else a local Maildir under
+var/mail/ so a developer can read the activation emails. The outbox loop that calls this is
+app/entrypoints/workers/outbox.py."""
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import mailbox
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import aiosmtplib
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
-from app.persistence.outbox import PendingMail, claim_due, mark_failed, mark_sent
+from app.persistence.outbox import PendingMail
 
-log = logging.getLogger("app.mail")
-LEASE = dt.timedelta(minutes=5)
+SendError = (OSError, aiosmtplib.SMTPException)
 
 
 def build_message(settings: Settings, mail: PendingMail) -> EmailMessage:
@@ -26,9 +24,16 @@ def build_message(settings: Settings, mail: PendingMail) -> EmailMessage:
     msg["From"] = settings.mail_from
     msg["To"] = mail.recipient
     msg["Subject"] = mail.subject
+    msg["Date"] = format_datetime(dt.datetime.now(dt.UTC))
     # A stable Message-ID per outbox row lets a receiver drop a duplicate after a crash.
     msg["Message-ID"] = make_msgid(idstring=f"outbox-{mail.id}", domain="mitid-gateway.local")
-    msg.set_content(mail.body)
+    # Left to itself, set_content picks quoted-printable for a line over 78 characters or a Danish
+    # letter: an activation link then breaks at `=\n` and shows `=3D`, so one copied from the Maildir
+    # file (or a plain-text viewer) does not work. The body goes as written instead: 7bit when ASCII,
+    # else 8bit UTF-8, links on one line. aiosmtplib sends BODY=8BITMIME to servers that offer it
+    # (every current one does); one that does not gets the text base64-encoded by aiosmtplib's
+    # downgrade, still a correct mail.
+    msg.set_content(mail.body, charset="utf-8", cte="7bit" if mail.body.isascii() else "8bit")
     return msg
 
 
@@ -49,24 +54,3 @@ async def deliver(settings: Settings, msg: EmailMessage) -> None:
         start_tls=True if url.scheme == "smtp+starttls" else False,
         timeout=10,
     )
-
-
-def backoff(attempts: int, base: float = 5.0) -> dt.timedelta:
-    """Exponential, capped at an hour: SMTP being down costs retries, not lost mail."""
-    return dt.timedelta(seconds=min(3600.0, base * 2 ** min(attempts - 1, 10)))
-
-
-async def deliver_due(settings: Settings, engine: AsyncEngine, limit: int = 50) -> int:
-    """Send what is due; a failure is retried later with backoff. Returns how many were sent."""
-    now = dt.datetime.now(dt.UTC)
-    sent = 0
-    for mail in await claim_due(engine, now, limit, LEASE):
-        try:
-            await deliver(settings, build_message(settings, mail))
-        except (OSError, aiosmtplib.SMTPException) as exc:
-            log.warning("mail %s to outbox recipient failed (attempt %s): %s", mail.id, mail.attempts, exc)
-            await mark_failed(engine, mail.id, dt.datetime.now(dt.UTC) + backoff(mail.attempts, settings.outbox_retry_base_seconds), str(exc))
-            continue
-        await mark_sent(engine, mail.id, dt.datetime.now(dt.UTC))
-        sent += 1
-    return sent
