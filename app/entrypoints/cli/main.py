@@ -1,4 +1,4 @@
-"""`mitid-gateway`: serve, migrate, seed-demo, token, tokens, export-schema."""
+"""`mitid-gateway`: serve, migrate, seed-demo, token, tokens, mail, export-schema, roles-doc."""
 
 from __future__ import annotations
 
@@ -61,6 +61,14 @@ async def _token(settings: Settings, org: str, role: Role, user: str | None) -> 
     return sign_token(settings, user_id, org, [role])
 
 
+def served_base_url(host: str, port: int) -> str:
+    """The base of links in mails when PUBLIC_BASE_URL is not set: the address `serve` listens on
+    (a wildcard address as 127.0.0.1, the one a browser on this machine can open)."""
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="mitid-gateway", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -76,6 +84,9 @@ def main(argv: list[str] | None = None) -> None:
     token.add_argument("--role", required=True, choices=[r.value for r in Role])
     token.add_argument("--user", help="user UUID (default: the seeded person with that role)")
     sub.add_parser("tokens", help="print usage lines with tokens for the demo organisation's people")
+    mail = sub.add_parser("mail", help="list the local Maildir (MAIL_DIR) newest first, with the links of each mail")
+    mail.add_argument("--last", type=int, default=10, metavar="N", help="how many (default 10; 0 for all)")
+    mail.add_argument("--to", metavar="ADDRESS", help="only mail to this address")
     sub.add_parser("export-schema", help="print the GraphQL SDL")
     sub.add_parser("roles-doc", help="print the role matrix (docs/roles.md) from the policy table")
     args = parser.parse_args(argv)
@@ -106,11 +117,21 @@ def main(argv: list[str] | None = None) -> None:
             tok = asyncio.run(_token(settings, DEMO.cvr, role, None))
             print(f"\n{role.value} of {DEMO.name} (CVR {DEMO.cvr}):\n  Authorization: Bearer {tok}")
         print(f"\nGraphiQL: {url}  (add one of the headers above under 'Headers')\n")
+    elif args.command == "mail":
+        from app.entrypoints.cli.mail import render
+
+        if args.last < 0:
+            parser.error("--last takes 0 (all) or more")
+        sys.stdout.write(render(settings, args.last, args.to))
     elif args.command == "serve":
         import uvicorn
 
         from app.observability import configure_logging
 
+        if not os.environ.get("PUBLIC_BASE_URL"):
+            # In the environment, so uvicorn's worker processes (Settings.from_env) see it too.
+            os.environ["PUBLIC_BASE_URL"] = served_base_url(args.host, args.port)
+            print(f"PUBLIC_BASE_URL not set: links in mails point to {os.environ['PUBLIC_BASE_URL']}", file=sys.stderr)
         configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
         uvicorn.run(
             "app.entrypoints.http.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
