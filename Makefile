@@ -62,7 +62,7 @@ try-latest: http-audit-deps
 
 run: $(STAMP) graphiql-assets
 	$(BIN)/mitid-gateway migrate
-	$(BIN)/mitid-gateway seed-demo --if-empty
+	PUBLIC_BASE_URL=http://127.0.0.1:$(PORT) $(BIN)/mitid-gateway seed-demo --if-empty
 	PUBLIC_BASE_URL=http://127.0.0.1:$(PORT) $(BIN)/mitid-gateway tokens
 	PUBLIC_BASE_URL=http://127.0.0.1:$(PORT) $(BIN)/mitid-gateway serve --port $(PORT)
 
