@@ -18,7 +18,7 @@ from app.domain.common.principal import Actor
 from app.observability import Metrics
 from app.persistence.budgets import budget_store
 from app.persistence.db import make_engine
-from app.persistence.reader import Reader
+from app.persistence.read_session import ReadSession
 from app.persistence.uow import SqlUnitOfWork
 from app.schema.runtime.limits import Budgets, Limits
 
@@ -36,8 +36,8 @@ class Services:
     hub: NotificationHub = field(default_factory=NotificationHub)
     metrics: Metrics = field(default_factory=Metrics)
 
-    def reader(self, org_id: int) -> Reader:
-        return Reader(self.engine, org_id)
+    def reader(self, org_id: int) -> ReadSession:
+        return ReadSession(self.engine, org_id)
 
     def unit_of_work(self, actor: Actor) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, actor, self.platform, on_notifications=self._publish)

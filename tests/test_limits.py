@@ -117,12 +117,12 @@ async def test_introspection_can_be_switched_off(env: Env, org: OrgFixture) -> N
 async def test_unexpected_errors_are_masked_with_a_correlation_id_and_logged(
     env: Env, org: OrgFixture, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from app.persistence.reader import Reader
+    from app.persistence import organisations
 
-    async def broken(self: Reader) -> Any:
+    async def broken(*args: object) -> Any:
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(Reader, "organisation", broken)
+    monkeypatch.setattr(organisations, "load_organisation", broken)
     with caplog.at_level(logging.ERROR, logger="app.graphql"):
         body = await env.gql("{ organisation { cvr } }", token=token_for(env, org, Role.USER))
     error = body["errors"][0]

@@ -119,13 +119,13 @@ async def test_a_hostile_sequence_leaves_no_secret_in_any_log_line(
 async def test_an_internal_error_is_logged_at_error_with_a_stack_and_no_query_text(
     env: Env, org: OrgFixture, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Our own bug (here: the reader failing) is the one thing at ERROR, with the stack."""
-    from app.persistence.reader import Reader
+    """Our own bug (here: a read failing) is the one thing at ERROR, with the stack."""
+    from app.persistence import organisations
 
-    async def broken(self: Reader, *args: object) -> object:
+    async def broken(*args: object) -> object:
         raise RuntimeError("a bug of ours")
 
-    monkeypatch.setattr(Reader, "organisation", broken)
+    monkeypatch.setattr(organisations, "load_organisation", broken)
     caplog.set_level(logging.DEBUG)
     body = await env.gql(f'query Q {{ organisation {{ name }} a: __typename @include(if: true) }} # {CPR}',
                          token=token_for(env, org, Role.USER_ADMINISTRATOR))

@@ -14,11 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.adapters.jwt import AuthError, TokenVerifier, bearer_token
 from app.domain.common.principal import Actor, Principal
 from app.domain.users.model import UserStatus
+from app.persistence import users as users_sql
 from app.persistence.organisations import org_id_for_cvr
 from app.persistence.users import status_of_user
 
 if TYPE_CHECKING:
-    from app.persistence.reader import Reader
+    from app.persistence.read_session import ReadSession
 
 
 class NotActing(Exception):
@@ -55,11 +56,11 @@ class Actors:
             self._org_ids[cvr] = org_id
         return self._org_ids[cvr]
 
-    async def may_act(self, org_id: int, user_id: uuid.UUID, reader: Reader | None = None) -> bool:
+    async def may_act(self, org_id: int, user_id: uuid.UUID, reader: ReadSession | None = None) -> bool:
         """Is the person active in the organisation? A read-only request asks on its own read
         connection (`reader`): one pool checkout per request, not two."""
         if reader is not None:
-            status = await reader.user_status(user_id)
+            status = await reader.run(users_sql.status_of_user, user_id)
         else:
             async with self.engine.connect() as conn:
                 status = await status_of_user(conn, org_id, user_id)
@@ -71,7 +72,7 @@ class Actors:
             raise NotActing("The token's organisation is not known here")
         return org_id
 
-    async def actor(self, principal: Principal, org_id: int | None = None, reader: Reader | None = None) -> Actor:
+    async def actor(self, principal: Principal, org_id: int | None = None, reader: ReadSession | None = None) -> Actor:
         """The acting person of a verified principal, or NotActing."""
         if org_id is None:
             org_id = await self.org_of(principal)

@@ -13,8 +13,9 @@ from strawberry.types import Info
 
 from app.domain.activity.model import Activity, ActivityFilter
 from app.domain.common.errors import DomainError
-from app.domain.common.policy import Action
-from app.domain.users.rules import parse_moment
+from app.domain.common.policy import Action, is_allowed
+from app.domain.common.validation import parse_moment
+from app.persistence import activity as activity_sql
 from app.schema.runtime.base import (
     DomainView,
     Node,
@@ -23,6 +24,7 @@ from app.schema.runtime.base import (
     decode_cursor,
     domain_view,
     encode_cursor,
+    int_of,
     page_info_of,
     page_size,
     requires,
@@ -30,7 +32,7 @@ from app.schema.runtime.base import (
     uuid_of,
 )
 from app.schema.runtime.enums import ActivityType
-from app.schema.runtime.loaders import now_or_later
+from app.schema.runtime.loaders import by_key, now_or_later
 from app.schema.runtime.text_inputs import search_text
 
 if TYPE_CHECKING:
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
 
 
 DETAILS_NOT_READ = object()
+ACTIVITY_DETAILS = by_key("activity_details_by_id", activity_sql.activity_details, {})  # id -> details (lists omit them)
 _ACTIVITY_TYPE = {m.value: m for m in ActivityType}
 
 
@@ -60,11 +63,22 @@ class ActivityNode(DomainView, Node):
         """A view of `a` (see DomainView)."""
         return cls.view(a, _details=a.details if details_read else DETAILS_NOT_READ)
 
+    @classmethod
+    async def resolve_node(cls, info: Info, id: str) -> ActivityNode | None:
+        """node(id:): as the activity log, its viewers only (a person's own entries are reached
+        through their `history`)."""
+        ctx: Context = info.context
+        activity_id = int_of(id, "Activity")
+        if activity_id is None or ctx.principal is None or not is_allowed(ctx.principal.roles, Action.VIEW_ACTIVITIES):
+            return None
+        a = await ctx.reader.run(activity_sql.activity_by_id, activity_id)
+        return cls.of(a) if a else None
+
     @strawberry.field
     def details(self, info: Info) -> JSON:
         if self._details is not DETAILS_NOT_READ:
             return self._details
-        return now_or_later(info.context.loaders.activity_details_by_id, self._id)
+        return now_or_later(info.context.loaders[ACTIVITY_DETAILS], self._id)
 
     @strawberry.field
     async def actor(self, info: Info) -> Annotated[User, strawberry.lazy("app.schema.users.types")] | None:
@@ -179,5 +193,5 @@ class ActivityQueries:
             flt = dataclasses.replace(flt, target_group_id=group)
         limit = page_size(first)
         before = decode_cursor(after, "Activity")
-        rows = await ctx.reader.list_activities(flt, before, limit + 1)
-        return ActivityConnection.of(rows, limit, before, lambda: ctx.reader.count_activities(flt))
+        rows = await ctx.reader.run(activity_sql.list_activities, flt, before, limit + 1)
+        return ActivityConnection.of(rows, limit, before, lambda: ctx.reader.run(activity_sql.count_activities, flt))

@@ -10,6 +10,8 @@ from app.domain.billing.model import Billing as DomainBilling
 from app.domain.billing.model import BillingCounts as DomainCounts
 from app.domain.billing.model import BillingMethod as DomainMethod
 from app.domain.common.policy import Action
+from app.persistence import billing as billing_sql
+from app.persistence import organisations as organisations_sql
 from app.schema.runtime.base import UserError, in_unit_of_work, requires
 
 BillingMethod = strawberry.enum(DomainMethod, name="BillingMethod")
@@ -50,7 +52,7 @@ class Billing:
 
     @strawberry.field(description="The counts that drive the price, from live data")
     async def counts(self, info: Info) -> BillingCounts:
-        return BillingCounts.of(await info.context.reader.billing_counts())
+        return BillingCounts.of(await info.context.reader.run(billing_sql.billing_counts))
 
     @classmethod
     def of(cls, b: DomainBilling, is_public: bool) -> Billing:
@@ -82,8 +84,8 @@ class BillingQueries:
     @strawberry.field(permission_classes=requires(Action.VIEW_BILLING))
     async def billing(self, info: Info) -> Billing:
         reader = info.context.reader
-        org = await reader.organisation()
-        return Billing.of(await reader.billing(), org.is_public)
+        org = await reader.run(organisations_sql.load_organisation)
+        return Billing.of(await reader.run(billing_sql.load_billing), org.is_public)
 
 
 @strawberry.type
@@ -99,5 +101,5 @@ class BillingMutations:
         )
         if result is None:
             return BillingPayload(billing=None, user_errors=errors)
-        org = await info.context.reader.organisation()
+        org = await info.context.reader.run(organisations_sql.load_organisation)
         return BillingPayload(billing=Billing.of(result, org.is_public), user_errors=[])

@@ -13,11 +13,12 @@ from strawberry.types import Info
 
 from app.adapters.uploads import store_upload
 from app.domain.bulk import jobs as uc
+from app.domain.bulk.csv_file import BulkOperation as DomainOperation
 from app.domain.bulk.model import BulkJob as DomainJob
 from app.domain.bulk.model import RowError as DomainRowError
-from app.domain.bulk_csv import BulkOperation as DomainOperation
 from app.domain.common.errors import DomainError
-from app.domain.common.policy import Action
+from app.domain.common.policy import Action, is_allowed
+from app.persistence import bulk as bulk_sql
 from app.schema.runtime.base import (
     MAX_PAGE,
     Node,
@@ -107,6 +108,14 @@ class BulkJobNode(Node):
                 for e in self._errors[offset : offset + page_size(first)]]
 
     @classmethod
+    async def resolve_node(cls, info: Info, id: str) -> BulkJobNode | None:
+        """node(id:): as `bulkJob(id:)`, user administrators only."""
+        principal = info.context.principal
+        if principal is None or not is_allowed(principal.roles, Action.VIEW_BULK_JOBS):
+            return None
+        return await load_bulk_job(info, uuid_of(id, "BulkJob"))
+
+    @classmethod
     def of(cls, job: DomainJob, info: Info) -> BulkJobNode:
         ctx: Context = info.context
         processed, total = ctx.services.bulk.progress.get(job.id, (job.processed, job.total))
@@ -131,7 +140,7 @@ class BulkJobNode(Node):
 async def load_bulk_job(info: Info, job_id: uuid.UUID | None) -> BulkJobNode | None:
     if job_id is None:
         return None
-    job = await info.context.reader.bulk_job(job_id)
+    job = await info.context.reader.run(bulk_sql.job_by_id, job_id)
     return BulkJobNode.of(job, info) if job else None
 
 

@@ -9,10 +9,11 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from app.domain.common.policy import Action
+from app.domain.common.policy import Action, is_allowed
 from app.domain.notifications import delivery as notif
 from app.domain.notifications.model import Notification as DomainNotification
 from app.domain.users import lifecycle as uc
+from app.persistence import notifications as notifications_sql
 from app.schema.runtime.base import (
     Node,
     PageInfo,
@@ -28,6 +29,7 @@ from app.schema.runtime.base import (
 )
 from app.schema.runtime.context import Context
 from app.schema.runtime.enums import NotificationChannel
+from app.schema.users.loaders import USER_BY_ID
 
 
 @strawberry.type(name="Notification")
@@ -42,6 +44,17 @@ class NotificationNode(Node):
     @strawberry.field
     def read(self) -> bool:
         return self.read_at is not None
+
+    @classmethod
+    async def resolve_node(cls, info: Info, id: str) -> NotificationNode | None:
+        """node(id:): the caller's own notifications only (anyone else's is missing)."""
+        ctx: Context = info.context
+        principal = ctx.principal
+        n_id = int_of(id, "Notification")
+        if n_id is None or principal is None or not is_allowed(principal.roles, Action.MANAGE_OWN_NOTIFICATIONS):
+            return None
+        n = await ctx.reader.run(notifications_sql.notification_by_id, principal.user_id, n_id)
+        return cls.of(n) if n else None
 
     @classmethod
     def of(cls, n: DomainNotification) -> NotificationNode:
@@ -114,7 +127,7 @@ class NotificationQueries:
         me = ctx.principal.user_id
         limit = page_size(first)
         before = decode_cursor(after, "Notification")
-        rows = await ctx.reader.notifications(me, unread_only, before, limit + 1)
+        rows = await ctx.reader.run(notifications_sql.list_notifications, me, unread_only, before, limit + 1)
         edges = [
             NotificationEdge(cursor=encode_cursor("Notification", n.id), node=NotificationNode.of(n))
             for n in rows[:limit]
@@ -122,15 +135,15 @@ class NotificationQueries:
         return NotificationConnection(
             edges=edges,
             page_info=page_info_of(edges, has_next=len(rows) > limit, has_previous=before is not None),
-            _count=lambda: ctx.reader.count_notifications(me, unread_only),
-            _unread=lambda: ctx.reader.count_notifications(me, True),
+            _count=lambda: ctx.reader.run(notifications_sql.count_notifications, me, unread_only),
+            _unread=lambda: ctx.reader.run(notifications_sql.count_notifications, me, True),
         )
 
     @strawberry.field(permission_classes=requires(Action.MANAGE_OWN_NOTIFICATIONS))
     async def notification_settings(self, info: Info) -> NotificationSettings:
         ctx: Context = info.context
         assert ctx.principal is not None
-        me = await ctx.loaders.user_by_id.load(ctx.principal.user_id)
+        me = await ctx.loaders[USER_BY_ID].load(ctx.principal.user_id)
         return NotificationSettings(channel=me.notification_channel if me else NotificationChannel.BOTH)
 
 
@@ -182,7 +195,7 @@ class NotificationSubscriptions:
             if not await ctx.still_entitled():
                 await ctx.close()
                 return
-            n = await ctx.reader.notification_by_id(me, notification_id)
+            n = await ctx.reader.run(notifications_sql.notification_by_id, me, notification_id)
             await ctx.close()
             if n is not None:
                 yield NotificationNode.of(n)

@@ -6,8 +6,9 @@ import strawberry
 from strawberry.types import Info
 
 from app.domain.common.organisation import Organisation as DomainOrganisation
-from app.domain.common.policy import Action
-from app.schema.runtime.base import requires, to_global_id
+from app.domain.common.policy import Action, is_allowed
+from app.persistence import organisations as organisations_sql
+from app.schema.runtime.base import Node, from_global_id, requires, to_global_id
 from app.schema.runtime.context import Context
 from app.schema.runtime.enums import Role
 from app.schema.users.types import User, load_user
@@ -27,7 +28,7 @@ class SeNumber:
 
 
 @strawberry.type
-class Organisation:
+class Organisation(Node):
     id: strawberry.ID
     cvr: str
     name: str
@@ -43,6 +44,18 @@ class Organisation:
             se_numbers=[SeNumber(se_number=s.se_number, name=s.name) for s in o.se_numbers],
         )
 
+    @classmethod
+    async def resolve_node(cls, info: Info, id: str) -> Organisation | None:
+        """node(id:): as `organisation`, the caller's own; any other organisation's id is missing."""
+        ctx: Context = info.context
+        parsed = from_global_id(id)
+        principal, actor = ctx.principal, ctx.actor
+        if parsed is None or parsed[0] != "Organisation" or principal is None or actor is None:
+            return None
+        if parsed[1] != actor.org_cvr or not is_allowed(principal.roles, Action.VIEW_ORGANISATION):
+            return None
+        return cls.of(await ctx.reader.run(organisations_sql.load_organisation))
+
 
 @strawberry.type
 class Viewer:
@@ -56,7 +69,7 @@ class Viewer:
 
     @strawberry.field
     async def organisation(self, info: Info) -> Organisation:
-        return Organisation.of(await info.context.reader.organisation())
+        return Organisation.of(await info.context.reader.run(organisations_sql.load_organisation))
 
 
 @strawberry.type
@@ -69,4 +82,4 @@ class OrganisationQueries:
 
     @strawberry.field(permission_classes=requires(Action.VIEW_ORGANISATION))
     async def organisation(self, info: Info) -> Organisation:
-        return Organisation.of(await info.context.reader.organisation())
+        return Organisation.of(await info.context.reader.run(organisations_sql.load_organisation))

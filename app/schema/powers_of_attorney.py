@@ -8,10 +8,11 @@ import enum
 import strawberry
 from strawberry.types import Info
 
-from app.domain.common.policy import Action
+from app.domain.common.policy import Action, is_allowed
 from app.domain.powers_of_attorney import lifecycle as uc
 from app.domain.powers_of_attorney.model import PowerOfAttorney as DomainPower
 from app.domain.powers_of_attorney.model import PowerOfAttorneyStatus as DomainStatus
+from app.persistence import powers_of_attorney as powers_of_attorney_sql
 from app.schema.runtime.base import (
     Node,
     PageInfo,
@@ -27,7 +28,8 @@ from app.schema.runtime.base import (
     uuid_of,
 )
 from app.schema.runtime.context import Context
-from app.schema.user_groups import ExternalOrganisation, RightNode, rights_named
+from app.schema.user_groups.external import ExternalOrganisation
+from app.schema.user_groups.types import RightNode, rights_named
 
 PowerOfAttorneyStatus = strawberry.enum(DomainStatus, name="PowerOfAttorneyStatus")
 
@@ -56,6 +58,14 @@ class PowerOfAttorneyNode(Node):
     @strawberry.field
     async def rights(self, info: Info) -> list[RightNode]:
         return await rights_named(info, self._rights)
+
+    @classmethod
+    async def resolve_node(cls, info: Info, id: str) -> PowerOfAttorneyNode | None:
+        """node(id:): viewers of powers of attorney, one our organisation granted or received."""
+        principal = info.context.principal
+        if principal is None or not is_allowed(principal.roles, Action.VIEW_POWERS_OF_ATTORNEY):
+            return None
+        return await load_power(info, id)
 
     @classmethod
     def of(cls, p: DomainPower, today: dt.date) -> PowerOfAttorneyNode:
@@ -112,7 +122,7 @@ async def load_power(info: Info, raw_id: str) -> PowerOfAttorneyNode | None:
     poa_id = uuid_of(raw_id, "PowerOfAttorney")
     if poa_id is None or ctx.actor is None:
         return None
-    p = await ctx.reader.power_of_attorney(ctx.actor.org_cvr, poa_id)
+    p = await ctx.reader.run(powers_of_attorney_sql.power_by_id, ctx.actor.org_cvr, poa_id)
     return PowerOfAttorneyNode.of(p, _today(info)) if p else None
 
 
@@ -127,7 +137,7 @@ class PowerOfAttorneyQueries:
         assert ctx.actor is not None
         limit = page_size(first)
         offset = decode_cursor(after, "Offset") or 0
-        rows, total = await ctx.reader.powers_of_attorney(
+        rows, total = await ctx.reader.run(powers_of_attorney_sql.list_powers, 
             ctx.actor.org_cvr, direction is PowerOfAttorneyDirection.RECEIVED, offset, limit
         )
         today = _today(info)

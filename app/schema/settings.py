@@ -9,6 +9,7 @@ from strawberry.types import Info
 from app.domain import settings as uc
 from app.domain.common.organisation import OrganisationSettings as DomainSettings
 from app.domain.common.policy import Action
+from app.persistence import organisations as organisations_sql
 from app.schema.runtime.base import UserError, in_unit_of_work, requires
 from app.schema.runtime.enums import Authenticator
 
@@ -106,7 +107,7 @@ class OrganisationSettingsPayload:
 class SettingsQueries:
     @strawberry.field(permission_classes=requires(Action.VIEW_SETTINGS))
     async def settings(self, info: Info) -> OrganisationSettings:
-        return OrganisationSettings.of(await info.context.reader.settings())
+        return OrganisationSettings.of(await info.context.reader.run(organisations_sql.load_settings))
 
 
 @strawberry.type

@@ -22,7 +22,8 @@ from app.domain.activity.model import ActivityFilter
 from app.domain.common.errors import DomainError
 from app.domain.common.policy import Action, is_allowed
 from app.domain.common.principal import Actor
-from app.domain.users.rules import parse_moment
+from app.domain.common.validation import parse_moment
+from app.persistence import activity as activity_sql
 from app.schema.runtime.base import from_global_id
 from app.schema.runtime.text_inputs import MAX_SEARCH
 
@@ -117,7 +118,7 @@ def export_routes(services: Services) -> list[Route]:
         while True:
             reader = services.reader(org_id)  # a short connection per page: nothing held between pages
             try:
-                page = await reader.list_activities(f, before, PAGE)
+                page = await reader.run(activity_sql.list_activities, f, before, PAGE)
             finally:
                 await reader.close()
             for a in page:

@@ -33,7 +33,7 @@ from app.schema.runtime.context import Context
 
 if TYPE_CHECKING:
     from app.bootstrap import Services
-    from app.persistence.reader import Reader
+    from app.persistence.read_session import ReadSession
 
 log = logging.getLogger("app.ws")
 
@@ -52,7 +52,7 @@ class Session:
         self.actor = actor
         self.ended = False
 
-    async def check(self, reader: Reader | None = None) -> bool:
+    async def check(self, reader: ReadSession | None = None) -> bool:
         """True while the session may go on; otherwise the socket is closed with its code."""
         if self.ended:
             return False
@@ -61,7 +61,7 @@ class Session:
             await self.end(code)
         return code is None
 
-    async def _verdict(self, reader: Reader | None) -> int | None:
+    async def _verdict(self, reader: ReadSession | None) -> int | None:
         if self.principal.expired(dt.datetime.now(dt.UTC)):
             return TOKEN_EXPIRED
         if not await self.services.actors.may_act(self.actor.org_id, self.principal.user_id, reader):

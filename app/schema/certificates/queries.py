@@ -21,7 +21,8 @@ from app.domain.certificates.model import (
 )
 from app.domain.common.errors import DomainError
 from app.domain.common.policy import Action
-from app.domain.users.rules import parse_moment
+from app.domain.common.validation import parse_moment
+from app.persistence import certificates as certificates_sql
 from app.schema.certificates.types import (
     CertificateConnection,
     CertificateNode,
@@ -136,7 +137,7 @@ class CertificateQueries:
         )
         o = order_by or CertificateOrderInput()
         now = now_of(info)
-        rows = await ctx.reader.list_certificates(f, certificate_order(o.field, o.direction), offset, limit + 1, now)
+        rows = await ctx.reader.run(certificates_sql.list_certificates, f, certificate_order(o.field, o.direction), offset, limit + 1, now)
         return CertificateConnection.of(rows, offset, limit, f, now, info)
 
     @strawberry.field(
@@ -149,4 +150,4 @@ class CertificateQueries:
     @strawberry.field(permission_classes=requires(Action.VIEW_CERTIFICATES))
     async def certificate_profiles(self, info: Info) -> list[CertificateProfileNode]:
         ctx: Context = info.context
-        return [CertificateProfileNode.of(p) for p in await ctx.reader.certificate_profiles()]
+        return [CertificateProfileNode.of(p) for p in await ctx.reader.run(certificates_sql.list_profiles)]

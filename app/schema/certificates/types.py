@@ -29,6 +29,14 @@ from app.domain.certificates.model import (
     CertificateProfile as DomainProfile,
 )
 from app.domain.common.policy import Action, can_view_certificates_of, is_allowed
+from app.persistence import certificates as certificates_sql
+from app.schema.certificates.loaders import (
+    CERTIFICATE_BY_ID,
+    CERTIFICATE_PEM,
+    CERTIFICATE_PROFILE_BY_ID,
+    CERTIFICATES_OF_USER,
+    SYSTEM_RIGHTS,
+)
 from app.schema.runtime.base import (
     DomainView,
     Node,
@@ -85,6 +93,16 @@ class CertificateProfileNode(Node):
             se_number=p.se_number, created_at=p.created_at,
         )
 
+    @classmethod
+    async def resolve_node(cls, info: Info, id: str) -> CertificateProfileNode | None:
+        """node(id:): as `certificateProfiles`, certificate viewers only."""
+        ctx: Context = info.context
+        profile_id = uuid_of(id, "CertificateProfile")
+        if profile_id is None or ctx.principal is None or not is_allowed(ctx.principal.roles, Action.VIEW_CERTIFICATES):
+            return None
+        p = await ctx.loaders[CERTIFICATE_PROFILE_BY_ID].load(profile_id)
+        return cls.of(p) if p is not None else None
+
 
 PEM_NOT_READ = object()
 
@@ -131,17 +149,22 @@ class CertificateNode(DomainView, Node):
         """A view of `c` (see DomainView) with its status as of `now`."""
         return cls.view(c, _now=now, _pem=c.certificate_pem if pem_read else PEM_NOT_READ)
 
+    @classmethod
+    async def resolve_node(cls, info: Info, id: str) -> CertificateNode | None:
+        """node(id:): as `certificate(id:)` (certificate viewers: the organisation's; others: their own)."""
+        return await load_certificate(info, uuid_of(id, "Certificate"))
+
     @strawberry.field
     def certificate_pem(self, info: Info) -> str | None:
         if self._pem is not PEM_NOT_READ:
             return self._pem
-        return now_or_later(info.context.loaders.certificate_pem_by_id, self.uuid)
+        return now_or_later(info.context.loaders[CERTIFICATE_PEM], self.uuid)
 
     @strawberry.field(description="Organisation certificates: the rights catalogue codes it may use")
     async def system_rights(self, info: Info) -> list[str]:
         if self.kind is not CertificateKind.ORGANISATION:
             return []
-        return list(await info.context.loaders.system_rights_by_certificate.load(self.uuid))
+        return list(await info.context.loaders[SYSTEM_RIGHTS].load(self.uuid))
 
     @strawberry.field(description="The holder of a user certificate")
     async def user(self, info: Info) -> UserRef | None:
@@ -159,7 +182,7 @@ class CertificateNode(DomainView, Node):
     async def profile(self, info: Info) -> CertificateProfileNode | None:
         if self._profile_id is None:
             return None
-        p = await info.context.loaders.certificate_profile_by_id.load(self._profile_id)
+        p = await info.context.loaders[CERTIFICATE_PROFILE_BY_ID].load(self._profile_id)
         return CertificateProfileNode.of(p) if p is not None else None
 
     @strawberry.field(description="The certificate this one renewed")
@@ -193,22 +216,10 @@ async def load_certificate(info: Info, certificate_id: uuid_mod.UUID | None) -> 
     ctx: Context = info.context
     if certificate_id is None or ctx.principal is None:
         return None
-    cert = await ctx.loaders.certificate_by_id.load(certificate_id)
+    cert = await ctx.loaders[CERTIFICATE_BY_ID].load(certificate_id)
     if cert is None or not can_view_certificates_of(ctx.principal, cert.user_id):
         return None
     return CertificateNode.of(cert, now_of(info))
-
-
-async def certificate_node(info: Info, kind: str, global_id: str) -> Node | None:
-    """`node(id:)` for certificates and profiles."""
-    ctx: Context = info.context
-    if kind == "Certificate":
-        return await load_certificate(info, uuid_of(global_id, "Certificate"))
-    profile_id = uuid_of(global_id, "CertificateProfile")
-    if profile_id is None or ctx.principal is None or not is_allowed(ctx.principal.roles, Action.VIEW_CERTIFICATES):
-        return None
-    p = await ctx.loaders.certificate_profile_by_id.load(profile_id)
-    return CertificateProfileNode.of(p) if p is not None else None
 
 
 # What each field of Certificate reads from the domain certificate (CertificateNode's view, its
@@ -262,7 +273,7 @@ def certificates_of_user(info: Info, user_id: uuid_mod.UUID) -> list[Certificate
     now = now_of(info)
     # Each marked with its holder: a partial certificate may not have read its user column, and the
     # policy's "own" (a holder's own certificates) is decided from it (app/schema/runtime/authorization.py).
-    return now_or_later(ctx.loaders.certificates_by_user, (user_id, reading_of(info)),
+    return now_or_later(ctx.loaders[CERTIFICATES_OF_USER], (user_id, reading_of(info)),
                         lambda cs: [CertificateNode.view(c, _now=now, _pem=PEM_NOT_READ, _holder=user_id)
                                     for c in cs])
 
@@ -282,14 +293,14 @@ class CertificateConnection:
 
     @strawberry.field
     async def total_count(self, info: Info) -> int:
-        return await info.context.reader.count_certificates(self._filter, self._now)
+        return await info.context.reader.run(certificates_sql.count_certificates, self._filter, self._now)
 
     @classmethod
     def of(
         cls, rows: list[DomainCertificate], offset: int, limit: int, f: CertificateFilter, now: dt.datetime, info: Info
     ) -> CertificateConnection:
         page = rows[:limit]
-        loader = info.context.loaders.certificate_by_id
+        loader = info.context.loaders[CERTIFICATE_BY_ID]
         for cert in page:
             loader.prime(cert.id, cert)
         edges = [
@@ -305,6 +316,6 @@ class CertificateConnection:
 
 
 __all__ = [
-    "CertificateConnection", "CertificateNode", "CertificateProfileNode", "certificate_node", "certificates_of_user",
+    "CertificateConnection", "CertificateNode", "CertificateProfileNode", "certificates_of_user",
     "load_certificate", "now_of",
 ]

@@ -14,7 +14,7 @@ from app.schema.runtime.base import unauthenticated
 if TYPE_CHECKING:
     from app.bootstrap import Services
     from app.domain.common.ports import UnitOfWork
-    from app.persistence.reader import Reader
+    from app.persistence.read_session import ReadSession
     from app.schema.runtime.loaders import Loaders
 
 
@@ -27,7 +27,7 @@ class Context:
     response: Any = None
     actor: Actor | None = None
     connection_params: dict[str, Any] | None = None
-    _reader: Reader | None = field(default=None, repr=False)
+    _reader: ReadSession | None = field(default=None, repr=False)
     _actor_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     # Filled by the executor (app/schema/runtime/execution.py): objects completed, for the cost's `actual`.
     completed_objects: list[int] = field(default_factory=lambda: [0], repr=False)
@@ -64,7 +64,7 @@ class Context:
         return await self.services.actors.may_act(actor.org_id, principal.user_id, self.reader)
 
     @property
-    def reader(self) -> Reader:
+    def reader(self) -> ReadSession:
         assert self.actor is not None, "resolve_actor() first (the permission gate does)"
         if self._reader is None:
             self._reader = self.services.reader(self.actor.org_id)
@@ -75,7 +75,7 @@ class Context:
         if self._loaders is None:
             from app.schema.runtime.loaders import Loaders
 
-            self._loaders = Loaders.create(self.reader)
+            self._loaders = Loaders(self.reader)
         return self._loaders
 
     def reset_loaders(self) -> None:

@@ -9,14 +9,17 @@ import strawberry
 from strawberry.types import Info
 
 from app.domain.common.identifiers import IdentifierError, normalise_p_number, normalise_se_number
-from app.domain.common.policy import Action, can_view_user
+from app.domain.common.policy import Action, can_view_anonymity_request, can_view_user
+from app.domain.users import anonymity
 from app.domain.users.model import AnonymityRequest as DomainRequest
 from app.domain.users.model import UserFilter, UserOrder
+from app.persistence import users as users_sql
 from app.schema.runtime.base import Node, bad_input, requires, to_global_id, uuid_of
 from app.schema.runtime.context import Context
 from app.schema.runtime.enums import AnonymityRequestStatus, Identification, UserOrderField, UserStatus
+from app.schema.runtime.prefetch import prefetch_page
 from app.schema.runtime.text_inputs import search_text
-from app.schema.users.types import User, UserConnection, load_user, prefetch_page, users_page_args
+from app.schema.users.types import User, UserConnection, load_user, users_page_args
 
 
 @strawberry.input
@@ -74,6 +77,20 @@ class AnonymityRequestNode(Node):
             requested_at=r.requested_at, _user_id=r.user_id, _new_user_id=r.new_user_id,
         )
 
+    @classmethod
+    async def resolve_node(cls, info: Info, id: str) -> AnonymityRequestNode | None:
+        """node(id:): the organisation's requests for those who decide them (as `anonymityRequests`),
+        a requester their own (as the payload of `requestAnonymity` showed it)."""
+        ctx: Context = info.context
+        request_id = uuid_of(id, "AnonymityRequest")
+        if request_id is None or ctx.principal is None:
+            return None
+        async with ctx.unit_of_work() as uow:
+            request = await anonymity.get_anonymity_request(uow, request_id)
+        if request is None or not can_view_anonymity_request(ctx.principal, request.user_id):
+            return None
+        return cls.of(request)
+
     @strawberry.field
     async def user(self, info: Info) -> User | None:
         return await load_user(info, self._user_id)  # type: ignore[arg-type]
@@ -99,9 +116,9 @@ class UserQueries:
         f = _user_filter(filter)
         o = order_by or UserOrderInput()
         order = UserOrder(field=o.field, descending=o.direction is OrderDirection.DESC)
-        rows = await ctx.reader.list_users(f, order, offset, limit + 1)
+        rows = await ctx.reader.run(users_sql.list_users, f, order, offset, limit + 1)
         connection = UserConnection.of(rows, offset, limit, f, info)
-        await prefetch_page(info, [u.id for u in rows[:limit]])
+        await prefetch_page(info, "User", [u.id for u in rows[:limit]])
         return connection
 
     @strawberry.field(permission_classes=requires(Action.VIEW_OWN_PROFILE))
@@ -117,4 +134,4 @@ class UserQueries:
         self, info: Info, status: AnonymityRequestStatus | None = AnonymityRequestStatus.PENDING
     ) -> list[AnonymityRequestNode]:
         ctx: Context = info.context
-        return [AnonymityRequestNode.of(r) for r in await ctx.reader.anonymity_requests(status)]
+        return [AnonymityRequestNode.of(r) for r in await ctx.reader.run(users_sql.anonymity_requests_of_org, status)]

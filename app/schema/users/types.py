@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import uuid as uuid_mod
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
-from graphql import FieldNode
-from graphql.execution.values import VariableValues, get_argument_values
 from strawberry.types import Info
 
-from app.domain.common.policy import Decision, can_view_user, reveals_identity
+from app.domain.common.policy import can_view_user, reveals_identity
 from app.domain.users.model import User as DomainUser
 from app.domain.users.model import UserFilter, UserOrder
-from app.schema.activity import ActivityConnection, ActivityNode, activity_filter
-from app.schema.runtime.authorization import relation_decision
+from app.persistence import users as users_sql
+from app.schema.activity import ActivityConnection, ActivityNode
 from app.schema.runtime.base import (
     Node,
     PageInfo,
     decode_cursor,
     encode_cursor,
-    field_nodes,
     page_info_of,
     page_size,
     to_global_id,
+    uuid_of,
 )
 from app.schema.runtime.context import Context
 from app.schema.runtime.enums import (
@@ -35,13 +32,23 @@ from app.schema.runtime.enums import (
     Role,
     UserStatus,
 )
-from app.schema.runtime.loaders import HistoryArgs, now_or_later
+from app.schema.runtime.loaders import now_or_later
+from app.schema.user_groups.loaders import GROUP_RIGHTS_OF_USER, GROUPS_OF_USER
+from app.schema.users.loaders import (
+    AUTHENTICATORS,
+    HISTORY,
+    HISTORY_COUNT,
+    HISTORY_DEFAULT,
+    RIGHTS,
+    ROLES,
+    USER_BY_ID,
+    history_args,
+)
 
 if TYPE_CHECKING:
     from app.schema.certificates.types import CertificateNode
-    from app.schema.user_groups import UserGroupNode
+    from app.schema.user_groups.types import UserGroupNode
 
-HISTORY_DEFAULT = 200
 
 
 @strawberry.type
@@ -101,38 +108,43 @@ class User(Node):
             created_at=u.created_at, activated_at=u.activated_at, last_login_at=u.last_login_at,
         )
 
+    @classmethod
+    async def resolve_node(cls, info: Info, id: str) -> User | None:
+        """node(id:): as `user(id:)` (administrators: the organisation's users; everyone: themself)."""
+        return await load_user(info, uuid_of(id, "User"))
+
     # Relations: synchronous resolvers over the request's loaders. A page of users prefetches the
     # relations its query selects (`prefetch_page`), so these return at once; alone (a single user,
     # a history actor) they return an awaitable and the loader batches as before.
 
     @strawberry.field
     def authenticators(self, info: Info) -> list[Authenticator]:
-        return now_or_later(info.context.loaders.authenticators_by_user, self._id, _authenticators)
+        return now_or_later(info.context.loaders[AUTHENTICATORS], self._id, _authenticators)
 
     @strawberry.field(description="Rights assigned directly to the user (right codes)")
     def rights(self, info: Info) -> list[str]:
-        return now_or_later(info.context.loaders.rights_by_user, self._id, list)
+        return now_or_later(info.context.loaders[RIGHTS], self._id, list)
 
     @strawberry.field(description="The user's groups: custom groups and their P-unit's system group")
     def groups(
         self, info: Info
-    ) -> list[Annotated[UserGroupNode, strawberry.lazy("app.schema.user_groups")]]:
-        from app.schema.user_groups import UserGroupNode
+    ) -> list[Annotated[UserGroupNode, strawberry.lazy("app.schema.user_groups.types")]]:
+        from app.schema.user_groups.types import UserGroupNode
 
         user_id = self._id  # marks each group as one of this user's (their own, for the policy's "own")
-        return now_or_later(info.context.loaders.groups_by_user, user_id,
+        return now_or_later(info.context.loaders[GROUPS_OF_USER], user_id,
                             lambda gs: [UserGroupNode.view(g, _member_of=user_id) for g in gs])
 
     @strawberry.field(description="Own rights and the rights of the user's groups (right codes)")
     async def effective_rights(self, info: Info) -> list[str]:
         loaders = info.context.loaders
-        own = await loaders.rights_by_user.load(self._id)
-        via_groups = await loaders.group_rights_by_user.load(self._id)
+        own = await loaders[RIGHTS].load(self._id)
+        via_groups = await loaders[GROUP_RIGHTS_OF_USER].load(self._id)
         return sorted(set(own) | set(via_groups))
 
     @strawberry.field
     def roles(self, info: Info) -> list[Role]:
-        return now_or_later(info.context.loaders.roles_by_user, self._id, _roles)
+        return now_or_later(info.context.loaders[ROLES], self._id, _roles)
 
     @strawberry.field(description="The user's certificates, newest order first (certificate viewers and the user; "
                       "null with a FORBIDDEN error for anyone else)")
@@ -159,10 +171,10 @@ class User(Node):
         args = history_args(first, after, from_, to, types, search)
         user_id = self._id
         return now_or_later(
-            loaders.history_by_user, (user_id, args),
+            loaders[HISTORY], (user_id, args),
             lambda rows: ActivityConnection.of(
                 rows, args.limit - 1, args.before_id,
-                lambda: loaders.history_count_by_user.load((user_id, args.filter)), details_read=False,
+                lambda: loaders[HISTORY_COUNT].load((user_id, args.filter)), details_read=False,
             ),
         )
 
@@ -175,91 +187,13 @@ def _roles(roles: list[str]) -> list[Role]:
     return [Role(r) for r in roles]
 
 
-def history_args(
-    first: int | None, after: str | None, from_: str | None, to: str | None,
-    types: list[ActivityType] | None, search: str | None,
-) -> HistoryArgs:
-    """The history loader's key for `User.history(...)`'s arguments (raises the field's typed errors)."""
-    flt = activity_filter(from_=from_, to=to, types=types, search=search, target_user_id=None)
-    return HistoryArgs(flt, decode_cursor(after, "Activity"), page_size(first) + 1)
-
-
-# --- a page of users: prefetch what the query selects ------------------------------------------------
-
-
-def _selected_node_fields(info: Info) -> list[FieldNode]:
-    """The field nodes selected on `edges { node { ... } }` of this connection field, fragments
-    included (their arguments are coerced by graphql-core, as the executor does)."""
-    raw = info._raw_info
-    out: list[FieldNode] = []
-
-    def walk(selection_set: Any, path: tuple[str, ...]) -> None:
-        for f in field_nodes(selection_set, raw.fragments):
-            if not path:
-                out.append(f)
-            elif f.name.value == path[0]:
-                walk(f.selection_set, path[1:])
-
-    for node in raw.field_nodes:
-        walk(node.selection_set, ("edges", "node"))
-    return out
-
-
-async def prefetch_page(info: Info, user_ids: list[uuid_mod.UUID]) -> None:
-    """Start, together, the loads that the selected relations of a page of users will ask for.
-
-    Same loaders and keys as the field resolvers, so the statements are the ones the resolvers
-    would have caused (one per relation and page); the resolvers then find their values ready and
-    return synchronously. Only relations the caller's roles may follow outright are prefetched
-    (app/domain/common/policy.py RELATIONS): the executor refuses the others, or lets a person's own
-    through, whose resolver then loads it alone. A failed load is left in the loader for the field
-    that needs it to report; anything this cannot predict is simply loaded later."""
-    ctx: Context = info.context
-    if not user_ids or ctx.principal is None:
-        return
-    loaders = ctx.loaders
-    loads: list[Any] = []
-    history_field = info._raw_info.schema.type_map["User"].fields["history"]
-    variables = info._raw_info.variable_values  # the coerced values (graphql-core's VariableValues.coerced)
-    if not isinstance(variables, VariableValues):
-        variables = VariableValues({}, variables or {})
-    roles = ctx.principal.roles
-    for f in _selected_node_fields(info):
-        name = f.name.value
-        if relation_decision(roles, "User", name) is not Decision.ALLOW:
-            continue  # refused, or only on the caller's own user: the executor decides, nothing to batch
-        if name == "authenticators":
-            loads.append(loaders.authenticators_by_user.load_many(user_ids))
-        elif name == "rights":
-            loads.append(loaders.rights_by_user.load_many(user_ids))
-        elif name == "roles":
-            loads.append(loaders.roles_by_user.load_many(user_ids))
-        elif name == "groups":
-            loads.append(loaders.groups_by_user.load_many(user_ids))
-        elif name == "certificates":
-            from app.schema.certificates.types import reading_of
-
-            reading = reading_of(info, [f])  # what the field's resolver will ask for
-            loads.append(loaders.certificates_by_user.load_many([(u, reading) for u in user_ids]))
-        elif name == "history":
-            try:
-                a = get_argument_values(history_field, f, variables)
-                args = history_args(a.get("first", HISTORY_DEFAULT), a.get("after"), a.get("from"), a.get("to"),
-                                    a.get("types"), a.get("search"))
-            except Exception:  # noqa: BLE001 - the resolver raises the typed error itself
-                continue
-            loads.append(loaders.history_by_user.load_many([(u, args) for u in user_ids]))
-    if loads:
-        await asyncio.gather(*loads, return_exceptions=True)
-
-
 async def load_user(info: Info, user_id: uuid_mod.UUID | None) -> User | None:
     """A user the caller may see (administrators: anyone in the organisation; others: themself),
     whichever field leads here (history actor/target, anonymity request, ...); else null."""
     principal = info.context.principal
     if user_id is None or principal is None or not can_view_user(principal, user_id):
         return None
-    u = await info.context.loaders.user_by_id.load(user_id)
+    u = await info.context.loaders[USER_BY_ID].load(user_id)
     return User.of(u, info) if u is not None else None
 
 
@@ -277,12 +211,14 @@ class UserConnection:
 
     @strawberry.field
     async def total_count(self, info: Info) -> int:
-        return await info.context.reader.count_users(self._filter)
+        return await info.context.reader.run(users_sql.count_users, self._filter)
 
     @classmethod
     def of(cls, users: list[DomainUser], offset: int, limit: int, f: UserFilter, info: Info) -> UserConnection:
         page = users[:limit]
-        info.context.loaders.prime_users(page)
+        prime = info.context.loaders[USER_BY_ID].prime
+        for u in page:
+            prime(u.id, u)
         edges = [UserEdge(cursor=encode_cursor("Offset", offset + i + 1), node=User.of(u, info)) for i, u in enumerate(page)]
         return cls(
             edges=edges,
