@@ -13,7 +13,7 @@ from app.domain.common.errors import DomainError
 from app.domain.common.organisation import Authenticator, OrganisationSettings
 from app.domain.common.policy import POLICY, Action, can_view_user, is_allowed, reveals_identity
 from app.domain.common.principal import Principal, Role
-from app.domain.users.rules import parse_moment
+from app.domain.common.validation import parse_moment
 
 
 def principal(*roles: Role, user: uuid.UUID | None = None) -> Principal:

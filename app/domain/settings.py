@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from app.domain.activity.history import ActivityType, record
 from app.domain.common.organisation import SEPARATE_AUTHENTICATORS, Authenticator, OrganisationSettings
 from app.domain.common.ports import UnitOfWork
-from app.domain.users.lifecycle import org_context
-from app.domain.users.rules import Errors, check_units, optional
+from app.domain.common.validation import Errors, check_units, optional, org_context
 
 REQUIRABLE_FIELDS = ("phone", "reference")
 

@@ -8,7 +8,7 @@ from app.domain.billing.model import Billing, BillingMethod
 from app.domain.common import identifiers as ids
 from app.domain.common.errors import DomainError
 from app.domain.common.ports import UnitOfWork
-from app.domain.users.rules import Errors, optional
+from app.domain.common.validation import Errors, optional
 
 FREE_USERS = 3
 

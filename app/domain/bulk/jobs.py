@@ -27,13 +27,12 @@ from app.domain.bulk_csv import (
 from app.domain.common import identifiers as ids
 from app.domain.common.errors import DomainError, ValidationFailed
 from app.domain.common.ports import UnitOfWork
+from app.domain.common.validation import Errors, OrgContext, org_context
 from app.domain.notifications.delivery import notify_person
-from app.domain.users.lifecycle import org_context, send_for_activation
+from app.domain.users.lifecycle import send_for_activation
 from app.domain.users.model import User, UserInsert, UserStatus
 from app.domain.users.rules import (
-    Errors,
     NewUser,
-    OrgContext,
     UserChanges,
     apply_user_changes,
     new_user_record,

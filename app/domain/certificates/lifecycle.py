@@ -30,10 +30,9 @@ from app.domain.certificates.rules import ProfileInput
 from app.domain.common.errors import DomainError, NotFound
 from app.domain.common.mail import OutgoingMail
 from app.domain.common.ports import UnitOfWork
+from app.domain.common.validation import Errors, check_units, optional, org_context
 from app.domain.notifications.delivery import notify_person
-from app.domain.users.lifecycle import org_context
 from app.domain.users.model import User, UserStatus
-from app.domain.users.rules import Errors, check_units, optional
 
 C = CertificateErrorCode
 

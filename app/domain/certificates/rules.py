@@ -24,8 +24,8 @@ from app.domain.certificates.model import (
 from app.domain.common import identifiers as ids
 from app.domain.common.errors import DomainError
 from app.domain.common.organisation import Organisation, OrganisationSettings
+from app.domain.common.validation import RIGHT_CODE, Errors, optional
 from app.domain.users.model import User, UserStatus
-from app.domain.users.rules import RIGHT_CODE, Errors, optional
 
 C = CertificateErrorCode
 NAME_MAX = 200

@@ -10,9 +10,8 @@ from app.domain.activity.history import ActivityType, record
 from app.domain.common import identifiers as ids
 from app.domain.common.errors import DomainError, NotFound
 from app.domain.common.ports import UnitOfWork
+from app.domain.common.validation import Errors, check_units, optional, org_context, parse_rights
 from app.domain.powers_of_attorney.model import PowerOfAttorney
-from app.domain.users.lifecycle import org_context
-from app.domain.users.rules import Errors, check_units, optional, parse_rights
 
 NAME_MAX = 200
 

@@ -13,11 +13,10 @@ from app.domain.common import identifiers as ids
 from app.domain.common.errors import DomainError, NotFound, ValidationFailed
 from app.domain.common.organisation import Organisation
 from app.domain.common.ports import UnitOfWork
+from app.domain.common.validation import Errors, check_units, optional, org_context, parse_rights
 from app.domain.notifications.delivery import notify_administrators_of
 from app.domain.user_groups.model import ExternalUser, GroupKind, UserGroup
-from app.domain.users.lifecycle import org_context
 from app.domain.users.model import User, UserStatus
-from app.domain.users.rules import Errors, check_units, optional, parse_rights
 
 NAME_MAX = 200
 DESCRIPTION_MAX = 1000

@@ -9,10 +9,11 @@ from app.domain.activity.history import ActivityType, record
 from app.domain.common.errors import DomainError, NotFound
 from app.domain.common.ports import UnitOfWork
 from app.domain.common.principal import Role
+from app.domain.common.validation import optional
 from app.domain.notifications.delivery import notify_role
 from app.domain.users.lifecycle import delete_user, get_live_user, send_for_activation
 from app.domain.users.model import AnonymityRequest, AnonymityRequestStatus, User, UserStatus
-from app.domain.users.rules import E, optional
+from app.domain.users.rules import E
 
 
 async def request_anonymity(uow: UnitOfWork, reason: str | None) -> AnonymityRequest:

@@ -11,19 +11,15 @@ from app.domain.activity.history import ActivityType, record
 from app.domain.common.errors import DomainError, NotFound, ValidationFailed
 from app.domain.common.mail import OutgoingMail
 from app.domain.common.ports import UnitOfWork
+from app.domain.common.validation import Errors, check_units, optional, org_context, parse_moment
 from app.domain.users.model import Identification, NotificationChannel, User, UserStatus
 from app.domain.users.rules import (
     E,
-    Errors,
     NewUser,
-    OrgContext,
     UserChanges,
     apply_user_changes,
-    check_units,
     new_user_record,
-    optional,
     parse_authenticators,
-    parse_moment,
     validate_new_user,
 )
 
@@ -41,13 +37,6 @@ async def get_live_user(uow: UnitOfWork, user_id: uuid.UUID, *, allow_deleted: b
     if user is None or (user.status is UserStatus.DELETED and not allow_deleted):
         raise NotFound("User", ["userId"])
     return user
-
-
-async def org_context(uow: UnitOfWork) -> OrgContext:
-    return OrgContext.of(
-        await uow.organisations.get(), await uow.organisations.get_settings(), uow.platform.now().date(),
-        await uow.rights.codes(),
-    )
 
 
 async def create_user(uow: UnitOfWork, data: NewUser, *, send: bool = True) -> CreatedUser:
