@@ -866,7 +866,8 @@ async def test_the_benchmark_dashboard_page_finds_every_relation_prefetched(
 def test_every_certificate_field_says_what_a_users_list_reads_for_it() -> None:
     """A user's certificates are read with the columns their selection needs (FIELD_READS); a new
     field of Certificate must say what it reads, or lists would read too little."""
-    from app.persistence.certificates import SUMMARY_COLUMNS, partial_certificate
+    from app.persistence.certificates.reads import partial_certificate
+    from app.persistence.certificates.rows import SUMMARY_COLUMNS
     from app.schema import schema as gateway_schema
     from app.schema.certificates.types import FIELD_READS
 

@@ -16,7 +16,7 @@ from app.domain.user_groups.model import GroupKind, UserGroup
 from app.schema.activity import DETAILS_NOT_READ, ActivityEdge, ActivityNode
 from app.schema.certificates.types import PEM_NOT_READ, CertificateNode
 from app.schema.runtime.base import DomainView, from_global_id
-from app.schema.user_groups import UserGroupNode
+from app.schema.user_groups.types import UserGroupNode
 
 NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -97,7 +97,7 @@ def test_a_view_is_not_built_by_the_dataclass_init_and_refuses_unknown_attribute
 
 
 def test_a_view_of_a_partial_certificate_names_it_without_reading_its_fields() -> None:
-    from app.persistence.certificates import partial_certificate
+    from app.persistence.certificates.reads import partial_certificate
 
     partial = partial_certificate(("id", "serial_number"), (CERT_ID, "0A1B"))
     node = CertificateNode.of(partial, NOW, pem_read=False)

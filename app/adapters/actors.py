@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.adapters.jwt import AuthError, TokenVerifier, bearer_token
 from app.domain.common.principal import Actor, Principal
 from app.domain.users.model import UserStatus
-from app.persistence import users as users_sql
 from app.persistence.organisations import org_id_for_cvr
-from app.persistence.users import status_of_user
+from app.persistence.users import reads as users_sql
+from app.persistence.users.reads import status_of_user
 
 if TYPE_CHECKING:
     from app.persistence.read_session import ReadSession

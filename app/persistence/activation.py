@@ -15,7 +15,7 @@ from app.domain.users.lifecycle import activate_user
 from app.domain.users.model import User
 from app.persistence.tables import organisations
 from app.persistence.uow import SqlUnitOfWork
-from app.persistence.users import find_pending_activation
+from app.persistence.users.reads import find_pending_activation
 
 
 async def activate_pending(

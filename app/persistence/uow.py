@@ -16,7 +16,7 @@ from app.domain.common.principal import Actor
 from app.persistence.activity import SqlActivityRepository
 from app.persistence.billing import SqlBillingRepository
 from app.persistence.bulk import SqlBulkJobRepository
-from app.persistence.certificates import SqlCertificateRepository
+from app.persistence.certificates.repository import SqlCertificateRepository
 from app.persistence.db import is_sqlite
 from app.persistence.notifications import SqlNotificationRepository
 from app.persistence.organisations import SqlOrganisationRepository
@@ -25,7 +25,7 @@ from app.persistence.powers_of_attorney import SqlPowerOfAttorneyRepository
 from app.persistence.rights import SqlRightsCatalogue
 from app.persistence.tables import users
 from app.persistence.user_groups import SqlUserGroupRepository
-from app.persistence.users import SqlUserRepository
+from app.persistence.users.repository import SqlUserRepository
 
 
 class SqlUnitOfWork:

@@ -33,7 +33,8 @@ from app.domain.certificates.model import (
 )
 from app.domain.common.policy import Action
 from app.entrypoints.http.exports import authorise, error, neutralise
-from app.persistence.certificates import SqlAuthorityStore, stream_certificates
+from app.persistence.certificates.reads import stream_certificates
+from app.persistence.certificates.repository import SqlAuthorityStore
 from app.persistence.db import is_sqlite
 from app.schema.certificates.queries import filter_from_query
 from app.schema.runtime.base import to_global_id

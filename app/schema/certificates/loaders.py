@@ -8,7 +8,7 @@ from typing import Any
 from graphql import FieldNode
 from strawberry.types import Info
 
-from app.persistence import certificates as certificates_sql
+from app.persistence.certificates import reads as certificates_sql
 from app.schema.runtime.loaders import by_key, by_key_and_shape
 from app.schema.runtime.prefetch import prefetched
 

@@ -22,7 +22,7 @@ from app.domain.certificates.model import (
 from app.domain.common.errors import DomainError
 from app.domain.common.policy import Action
 from app.domain.common.validation import parse_moment
-from app.persistence import certificates as certificates_sql
+from app.persistence.certificates import reads as certificates_sql
 from app.schema.certificates.types import (
     CertificateConnection,
     CertificateNode,

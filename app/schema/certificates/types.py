@@ -29,7 +29,7 @@ from app.domain.certificates.model import (
     CertificateProfile as DomainProfile,
 )
 from app.domain.common.policy import Action, can_view_certificates_of, is_allowed
-from app.persistence import certificates as certificates_sql
+from app.persistence.certificates import reads as certificates_sql
 from app.schema.certificates.loaders import (
     CERTIFICATE_BY_ID,
     CERTIFICATE_PEM,

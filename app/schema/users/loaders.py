@@ -13,7 +13,7 @@ from strawberry.types import Info
 
 from app.domain.activity.model import Activity, ActivityFilter
 from app.persistence import activity as activity_sql
-from app.persistence import users as users_sql
+from app.persistence.users import reads as users_sql
 from app.schema.activity import activity_filter
 from app.schema.runtime.base import decode_cursor, page_size
 from app.schema.runtime.enums import ActivityType

@@ -13,7 +13,7 @@ from app.domain.common.policy import Action, can_view_anonymity_request, can_vie
 from app.domain.users import anonymity
 from app.domain.users.model import AnonymityRequest as DomainRequest
 from app.domain.users.model import UserFilter, UserOrder
-from app.persistence import users as users_sql
+from app.persistence.users import reads as users_sql
 from app.schema.runtime.base import Node, bad_input, requires, to_global_id, uuid_of
 from app.schema.runtime.context import Context
 from app.schema.runtime.enums import AnonymityRequestStatus, Identification, UserOrderField, UserStatus

@@ -12,7 +12,7 @@ from strawberry.types import Info
 from app.domain.common.policy import can_view_user, reveals_identity
 from app.domain.users.model import User as DomainUser
 from app.domain.users.model import UserFilter, UserOrder
-from app.persistence import users as users_sql
+from app.persistence.users import reads as users_sql
 from app.schema.activity import ActivityConnection, ActivityNode
 from app.schema.runtime.base import (
     Node,
