@@ -80,7 +80,7 @@ def _cpr(k: int) -> str:
 
 def generate_csv(path: Path, rows: int) -> None:
     """A valid create file: BOM, the template's header, `;`, CRLF; half CPR users, half date of birth."""
-    from app.domain.bulk_csv import COLUMNS
+    from app.domain.bulk.csv_file import COLUMNS
 
     with path.open("w", encoding="utf-8", newline="") as f:
         f.write(codecs.BOM_UTF8.decode("utf-8"))
@@ -286,7 +286,7 @@ def _watch_memory() -> dict[str, Any]:
     (just before it records the job's history entry), i.e. with everything it kept per row."""
     import tracemalloc
 
-    from app.domain.bulk import jobs as bulk
+    from app.domain.bulk import importer as bulk
 
     state: dict[str, Any] = {}
     original = getattr(bulk, "record", None)

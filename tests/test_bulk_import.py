@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.domain.bulk_csv import COLUMNS
+from app.domain.bulk.csv_file import COLUMNS
 from app.domain.common.organisation import OrganisationSettings
 from app.domain.common.principal import Role
 from app.persistence.tables import activities, users

@@ -18,8 +18,8 @@ from app.adapters.jwt import sign_token
 from app.bootstrap import Services, build_services
 from app.config import Settings
 from app.domain.bulk import jobs as bulk
+from app.domain.bulk.csv_file import BulkOperation
 from app.domain.bulk.model import BulkJobStatus
-from app.domain.bulk_csv import BulkOperation
 from app.domain.common.principal import Role
 from app.entrypoints.http.app import create_app
 from app.entrypoints.workers.bulk_runner import BulkRunner

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from app.domain.bulk_csv import COLUMNS
+from app.domain.bulk.csv_file import COLUMNS
 from app.persistence.tables import users
 from tests.conftest import Env
 from tests.factories import OrgFixture

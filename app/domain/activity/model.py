@@ -23,7 +23,6 @@ class Activity:
     target_group_id: uuid.UUID | None = None
 
 
-
 @dataclass(slots=True, frozen=True)
 class ActivityFilter:
     """History filter. `target_user_id` restricts to one user's history."""

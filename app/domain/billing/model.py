@@ -12,7 +12,6 @@ class BillingMethod(enum.StrEnum):
     EMAIL = "EMAIL"
 
 
-
 @dataclass(slots=True)
 class Billing:
     method: BillingMethod = BillingMethod.DIGITAL_POST
@@ -21,7 +20,6 @@ class Billing:
     attention: str | None = None
     po_reference: str | None = None
     email: str | None = None
-
 
 
 @dataclass(slots=True, frozen=True)

@@ -16,14 +16,12 @@ class BulkJobStatus(enum.StrEnum):
     FAILED = "FAILED"
 
 
-
 @dataclass(slots=True, frozen=True)
 class RowError:
     line: int | None
     column: str | None
     code: str
     message: str
-
 
 
 @dataclass(slots=True)

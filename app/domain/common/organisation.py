@@ -16,11 +16,9 @@ class Authenticator(enum.StrEnum):
     SHARED_AUTHENTICATOR = "SHARED_AUTHENTICATOR"
 
 
-
 SEPARATE_AUTHENTICATORS = frozenset(
     {Authenticator.MITID_APP, Authenticator.CODE_DISPLAY, Authenticator.AUDIO_CODE_READER, Authenticator.CHIP}
 )
-
 
 
 @dataclass(slots=True)
@@ -33,7 +31,6 @@ class Organisation:
     se_numbers: list[SeNumber] = field(default_factory=list)
 
 
-
 @dataclass(slots=True, frozen=True)
 class PUnit:
     p_number: str
@@ -41,12 +38,10 @@ class PUnit:
     address: str | None = None
 
 
-
 @dataclass(slots=True, frozen=True)
 class SeNumber:
     se_number: str
     name: str
-
 
 
 @dataclass(slots=True)

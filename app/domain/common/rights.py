@@ -11,7 +11,6 @@ class RightKind(enum.StrEnum):
     EXTERNAL = "EXTERNAL"
 
 
-
 @dataclass(slots=True, frozen=True)
 class Right:
     """An entry of the rights catalogue."""

@@ -15,7 +15,6 @@ class PowerOfAttorneyStatus(enum.StrEnum):
     REVOKED = "REVOKED"
 
 
-
 @dataclass(slots=True)
 class PowerOfAttorney:
     id: uuid.UUID

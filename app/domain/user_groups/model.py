@@ -13,7 +13,6 @@ class GroupKind(enum.StrEnum):
     CUSTOM = "CUSTOM"
 
 
-
 @dataclass(slots=True)
 class UserGroup:
     id: uuid.UUID
@@ -27,12 +26,10 @@ class UserGroup:
     version: int = 1
 
 
-
 @dataclass(slots=True, frozen=True)
 class UserGroupFilter:
     kind: GroupKind | None = None
     search: str | None = None
-
 
 
 @dataclass(slots=True, frozen=True)
@@ -51,7 +48,6 @@ class ExternalUser:
     anonymous: bool
 
 
-
 @dataclass(slots=True, frozen=True)
 class GroupMember:
     group_id: uuid.UUID
@@ -64,7 +60,6 @@ class GroupMember:
     org_name: str
     p_number: str | None
     added_at: dt.datetime | None
-
 
 
 @dataclass(slots=True, frozen=True)

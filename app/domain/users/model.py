@@ -16,11 +16,9 @@ class UserStatus(enum.StrEnum):
     DELETED = "DELETED"
 
 
-
 class Identification(enum.StrEnum):
     CPR = "CPR"
     DATE_OF_BIRTH = "DATE_OF_BIRTH"
-
 
 
 class NotificationChannel(enum.StrEnum):
@@ -29,12 +27,10 @@ class NotificationChannel(enum.StrEnum):
     BOTH = "BOTH"
 
 
-
 class AnonymityRequestStatus(enum.StrEnum):
     PENDING = "PENDING"
     APPROVED = "APPROVED"
     REJECTED = "REJECTED"
-
 
 
 @dataclass(slots=True)
@@ -69,7 +65,6 @@ class User:
         return f"{self.first_name} {self.last_name}"
 
 
-
 @dataclass(slots=True)
 class AnonymityRequest:
     id: uuid.UUID
@@ -83,13 +78,11 @@ class AnonymityRequest:
     new_user_id: uuid.UUID | None = None
 
 
-
 class UserOrderField(enum.StrEnum):
     NAME = "NAME"
     EMAIL = "EMAIL"
     CREATED_AT = "CREATED_AT"
     STATUS = "STATUS"
-
 
 
 @dataclass(slots=True, frozen=True)
@@ -102,12 +95,10 @@ class UserFilter:
     group_id: uuid.UUID | None = None
 
 
-
 @dataclass(slots=True, frozen=True)
 class UserOrder:
     field: UserOrderField = UserOrderField.NAME
     descending: bool = False
-
 
 
 @dataclass(slots=True)

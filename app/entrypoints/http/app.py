@@ -17,7 +17,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from app.bootstrap import Services, build_services
 from app.config import Settings
-from app.domain.bulk_csv import BulkOperation, template
+from app.domain.bulk.csv_file import BulkOperation, template
 from app.entrypoints.http.activation import activation_routes
 from app.entrypoints.http.exports import export_routes
 from app.entrypoints.http.gateway import GatewayGraphQL

@@ -12,7 +12,8 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from app.domain.bulk.jobs import ImportFailed, finish_job, run_import
+from app.domain.bulk.importer import run_import
+from app.domain.bulk.jobs import ImportFailed, finish_job
 from app.domain.bulk.model import BulkJob, RowError
 from app.domain.common.principal import Actor
 from app.persistence.bulk import claim_next_job
