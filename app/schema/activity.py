@@ -16,6 +16,7 @@ from app.domain.common.errors import DomainError
 from app.domain.common.policy import Action, is_allowed
 from app.domain.common.validation import parse_moment
 from app.persistence import activity as activity_sql
+from app.schema.runtime.area import Area
 from app.schema.runtime.base import (
     DomainView,
     Node,
@@ -195,3 +196,6 @@ class ActivityQueries:
         before = decode_cursor(after, "Activity")
         rows = await ctx.reader.run(activity_sql.list_activities, flt, before, limit + 1)
         return ActivityConnection.of(rows, limit, before, lambda: ctx.reader.run(activity_sql.count_activities, flt))
+
+
+AREA = Area(queries=(ActivityQueries,), types=(ActivityNode,))

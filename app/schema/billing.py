@@ -12,6 +12,7 @@ from app.domain.billing.model import BillingMethod as DomainMethod
 from app.domain.common.policy import Action
 from app.persistence import billing as billing_sql
 from app.persistence import organisations as organisations_sql
+from app.schema.runtime.area import Area
 from app.schema.runtime.base import UserError, in_unit_of_work, requires
 
 BillingMethod = strawberry.enum(DomainMethod, name="BillingMethod")
@@ -103,3 +104,6 @@ class BillingMutations:
             return BillingPayload(billing=None, user_errors=errors)
         org = await info.context.reader.run(organisations_sql.load_organisation)
         return BillingPayload(billing=Billing.of(result, org.is_public), user_errors=[])
+
+
+AREA = Area(queries=(BillingQueries,), mutations=(BillingMutations,))

@@ -19,6 +19,7 @@ from app.domain.bulk.model import RowError as DomainRowError
 from app.domain.common.errors import DomainError
 from app.domain.common.policy import Action, is_allowed
 from app.persistence import bulk as bulk_sql
+from app.schema.runtime.area import Area
 from app.schema.runtime.base import (
     MAX_PAGE,
     Node,
@@ -232,3 +233,6 @@ class BulkMutations:
             needs_individual_sending=[User.of(u, info) for u in outcome.needs_individual_sending],
             user_errors=[],
         )
+
+
+AREA = Area(queries=(BulkQueries,), mutations=(BulkMutations,), types=(BulkJobNode,))

@@ -14,6 +14,7 @@ from app.domain.notifications import delivery as notif
 from app.domain.notifications.model import Notification as DomainNotification
 from app.domain.users import lifecycle as uc
 from app.persistence import notifications as notifications_sql
+from app.schema.runtime.area import Area
 from app.schema.runtime.base import (
     Node,
     PageInfo,
@@ -199,3 +200,7 @@ class NotificationSubscriptions:
             await ctx.close()
             if n is not None:
                 yield NotificationNode.of(n)
+
+
+AREA = Area(queries=(NotificationQueries,), mutations=(NotificationMutations,),
+            subscriptions=(NotificationSubscriptions,), types=(NotificationNode,))

@@ -8,6 +8,7 @@ from strawberry.types import Info
 from app.domain.common.organisation import Organisation as DomainOrganisation
 from app.domain.common.policy import Action, is_allowed
 from app.persistence import organisations as organisations_sql
+from app.schema.runtime.area import Area
 from app.schema.runtime.base import Node, from_global_id, requires, to_global_id
 from app.schema.runtime.context import Context
 from app.schema.runtime.enums import Role
@@ -83,3 +84,6 @@ class OrganisationQueries:
     @strawberry.field(permission_classes=requires(Action.VIEW_ORGANISATION))
     async def organisation(self, info: Info) -> Organisation:
         return Organisation.of(await info.context.reader.run(organisations_sql.load_organisation))
+
+
+AREA = Area(queries=(OrganisationQueries,))

@@ -13,6 +13,7 @@ from app.domain.powers_of_attorney import lifecycle as uc
 from app.domain.powers_of_attorney.model import PowerOfAttorney as DomainPower
 from app.domain.powers_of_attorney.model import PowerOfAttorneyStatus as DomainStatus
 from app.persistence import powers_of_attorney as powers_of_attorney_sql
+from app.schema.runtime.area import Area
 from app.schema.runtime.base import (
     Node,
     PageInfo,
@@ -173,3 +174,6 @@ class PowerOfAttorneyMutations:
         return PowerOfAttorneyPayload(
             power_of_attorney=PowerOfAttorneyNode.of(poa, _today(info)) if poa else None, user_errors=errors
         )
+
+
+AREA = Area(queries=(PowerOfAttorneyQueries,), mutations=(PowerOfAttorneyMutations,), types=(PowerOfAttorneyNode,))

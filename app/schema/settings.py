@@ -10,6 +10,7 @@ from app.domain import settings as uc
 from app.domain.common.organisation import OrganisationSettings as DomainSettings
 from app.domain.common.policy import Action
 from app.persistence import organisations as organisations_sql
+from app.schema.runtime.area import Area
 from app.schema.runtime.base import UserError, in_unit_of_work, requires
 from app.schema.runtime.enums import Authenticator
 
@@ -141,3 +142,6 @@ class SettingsMutations:
         )
         return OrganisationSettingsPayload(settings=OrganisationSettings.of(result) if result else None,
                                            user_errors=errors)
+
+
+AREA = Area(queries=(SettingsQueries,), mutations=(SettingsMutations,))
