@@ -9,8 +9,8 @@ import io
 import pytest
 from sqlalchemy import insert
 
+from app.domain.common.csv_files import neutralise
 from app.domain.common.principal import Role
-from app.entrypoints.http.exports import neutralise
 from app.persistence.tables import activities
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture

@@ -716,7 +716,7 @@ async def test_the_export_streams_semicolon_csv_with_the_list_filters_and_neutra
         assert response.status_code == 200, response.text
         assert response.headers["content-type"] == "text/csv; charset=utf-8"
         assert "attachment" in response.headers["content-disposition"]
-        return list(csv.reader(io.StringIO(response.content.decode("utf-8")), delimiter=";"))
+        return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
 
     rows = await export(orderBy="NAME", direction="ASC")
     header, body = rows[0], rows[1:]
@@ -801,7 +801,7 @@ def test_three_years_from_the_29th_of_february_ends_on_the_28th() -> None:
 
 
 def test_formula_characters_at_the_start_of_a_cell_are_neutralised() -> None:
-    from app.entrypoints.http.pki import neutralise
+    from app.domain.common.csv_files import neutralise
 
     for dangerous in ("=1+1", "+45", "-2", "@SUM(A1)", "\tx", "\rx"):
         assert neutralise(dangerous) == "'" + dangerous

@@ -1,11 +1,11 @@
-"""The user-import CSV format: three templates with the same 15 columns, `;`-separated UTF-8.
+"""The user-import CSV format: three templates with the same 15 columns, in the dialect of every
+CSV download (`app.domain.common.csv_files`: `;`-separated UTF-8, CRLF, BOM first).
 
 Pure parsing: a binary stream in, (line number, cells) out, streamed row by row so memory does not
 grow with the file. Rows are turned into the same inputs `create_user` / `update_user` take."""
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import csv
 import enum
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from app.domain.bulk.model import RowError
+from app.domain.common.csv_files import Dialect, csv_document
 
 COLUMNS: tuple[str, ...] = (
     "Bruger-UUID", "Fornavn", "Efternavn", "CPR-nummer", "Fødselsdato", "E-mail", "Telefonnummer",
@@ -78,13 +79,9 @@ def template(operation: BulkOperation) -> bytes:
         BulkOperation.DELETE: ["<uuid>", "", "", "", "", "anne.hansen@example.dk", "", "", "", "", "", "", "",
                                "", ""],
     }[operation]
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(COLUMNS)
     example = list(examples)
     example[0] = "# Eksempel (slet denne linje): " + example[0]
-    writer.writerow(example)
-    return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")
+    return csv_document([COLUMNS, example])
 
 
 def _text_lines(stream: BinaryIO) -> Iterator[str]:
@@ -106,7 +103,7 @@ def _text_lines(stream: BinaryIO) -> Iterator[str]:
 def read_rows(stream: BinaryIO, *, max_rows: int) -> Iterator[Row]:
     """Check the header, then yield data rows with their line numbers (1 = the header). Blank lines
     and lines starting with '#' (the template's example) are skipped."""
-    reader = csv.reader(_text_lines(stream), delimiter=";", strict=True)
+    reader = csv.reader(_text_lines(stream), dialect=Dialect, strict=True)
     try:
         header = next(reader, None)
     except csv.Error as exc:

@@ -4,12 +4,10 @@ however many rows (read in keyset pages, written as they come)."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.requests import Request
@@ -19,6 +17,7 @@ from starlette.routing import Route
 from app.adapters.actors import NotActing
 from app.bootstrap import Services
 from app.domain.activity.model import ActivityFilter
+from app.domain.common.csv_files import BOM, csv_line
 from app.domain.common.errors import DomainError
 from app.domain.common.policy import Action, is_allowed
 from app.domain.common.principal import Actor
@@ -27,22 +26,7 @@ from app.persistence import activity as activity_sql
 from app.schema.runtime.base import from_global_id
 from app.schema.runtime.text_inputs import MAX_SEARCH
 
-DANGEROUS_FIRST = ("=", "+", "-", "@", "\t", "\r")
 PAGE = 1000
-
-
-def neutralise(value: str) -> str:
-    """A spreadsheet reads a cell starting with = + - @ (or a tab / carriage return) as a formula;
-    a leading quote makes it text."""
-    return "'" + value if value.startswith(DANGEROUS_FIRST) else value
-
-
-def csv_line(cells: Iterable[Any]) -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer, delimiter=";", lineterminator="\r\n").writerow(
-        ["" if c is None else neutralise(c if isinstance(c, str) else str(c)) for c in cells]
-    )
-    return buffer.getvalue().encode("utf-8")
 
 
 def error(status: int, code: str, message: str) -> JSONResponse:
@@ -113,7 +97,7 @@ def export_routes(services: Services) -> list[Route]:
         )
 
     async def _activity_rows(org_id: int, f: ActivityFilter) -> AsyncIterator[bytes]:
-        yield b"\xef\xbb\xbf" + csv_line(ACTIVITY_HEADER)
+        yield BOM + csv_line(ACTIVITY_HEADER)
         before: int | None = None
         while True:
             reader = services.reader(org_id)  # a short connection per page: nothing held between pages

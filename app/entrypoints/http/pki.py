@@ -4,7 +4,6 @@ token, policy and filters as the `certificates` field); the page an order's link
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import html
 import io
@@ -31,8 +30,10 @@ from app.domain.certificates.model import (
     CertificateOrder,
     CertificateStatus,
 )
+from app.domain.common import csv_files
+from app.domain.common.csv_files import BOM, neutralise
 from app.domain.common.policy import Action
-from app.entrypoints.http.exports import authorise, error, neutralise
+from app.entrypoints.http.exports import authorise, error
 from app.persistence.certificates.reads import stream_certificates
 from app.persistence.certificates.repository import SqlAuthorityStore
 from app.persistence.db import is_sqlite
@@ -158,8 +159,9 @@ def certificate_routes(services: Services) -> list[Route]:
         )
 
     async def _csv(org_id: int, f: CertificateFilter, order: CertificateOrder, now: dt.datetime) -> AsyncIterator[bytes]:
+        yield BOM
         buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+        writer = csv_files.writer(buffer)
         writer.writerow(HEADER)
         async with services.engine.connect() as conn:
             async for rows in stream_certificates(conn, org_id, f, order, now):
