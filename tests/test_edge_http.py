@@ -251,3 +251,17 @@ async def test_the_http_request_itself_wrong_gets_json_and_its_status(env: Env) 
     missing = await post(env, {"qeury": "{ __typename }"}, accept=GR)
     assert missing.status_code == 400 and missing.headers["content-type"].startswith(GR) and codes(missing) == [
         "BAD_REQUEST"]
+
+
+@pytest.mark.parametrize("accept", ["application/graphql-response+json", "application/json"])
+async def test_a_subscription_over_http_is_a_bad_request_pointing_at_the_websocket(
+    env: Env, org: OrgFixture, accept: str
+) -> None:
+    """It used to execute and fail as INTERNAL (graphql-core: null for Subscription.notifications)."""
+    response = await env.client.post(
+        "/graphql", json={"query": "subscription { notifications { id } }"},
+        headers={"Authorization": f"Bearer {token_for(env, org, Role.USER)}", "Accept": accept},
+    )
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["extensions"]["code"] == "BAD_REQUEST" and "WebSocket" in error["message"]

@@ -36,6 +36,7 @@ from strawberry.file_uploads.utils import replace_placeholders_with_files
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 log = logging.getLogger("app.graphql")
 JSON = "application/json"
@@ -207,8 +208,13 @@ class SpecGraphQL(GraphQL):
         try:
             return await super().execute_single(*args, **kwargs)
         except HTTPException as exc:
-            if isinstance(exc.__cause__, InvalidOperationTypeError) and kwargs["request_adapter"].method == "GET":
-                raise HTTPException(405, "Mutations must be sent with POST") from exc
+            cause = exc.__cause__
+            if isinstance(cause, InvalidOperationTypeError):
+                if cause.operation_type is OperationType.SUBSCRIPTION:
+                    raise HTTPException(400, "Subscriptions are served over the WebSocket at /graphql "
+                                             "(graphql-transport-ws), not over HTTP") from exc
+                if kwargs["request_adapter"].method == "GET":
+                    raise HTTPException(405, "Mutations must be sent with POST") from exc
             raise
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:  # type: ignore[override]
