@@ -177,6 +177,21 @@ class SqlUserGroupRepository:
         row = (await self._conn.execute(q)).first()
         return _external_from_row(row) if row else None
 
+    async def external_member(self, user_id: uuid.UUID) -> ExternalUser | None:
+        """A partner's user who is an external member of one of OUR groups (not deleted, as
+        UserGroup.members shows them); anyone else is None, whatever their UUID."""
+        q = (
+            select(*_EXTERNAL_COLUMNS)
+            .join(organisations, organisations.c.id == users.c.org_id)
+            .join(M, M.c.user_id == users.c.id)
+            .join(G, G.c.id == M.c.group_id)
+            .where(users.c.id == user_id, users.c.org_id != self._org_id, users.c.status != UserStatus.DELETED.value,
+                   G.c.org_id == self._org_id, M.c.external.is_(True))
+            .limit(1)
+        )
+        row = (await self._conn.execute(q)).first()
+        return _external_from_row(row) if row else None
+
     async def external_members(self, group_id: uuid.UUID) -> list[ExternalUser]:
         """The partner users in one of OUR groups (whose organisations are told when it goes)."""
         q = (

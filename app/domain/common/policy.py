@@ -126,6 +126,11 @@ def can_view_certificates_of(principal: Principal, holder_id: uuid.UUID | None) 
     )
 
 
+def can_view_anonymity_request(principal: Principal, requester_id: uuid.UUID) -> bool:
+    """Those who decide requests see the organisation's; a requester sees their own."""
+    return is_allowed(principal.roles, Action.VIEW_ANONYMITY_REQUESTS) or principal.user_id == requester_id
+
+
 def reveals_identity(principal: Principal, user_id: uuid.UUID) -> bool:
     """Anonymous users show only their UUID to non-administrators (themselves excepted)."""
     return principal.is_administrator or principal.user_id == user_id
@@ -157,7 +162,7 @@ THROUGH = Reach(None)  # values and wrappers: visible to whoever reached their p
 # field, or the relation that led here), so their own fields need no RELATIONS entry.
 WRAPPERS: frozenset[str] = frozenset({
     "ActivityConnection", "ActivityEdge", "CertificateConnection", "CertificateEdge", "ExternalMembershipConnection",
-    "GroupMemberConnection", "GroupMemberEdge", "NotificationConnection", "NotificationEdge",
+    "ExternalMembershipEdge", "GroupMemberConnection", "GroupMemberEdge", "NotificationConnection", "NotificationEdge",
     "PowerOfAttorneyConnection", "PowerOfAttorneyEdge", "UserConnection", "UserEdge", "UserGroupConnection",
     "UserGroupEdge", "ActivateUserPayload", "AnonymityRequestPayload", "BillingPayload", "CertificatePayload",
     "CreateUserPayload", "DeleteCertificatePayload", "DeleteUserGroupPayload", "GenerateActivationCodePayload",

@@ -220,10 +220,11 @@ def parse_external_query(cvr: str, email: str) -> tuple[str, str]:
 
 @dataclass(slots=True, frozen=True)
 class FoundExternalUser:
-    """A search result and the handle that lets this organisation add that user for a while."""
+    """A search result and the handle that lets this organisation add that user for a while (None:
+    the user was found as a member of one of our groups, by their plain id)."""
 
     user: ExternalUser
-    handle: str
+    handle: str | None
 
 
 def _unknown_external() -> NotFound:
@@ -243,6 +244,24 @@ async def find_external_users(uow: UnitOfWork, cvr: str, email: str) -> list[Fou
         return []
     handle = uow.platform.sign_external_user(found.id, uow.actor.org_id, uow.platform.now())
     return [FoundExternalUser(found, handle)]
+
+
+async def get_external_user(uow: UnitOfWork, raw: str) -> FoundExternalUser | None:
+    """A partner's user by an id the API handed out (its raw part): a handle from this
+    organisation's own search, not expired, of a user still ACTIVE (what the search would find now);
+    or the plain UUID of a partner's user who is an external member of one of our groups (what
+    UserGroup.members shows). Forged, expired and other organisations' handles, and the UUID of a
+    partner's user who is no member of ours, are None alike."""
+    user_id = uow.platform.verify_external_user(raw, uow.actor.org_id, uow.platform.now())
+    if user_id is not None:
+        found = await uow.user_groups.external_user(user_id, active=True)
+        return FoundExternalUser(found, raw) if found is not None else None
+    try:
+        member_id = uuid.UUID(raw)
+    except ValueError:
+        return None
+    member = await uow.user_groups.external_member(member_id)
+    return FoundExternalUser(member, None) if member is not None else None
 
 
 def _who(person: ExternalUser | User) -> str:

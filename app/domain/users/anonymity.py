@@ -50,6 +50,11 @@ async def request_anonymity(uow: UnitOfWork, reason: str | None) -> AnonymityReq
     return request
 
 
+async def get_anonymity_request(uow: UnitOfWork, request_id: uuid.UUID) -> AnonymityRequest | None:
+    """One of the organisation's requests (who may see it: `can_view_anonymity_request`)."""
+    return await uow.users.get_anonymity_request(request_id)
+
+
 async def decide_anonymity_request(
     uow: UnitOfWork, request_id: uuid.UUID, *, approve: bool
 ) -> tuple[AnonymityRequest, User | None, str | None]:

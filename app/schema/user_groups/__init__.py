@@ -1,0 +1,2 @@
+"""User groups in GraphQL: `types` (groups, members, the rights catalogue), `external` (partner users
+and memberships), `queries`, `mutations`."""
