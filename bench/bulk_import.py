@@ -329,25 +329,24 @@ def _source(frame: Any) -> str:
 async def _measure_executemany(services: Any, org: Any, spec: dict[str, Any]) -> dict[str, Any]:
     from sqlalchemy import insert
 
+    from app.persistence.db import write_transaction
     from app.persistence.tables import users
 
     rows = raw_rows(Path(spec["csv"]), org.org_id, org.p_numbers[0], org.cvr, services.platform)
     count = 0
     with PeakRss() as mem:
         t0 = time.perf_counter()
-        async with services.engine.connect() as conn:
-            conn = await conn.execution_options(sqlite_begin="IMMEDIATE")  # as the import's unit of work
-            async with conn.begin():
-                batch: list[dict[str, Any]] = []
-                for values in rows:
-                    batch.append(dict(zip(USER_COLUMNS, values, strict=True)))
-                    if len(batch) >= BATCH:
-                        await conn.execute(insert(users), batch)
-                        count += len(batch)
-                        batch = []
-                if batch:
+        async with write_transaction(services.engine) as conn:  # as the import's unit of work
+            batch: list[dict[str, Any]] = []
+            for values in rows:
+                batch.append(dict(zip(USER_COLUMNS, values, strict=True)))
+                if len(batch) >= BATCH:
                     await conn.execute(insert(users), batch)
                     count += len(batch)
+                    batch = []
+            if batch:
+                await conn.execute(insert(users), batch)
+                count += len(batch)
         elapsed = time.perf_counter() - t0
     return {"method": "executemany", "seconds": elapsed, "created": count, "status": "SUCCEEDED",
             "peak_mb": mem.growth_mb}

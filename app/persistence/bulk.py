@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import CreateTable
 
 from app.domain.bulk.model import BulkJob, BulkJobStatus, RowError
-from app.persistence.db import Statements, any_of, insert_many, is_sqlite
+from app.persistence.db import Statements, any_of, insert_many, is_sqlite, write_transaction
 from app.persistence.tables import bulk_jobs
 
 
@@ -114,34 +114,29 @@ async def job_by_id(conn: AsyncConnection, org_id: int, job_id: uuid.UUID) -> Bu
 async def claim_next_job(engine: AsyncEngine, now: dt.datetime, lease: dt.timedelta) -> tuple[BulkJob, str] | None:
     """Claim one queued job (or one whose runner died: its lease ran out) for this process.
     PostgreSQL skips jobs another process has locked, so each job runs once."""
-    conn = await engine.connect()
-    try:
-        conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
-        async with conn.begin():
-            from app.persistence.tables import organisations
+    async with write_transaction(engine) as conn:
+        from app.persistence.tables import organisations
 
-            q = (
-                select(bulk_jobs, organisations.c.cvr)
-                .join(organisations, organisations.c.id == bulk_jobs.c.org_id)
-                .where(
-                    (bulk_jobs.c.status == BulkJobStatus.QUEUED.value)
-                    | ((bulk_jobs.c.status == BulkJobStatus.RUNNING.value) & (bulk_jobs.c.claimed_until < now))
-                )
-                .order_by(bulk_jobs.c.created_at)
-                .limit(1)
+        q = (
+            select(bulk_jobs, organisations.c.cvr)
+            .join(organisations, organisations.c.id == bulk_jobs.c.org_id)
+            .where(
+                (bulk_jobs.c.status == BulkJobStatus.QUEUED.value)
+                | ((bulk_jobs.c.status == BulkJobStatus.RUNNING.value) & (bulk_jobs.c.claimed_until < now))
             )
-            if not is_sqlite(str(engine.url)):
-                q = q.with_for_update(skip_locked=True, of=bulk_jobs)
-            row = (await conn.execute(q)).first()
-            if row is None:
-                return None
-            await conn.execute(
-                update(bulk_jobs)
-                .where(bulk_jobs.c.id == row.id)
-                .values(status=BulkJobStatus.RUNNING.value, started_at=now, claimed_until=now + lease)
-            )
-            job = _job_from_row(row)
-            job.status, job.started_at = BulkJobStatus.RUNNING, now
-            return job, row.cvr
-    finally:
-        await conn.close()
+            .order_by(bulk_jobs.c.created_at)
+            .limit(1)
+        )
+        if not is_sqlite(str(engine.url)):
+            q = q.with_for_update(skip_locked=True, of=bulk_jobs)
+        row = (await conn.execute(q)).first()
+        if row is None:
+            return None
+        await conn.execute(
+            update(bulk_jobs)
+            .where(bulk_jobs.c.id == row.id)
+            .values(status=BulkJobStatus.RUNNING.value, started_at=now, claimed_until=now + lease)
+        )
+        job = _job_from_row(row)
+        job.status, job.started_at = BulkJobStatus.RUNNING, now
+        return job, row.cvr

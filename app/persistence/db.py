@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import any_, bindparam, event, insert
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 
 def is_sqlite(url: str) -> bool:
@@ -30,8 +32,7 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            # A unit of work takes the write lock up front (BEGIN IMMEDIATE): two deferred
-            # read-then-write transactions would otherwise fail with "database is locked".
+            # `begin_write` asks for BEGIN IMMEDIATE (see there); everything else begins deferred.
             mode = conn.get_execution_options().get("sqlite_begin", "")
             conn.exec_driver_sql(f"BEGIN {mode}".strip())
 
@@ -40,6 +41,33 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
+
+
+async def begin_write(engine: AsyncEngine) -> AsyncConnection:
+    """A new connection in a write transaction; the caller commits (or rolls back) and closes it.
+    On SQLite the write lock is taken at BEGIN (BEGIN IMMEDIATE): a deferred transaction that reads
+    and then writes fails with "database is locked" when another writer commits in between, where an
+    immediate one waits its turn (busy_timeout). PostgreSQL begins as usual (row locks, SKIP LOCKED
+    and the unique constraints order its writers)."""
+    conn = await engine.connect()
+    try:
+        await conn.execution_options(sqlite_begin="IMMEDIATE")
+        await conn.begin()
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+
+
+@asynccontextmanager
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """`begin_write` as a block: committed when the block ends, rolled back if it raises."""
+    conn = await begin_write(engine)
+    try:
+        yield conn
+        await conn.commit()
+    finally:
+        await conn.close()  # rolls back whatever was not committed
 
 
 async def insert_many(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:

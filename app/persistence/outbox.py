@@ -10,7 +10,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.domain.common.mail import OutgoingMail
-from app.persistence.db import is_sqlite
+from app.persistence.db import is_sqlite, write_transaction
 from app.persistence.tables import outbox
 
 
@@ -40,36 +40,32 @@ class PendingMail:
 async def claim_due(engine: AsyncEngine, now: dt.datetime, limit: int, lease: dt.timedelta) -> list[PendingMail]:
     """Claim due mail by pushing its next attempt into the future (a lease). Several gateway
     processes never claim the same row: PostgreSQL skips rows another one has locked."""
-    # Read-then-write: on SQLite take the write lock up front, as a unit of work does; a deferred
-    # transaction fails with "database is locked" when another commit lands between the two.
-    async with engine.connect() as conn:
-        await conn.execution_options(sqlite_begin="IMMEDIATE")
-        async with conn.begin():
-            q = (
-                select(outbox.c.id, outbox.c.recipient, outbox.c.subject, outbox.c.body, outbox.c.attempts)
-                .where(outbox.c.sent_at.is_(None), outbox.c.next_attempt_at <= now)
-                .order_by(outbox.c.id)
-                .limit(limit)
+    async with write_transaction(engine) as conn:
+        q = (
+            select(outbox.c.id, outbox.c.recipient, outbox.c.subject, outbox.c.body, outbox.c.attempts)
+            .where(outbox.c.sent_at.is_(None), outbox.c.next_attempt_at <= now)
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
+        if not is_sqlite(str(engine.url)):
+            q = q.with_for_update(skip_locked=True)
+        rows = list(await conn.execute(q))
+        if rows:
+            await conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_([r.id for r in rows]))
+                .values(next_attempt_at=now + lease, attempts=outbox.c.attempts + 1)
             )
-            if not is_sqlite(str(engine.url)):
-                q = q.with_for_update(skip_locked=True)
-            rows = list(await conn.execute(q))
-            if rows:
-                await conn.execute(
-                    update(outbox)
-                    .where(outbox.c.id.in_([r.id for r in rows]))
-                    .values(next_attempt_at=now + lease, attempts=outbox.c.attempts + 1)
-                )
     return [PendingMail(r.id, r.recipient, r.subject, r.body, r.attempts + 1) for r in rows]
 
 
 async def mark_sent(engine: AsyncEngine, mail_id: int, now: dt.datetime) -> None:
-    async with engine.begin() as conn:
+    async with write_transaction(engine) as conn:
         await conn.execute(update(outbox).where(outbox.c.id == mail_id).values(sent_at=now, last_error=None))
 
 
 async def mark_failed(engine: AsyncEngine, mail_id: int, retry_at: dt.datetime, error: str) -> None:
-    async with engine.begin() as conn:
+    async with write_transaction(engine) as conn:
         await conn.execute(
             update(outbox).where(outbox.c.id == mail_id).values(next_attempt_at=retry_at, last_error=error[:500])
         )

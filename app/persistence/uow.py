@@ -17,7 +17,7 @@ from app.persistence.activity import SqlActivityRepository
 from app.persistence.billing import SqlBillingRepository
 from app.persistence.bulk import SqlBulkJobRepository
 from app.persistence.certificates.repository import SqlCertificateRepository
-from app.persistence.db import is_sqlite
+from app.persistence.db import begin_write, is_sqlite
 from app.persistence.notifications import SqlNotificationRepository
 from app.persistence.organisations import SqlOrganisationRepository
 from app.persistence.outbox import SqlOutbox
@@ -41,9 +41,7 @@ class SqlUnitOfWork:
         self._actor_name: str | None = None
 
     async def __aenter__(self) -> SqlUnitOfWork:
-        conn = await self._engine.connect()
-        self._conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
-        await self._conn.begin()
+        self._conn = await begin_write(self._engine)
         conn, org = self._conn, self.actor.org_id
         self.organisations = SqlOrganisationRepository(conn, org)
         self.users = SqlUserRepository(conn, org, lock_rows=not is_sqlite(str(self._engine.url)))

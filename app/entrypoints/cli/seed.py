@@ -17,6 +17,7 @@ from app.domain.common.principal import Actor, Role
 from app.domain.users import lifecycle as uc
 from app.domain.users.model import UserStatus
 from app.domain.users.rules import NewUser
+from app.persistence.db import write_transaction
 from app.persistence.organisations import create_organisation
 from app.persistence.tables import organisations
 
@@ -107,7 +108,7 @@ async def _seed_org(services: Services, org: DemoOrg, index: int, per_status: in
     settings = OrganisationSettings(
         anonymity_allowed=True, default_p_number=org.p_units[0].p_number, default_se_number=org.se_number.se_number
     )
-    async with services.engine.begin() as conn:
+    async with write_transaction(services.engine) as conn:
         org_id = await create_organisation(
             conn, cvr=org.cvr, name=org.name, p_units=list(org.p_units), se_numbers=[org.se_number],
             settings=settings, now=now,

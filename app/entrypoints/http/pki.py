@@ -36,7 +36,7 @@ from app.domain.common.policy import Action
 from app.entrypoints.http.exports import authorise, error
 from app.persistence.certificates.reads import stream_certificates
 from app.persistence.certificates.repository import SqlAuthorityStore
-from app.persistence.db import is_sqlite
+from app.persistence.db import is_sqlite, write_transaction
 from app.schema.certificates.queries import filter_from_query
 from app.schema.runtime.base import to_global_id
 
@@ -88,11 +88,9 @@ def csv_cells(row: Any, now: dt.datetime) -> list[str]:
 
 async def ensure_authority(services: Services) -> AuthorityRecord:
     """The gateway's CA, created (key encrypted at rest) if this database has none yet."""
-    async with services.engine.connect() as conn:
-        conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
-        async with conn.begin():
-            store = SqlAuthorityStore(conn, lock_rows=not is_sqlite(str(services.engine.url)))
-            return await current_authority(store, pki_for(services.settings), services.platform.now())
+    async with write_transaction(services.engine) as conn:
+        store = SqlAuthorityStore(conn, lock_rows=not is_sqlite(str(services.engine.url)))
+        return await current_authority(store, pki_for(services.settings), services.platform.now())
 
 
 def certificate_routes(services: Services) -> list[Route]:
@@ -104,10 +102,8 @@ def certificate_routes(services: Services) -> list[Route]:
 
     async def _write(fn: Callable[[AuthorityStore], Any]) -> Any:
         """Creating the CA or republishing the CRL: one writer at a time (SQLite's BEGIN IMMEDIATE)."""
-        async with services.engine.connect() as conn:
-            conn = await conn.execution_options(sqlite_begin="IMMEDIATE")
-            async with conn.begin():
-                return await fn(SqlAuthorityStore(conn, lock_rows=lock_rows))
+        async with write_transaction(services.engine) as conn:
+            return await fn(SqlAuthorityStore(conn, lock_rows=lock_rows))
 
     def _now() -> dt.datetime:
         return services.platform.now()
