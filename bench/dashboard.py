@@ -597,9 +597,9 @@ async def count_statements(ds: bench_data.Dataset, firsts: list[int]) -> dict[in
     from sqlalchemy import event
 
     from app.adapters.jwt import sign_token
+    from app.bootstrap import build_services
     from app.config import Settings
     from app.domain.common.principal import Role
-    from app.bootstrap import build_services
     from app.entrypoints.http.app import create_app
 
     settings = Settings.from_env({}, database_url=ds.url, background_tasks=False, max_query_cost=10**9,

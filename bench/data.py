@@ -548,8 +548,8 @@ async def generate(url: str, scale: float = 1.0, *, quiet: bool = False) -> Data
     """Create (or add to) the database at `url` and fill it; returns the data set."""
     from sqlalchemy import select
 
-    from app.config import Settings
     from app.bootstrap import build_services
+    from app.config import Settings
     from app.persistence.tables import rights_catalogue, users
     from tests.factories import make_org
 
