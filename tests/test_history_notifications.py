@@ -17,6 +17,7 @@ from app.adapters.jwt import sign_token
 from app.domain.common.principal import Role
 from app.domain.notifications.delivery import notify_role
 from app.domain.users import lifecycle as uc
+from app.domain.users.deactivation import deactivate_user
 from app.domain.users.rules import NewUser
 from app.entrypoints.cli.seed import activate_directly
 from app.persistence.tables import activities
@@ -874,7 +875,7 @@ async def test_a_page_of_users_with_relations_and_history_costs_the_same_few_sta
             )
             if i % 3 == 0:
                 await activate_directly(uow, created.user, now)
-                await uc.deactivate_user(uow, created.user.id, None, (now + dt.timedelta(days=30)).date().isoformat())
+                await deactivate_user(uow, created.user.id, None, (now + dt.timedelta(days=30)).date().isoformat())
         await uow.commit()
     token = admin(env, org)
     ok(await env.gql(USERS_PAGE, {"first": 1}, token=token))  # warm-up: the token's organisation is looked up once

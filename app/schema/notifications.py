@@ -12,7 +12,7 @@ from strawberry.types import Info
 from app.domain.common.policy import Action, is_allowed
 from app.domain.notifications import delivery as notif
 from app.domain.notifications.model import Notification as DomainNotification
-from app.domain.users import lifecycle as uc
+from app.domain.users import editing as user_editing
 from app.persistence import notifications as notifications_sql
 from app.schema.runtime.area import Area
 from app.schema.runtime.base import (
@@ -155,7 +155,7 @@ class NotificationMutations:
         self, info: Info, input: UpdateNotificationSettingsInput
     ) -> NotificationSettingsPayload:
         user, errors = await in_unit_of_work(
-            info, lambda uow: uc.update_notification_settings(uow, input.channel.value)
+            info, lambda uow: user_editing.update_notification_settings(uow, input.channel.value)
         )
         return NotificationSettingsPayload(
             notification_settings=NotificationSettings(channel=user.notification_channel) if user else None,

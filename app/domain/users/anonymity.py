@@ -11,7 +11,8 @@ from app.domain.common.ports import UnitOfWork
 from app.domain.common.principal import Role
 from app.domain.common.validation import optional
 from app.domain.notifications.delivery import notify_role
-from app.domain.users.lifecycle import delete_user, get_live_user, send_for_activation
+from app.domain.users.deactivation import delete_user
+from app.domain.users.lifecycle import get_live_user, send_for_activation
 from app.domain.users.model import AnonymityRequest, AnonymityRequestStatus, User, UserStatus
 from app.domain.users.rules import E
 

@@ -1,27 +1,20 @@
-"""Use cases for one user's whole lifecycle: create, activate, edit, deactivate, delete."""
+"""Use cases for the start of one user's life: create, send for activation, activate; and
+`get_live_user`, which the other use cases of the area load the user with. Editing is in `editing`,
+deactivation and deletion in `deactivation`."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.domain.activity.history import ActivityType, record
-from app.domain.common.errors import DomainError, NotFound, ValidationFailed
+from app.domain.common.errors import DomainError, NotFound
 from app.domain.common.mail import OutgoingMail
 from app.domain.common.ports import UnitOfWork
-from app.domain.common.validation import Errors, check_units, optional, org_context, parse_moment
-from app.domain.users.model import Identification, NotificationChannel, User, UserStatus
-from app.domain.users.rules import (
-    E,
-    NewUser,
-    UserChanges,
-    apply_user_changes,
-    new_user_record,
-    parse_authenticators,
-    validate_new_user,
-)
+from app.domain.common.validation import Errors, org_context
+from app.domain.users.model import Identification, User, UserStatus
+from app.domain.users.rules import E, NewUser, new_user_record, validate_new_user
 
 ACTIVATION_LINK_VALIDITY = dt.timedelta(days=30)
 
@@ -158,189 +151,3 @@ async def activate_user(uow: UnitOfWork, user_id: uuid.UUID, *, token: str | Non
     await record(uow, ActivityType.USER_ACTIVATED, "User activated", target=user)
     return user
 
-
-async def update_user(uow: UnitOfWork, user_id: uuid.UUID, changes: UserChanges) -> User:
-    user = await get_live_user(uow, user_id)
-    errors = Errors()
-    old_email = user.email
-    applied = apply_user_changes(
-        user, await uow.users.authenticators(user.id), await uow.users.rights(user.id), changes,
-        await org_context(uow), errors,
-    )
-    if user.email.lower() != old_email.lower() and await uow.users.email_taken(user.email, except_user=user.id):
-        errors.add(E.DUPLICATE_EMAIL, "Another user already has this email address", "email")
-    errors.raise_if_any()
-    if not applied:
-        return user
-    now = uow.platform.now()
-    await uow.users.save(user)
-    if applied.authenticators is not None:
-        await uow.users.set_authenticators(user.id, applied.authenticators, now)
-        applied.fields["authenticators"] = {"to": sorted(applied.authenticators)}
-    if applied.rights is not None:
-        await uow.users.set_rights(user.id, applied.rights)
-        applied.fields["rights"] = {"to": sorted(applied.rights)}
-    await record(
-        uow, ActivityType.USER_UPDATED, "Changed " + ", ".join(sorted(applied.fields)), target=user,
-        details=applied.fields,
-    )
-    return user
-
-
-async def set_user_authenticators(uow: UnitOfWork, user_id: uuid.UUID, kinds: Sequence[str]) -> User:
-    user = await get_live_user(uow, user_id)
-    errors = Errors()
-    parsed = parse_authenticators(errors, kinds, await uow.organisations.get_settings())
-    errors.raise_if_any()
-    before = await uow.users.authenticators(user.id)
-    if sorted(before) != sorted(parsed):
-        await uow.users.set_authenticators(user.id, parsed, uow.platform.now())
-        await uow.users.save(user)
-        await record(
-            uow,
-            ActivityType.AUTHENTICATORS_CHANGED,
-            "Authenticators changed",
-            target=user,
-            details={"from": sorted(before), "to": sorted(parsed)},
-        )
-    return user
-
-
-async def set_user_organisation_unit(
-    uow: UnitOfWork, user_id: uuid.UUID, p_number: str | None, se_number: str | None
-) -> User:
-    user = await get_live_user(uow, user_id)
-    errors = Errors()
-    if not optional(p_number) and not optional(se_number):
-        errors.add(E.REQUIRED, "Give a P-number, an SE-number or both", "pNumber")
-    p, se = check_units(errors, await org_context(uow), optional(p_number), optional(se_number))
-    errors.raise_if_any()
-    before = {"pNumber": user.p_number, "seNumber": user.se_number}
-    user.p_number = p or user.p_number
-    user.se_number = se or user.se_number
-    if before == {"pNumber": user.p_number, "seNumber": user.se_number}:
-        return user  # like the other edits: no change, no history entry
-    await uow.users.save(user)
-    await record(
-        uow,
-        ActivityType.ORGANISATION_UNIT_CHANGED,
-        "P-number / SE-number changed",
-        target=user,
-        details={"from": before, "to": {"pNumber": user.p_number, "seNumber": user.se_number}},
-    )
-    return user
-
-
-async def deactivate_user(
-    uow: UnitOfWork, user_id: uuid.UUID, from_: str | None, until: str | None
-) -> User:
-    user = await get_live_user(uow, user_id)
-    now = uow.platform.now()
-    errors: list[DomainError] = []
-    start = end = None
-    try:
-        start = parse_moment(from_, "from", end_of_day=False) if optional(from_) else now
-    except DomainError as exc:
-        errors.append(exc)
-    try:
-        end = parse_moment(until, "until", end_of_day=True) if optional(until) else None
-    except DomainError as exc:
-        errors.append(exc)
-    if errors:
-        raise ValidationFailed(errors)
-    assert start is not None
-    if end is not None and end <= max(start, now):
-        raise DomainError(E.INVALID_PERIOD, "The period must end after it starts and in the future", ["until"])
-    if user.status is not UserStatus.ACTIVE:
-        raise DomainError(E.INVALID_STATUS, f"Only active users can be deactivated (is {user.status})", ["userId"])
-    user.deactivated_from, user.deactivated_until = start, end
-    details = {"from": start.isoformat(), "until": end.isoformat() if end else None}
-    if start <= now:
-        user.status = UserStatus.DEACTIVATED
-        await uow.users.save(user)
-        await record(uow, ActivityType.USER_DEACTIVATED, "User deactivated", target=user, details=details)
-    else:
-        await uow.users.save(user)
-        await record(uow, ActivityType.DEACTIVATION_SCHEDULED, "Deactivation scheduled", target=user, details=details)
-    return user
-
-
-async def reactivate_user(uow: UnitOfWork, user_id: uuid.UUID) -> User:
-    user = await get_live_user(uow, user_id)
-    if user.status is UserStatus.ACTIVE and user.deactivated_from is not None:
-        # Cancels a scheduled deactivation.
-        pass
-    elif user.status is not UserStatus.DEACTIVATED:
-        raise DomainError(E.INVALID_STATUS, f"Only deactivated users can be reactivated (is {user.status})", ["userId"])
-    user.status = UserStatus.ACTIVE
-    user.deactivated_from = user.deactivated_until = None
-    await uow.users.save(user)
-    await record(uow, ActivityType.USER_REACTIVATED, "User reactivated", target=user)
-    return user
-
-
-async def apply_deactivation_schedule(uow: UnitOfWork) -> int:
-    """Start deactivations whose period has begun and end those whose period is over: no one
-    acts, the system does. Returns the number of users changed."""
-    now = uow.platform.now()
-    changed = 0
-    for user_id in await uow.users.due_deactivation_changes(now):
-        user = await uow.users.get(user_id, for_update=True)
-        if user is None:
-            continue
-        if user.deactivated_until is not None and user.deactivated_until <= now:
-            if user.status in (UserStatus.DEACTIVATED, UserStatus.ACTIVE):
-                user.status = UserStatus.ACTIVE
-                user.deactivated_from = user.deactivated_until = None
-                await uow.users.save(user)
-                await record(
-                    uow, ActivityType.USER_REACTIVATED, "Deactivation period ended", target=user,
-                    details={"automatic": True},
-                )
-                changed += 1
-        elif (
-            user.status is UserStatus.ACTIVE
-            and user.deactivated_from is not None
-            and user.deactivated_from <= now
-        ):
-            user.status = UserStatus.DEACTIVATED
-            await uow.users.save(user)
-            await record(
-                uow, ActivityType.USER_DEACTIVATED, "Deactivation period started", target=user,
-                details={"automatic": True},
-            )
-            changed += 1
-    return changed
-
-
-async def delete_user(uow: UnitOfWork, user_id: uuid.UUID) -> User:
-    """Irreversible. The row stays (status DELETED) so history keeps its target."""
-    user = await get_live_user(uow, user_id)
-    if user.id == uow.actor.user_id:
-        raise DomainError(E.INVALID_STATUS, "You cannot delete yourself", ["userId"])
-    user.status = UserStatus.DELETED
-    user.deleted_at = uow.platform.now()
-    user.deactivated_from = user.deactivated_until = None
-    await uow.users.save(user)
-    await uow.users.set_activation(user.id, token_hash=None, code_hash=None, expires_at=None)
-    await uow.users.set_roles(user.id, [])
-    await record(uow, ActivityType.USER_DELETED, "User deleted", target=user)
-    return user
-
-
-async def update_notification_settings(uow: UnitOfWork, channel: str) -> User:
-    assert uow.actor.user_id is not None
-    try:
-        parsed = NotificationChannel(channel)
-    except ValueError as exc:
-        raise DomainError("INVALID_CHANNEL", "Channel must be IN_APP, EMAIL or BOTH", ["channel"]) from exc
-    user = await get_live_user(uow, uow.actor.user_id)
-    if user.notification_channel is not parsed:
-        before = user.notification_channel
-        user.notification_channel = parsed
-        await uow.users.save(user)
-        await record(
-            uow, ActivityType.NOTIFICATION_SETTINGS_CHANGED, "Notification channel changed", target=user,
-            details={"from": before.value, "to": parsed.value},
-        )
-    return user

@@ -15,6 +15,7 @@ from app.bootstrap import Services
 from app.domain.common.organisation import OrganisationSettings, PUnit, SeNumber
 from app.domain.common.principal import Actor, Role
 from app.domain.users import lifecycle as uc
+from app.domain.users.deactivation import deactivate_user, delete_user
 from app.domain.users.model import UserStatus
 from app.domain.users.rules import NewUser
 from app.persistence.db import write_transaction
@@ -152,9 +153,9 @@ async def _seed_org(services: Services, org: DemoOrg, index: int, per_status: in
                     await activate_directly(uow, user, now)
                 if status is UserStatus.DEACTIVATED:
                     until = (now + dt.timedelta(days=30 + n)).date().isoformat() if n % 2 else None
-                    await uc.deactivate_user(uow, user.id, None, until)
+                    await deactivate_user(uow, user.id, None, until)
                 if status is UserStatus.DELETED:
-                    await uc.delete_user(uow, user.id)
+                    await delete_user(uow, user.id)
                 n += 1
         await uow.commit()
 

@@ -8,7 +8,7 @@ import logging
 from app.bootstrap import Services
 from app.domain.common.errors import DomainError
 from app.domain.common.principal import Actor
-from app.domain.users.lifecycle import apply_deactivation_schedule
+from app.domain.users.deactivation import apply_deactivation_schedule
 from app.persistence.users.reads import orgs_with_due_deactivation_changes
 
 log = logging.getLogger("app.background")

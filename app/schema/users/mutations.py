@@ -10,8 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from app.domain.common.policy import Action
-from app.domain.users import anonymity
-from app.domain.users import lifecycle as uc
+from app.domain.users import anonymity, deactivation, editing, lifecycle
 from app.domain.users.model import User as DomainUser
 from app.domain.users.rules import NewUser, UserChanges
 from app.persistence.activation import activate_pending
@@ -149,7 +148,7 @@ class UserMutations:
             se_number=input.se_number, rights=input.rights, can_sign=input.can_sign,
             can_create_seal=input.can_create_seal, reference=input.reference,
         )
-        created, errors = await in_unit_of_work(info, lambda uow: uc.create_user(uow, data))
+        created, errors = await in_unit_of_work(info, lambda uow: lifecycle.create_user(uow, data))
         if created is None:
             return CreateUserPayload(user=None, temporary_activation_code=None, user_errors=errors)
         return CreateUserPayload(
@@ -161,13 +160,13 @@ class UserMutations:
     @strawberry.mutation(permission_classes=requires(Action.UPDATE_USER))
     async def update_user(self, info: Info, input: UpdateUserInput) -> UserPayload:
         changes = UserChanges(email=input.email, phone=input.phone, reference=input.reference)
-        return await _user_mutation(info, input.user_id, lambda uow, uid: uc.update_user(uow, uid, changes))
+        return await _user_mutation(info, input.user_id, lambda uow, uid: editing.update_user(uow, uid, changes))
 
     @strawberry.mutation(permission_classes=requires(Action.SET_USER_AUTHENTICATORS))
     async def set_user_authenticators(self, info: Info, input: SetUserAuthenticatorsInput) -> UserPayload:
         kinds = [a.value for a in input.authenticators]
         return await _user_mutation(
-            info, input.user_id, lambda uow, uid: uc.set_user_authenticators(uow, uid, kinds)
+            info, input.user_id, lambda uow, uid: editing.set_user_authenticators(uow, uid, kinds)
         )
 
     @strawberry.mutation(permission_classes=requires(Action.SET_USER_ORGANISATION_UNIT))
@@ -175,12 +174,12 @@ class UserMutations:
         return await _user_mutation(
             info,
             input.user_id,
-            lambda uow, uid: uc.set_user_organisation_unit(uow, uid, input.p_number, input.se_number),
+            lambda uow, uid: editing.set_user_organisation_unit(uow, uid, input.p_number, input.se_number),
         )
 
     @strawberry.mutation(permission_classes=requires(Action.SEND_ACTIVATION))
     async def resend_activation_email(self, info: Info, input: UserIdInput) -> UserPayload:
-        return await _user_mutation(info, input.user_id, uc.resend_activation_email)
+        return await _user_mutation(info, input.user_id, lifecycle.resend_activation_email)
 
     @strawberry.mutation(permission_classes=requires(Action.SEND_ACTIVATION))
     async def generate_activation_code(self, info: Info, input: UserIdInput) -> GenerateActivationCodePayload:
@@ -189,7 +188,7 @@ class UserMutations:
             return GenerateActivationCodePayload(
                 user=None, temporary_activation_code=None, user_errors=not_found("userId", "User")
             )
-        result, errors = await in_unit_of_work(info, lambda uow: uc.generate_activation_code(uow, user_id))
+        result, errors = await in_unit_of_work(info, lambda uow: lifecycle.generate_activation_code(uow, user_id))
         if result is None:
             return GenerateActivationCodePayload(user=None, temporary_activation_code=None, user_errors=errors)
         return GenerateActivationCodePayload(
@@ -199,16 +198,16 @@ class UserMutations:
     @strawberry.mutation(permission_classes=requires(Action.DEACTIVATE_USER))
     async def deactivate_user(self, info: Info, input: DeactivateUserInput) -> UserPayload:
         return await _user_mutation(
-            info, input.user_id, lambda uow, uid: uc.deactivate_user(uow, uid, input.from_, input.until)
+            info, input.user_id, lambda uow, uid: deactivation.deactivate_user(uow, uid, input.from_, input.until)
         )
 
     @strawberry.mutation(permission_classes=requires(Action.REACTIVATE_USER))
     async def reactivate_user(self, info: Info, input: UserIdInput) -> UserPayload:
-        return await _user_mutation(info, input.user_id, uc.reactivate_user)
+        return await _user_mutation(info, input.user_id, deactivation.reactivate_user)
 
     @strawberry.mutation(permission_classes=requires(Action.DELETE_USER))
     async def delete_user(self, info: Info, input: UserIdInput) -> UserPayload:
-        return await _user_mutation(info, input.user_id, uc.delete_user)
+        return await _user_mutation(info, input.user_id, deactivation.delete_user)
 
     @strawberry.mutation(permission_classes=requires(Action.REQUEST_ANONYMITY))
     async def request_anonymity(
