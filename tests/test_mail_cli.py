@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import datetime as dt
 import os
 import re
 import signal
@@ -239,3 +241,64 @@ def test_mail_says_plainly_when_smtp_url_is_set_and_hides_its_password(
     ]
     assert "s3cret" not in out
 
+
+
+async def test_mail_shows_a_subjects_escape_sequences_as_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Maildir may hold mail from elsewhere, whose subject carries terminal escape sequences
+    (ours are made one plain line by build_message): shown, not obeyed."""
+    from email.message import EmailMessage
+
+    settings = Settings.from_env({}, mail_dir=str(tmp_path / "mail"), smtp_url=None)
+    hostile = EmailMessage()
+    hostile["To"], hostile["Subject"] = "aase@demo.dk", "Certifikat 'X\x1b]0;pwned\x07' er klar"
+    hostile["Date"] = "Wed, 02 Dec 2026 07:00:00 +0000"
+    hostile.set_content("Hej")
+    await deliver(settings, hostile)
+    monkeypatch.delenv("SMTP_URL", raising=False)
+    monkeypatch.setenv("MAIL_DIR", str(tmp_path / "mail"))
+    main(["mail"])
+    shown = capsys.readouterr().out
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert "  Certifikat 'X\\x1b]0;pwned\\x07' er klar" in shown.splitlines()
+
+
+async def test_a_mail_that_cannot_be_built_holds_up_no_other_mail(tmp_path: Path) -> None:
+    """The outbox is shared by every organisation: one row that cannot become a mail (here a recipient
+    with a line break) is retried later, and the mails after it go out now. A subject with a line
+    break (a name written into it) goes as one line, with no header of its own."""
+    from sqlalchemy import insert, select
+
+    from app.persistence.tables import outbox
+
+    settings = Settings.from_env({}, database_url=f"sqlite+aiosqlite:///{tmp_path / 'o.db'}",
+                                 mail_dir=str(tmp_path / "mail"), smtp_url=None)
+    services = build_services(settings)
+    await upgrade(services.engine)
+    now = dt.datetime.now(dt.UTC)
+    row = {"subject": "Hej", "body": "x", "created_at": now, "next_attempt_at": now}
+    async with services.engine.begin() as conn:
+        await conn.execute(insert(outbox), [
+            {**row, "recipient": "a@demo.dk\nBcc: evil@example.com"},
+            {**row, "recipient": "b@demo.dk", "subject": "Certifikat 'Løn\nBcc: evil@example.com' er klar"},
+        ])
+    try:
+        assert await deliver_due(settings, services.engine) == 1
+        async with services.engine.connect() as conn:
+            rows = (await conn.execute(select(outbox.c.recipient, outbox.c.sent_at, outbox.c.last_error)
+                                       .order_by(outbox.c.id))).all()
+    finally:
+        await services.engine.dispose()
+    assert rows[0].sent_at is None and rows[0].last_error == "ValueError"
+    assert rows[1].sent_at is not None
+    [sent] = list((tmp_path / "mail" / "new").iterdir())
+    raw = sent.read_bytes().decode()
+    assert not any(line.startswith("Bcc:") for line in raw.splitlines())
+
+
+def test_a_body_line_over_smtps_limit_goes_quoted_printable_and_others_as_written() -> None:
+    settings = Settings.from_env({}, smtp_url=None)
+    long_line = dataclasses.replace(DANISH, body="Filen " + "x" * 1500 + ".csv er indlæst")
+    assert build_message(settings, long_line)["Content-Transfer-Encoding"] == "quoted-printable"
+    assert build_message(settings, DANISH)["Content-Transfer-Encoding"] == "8bit"

@@ -23,7 +23,7 @@ def build_message(settings: Settings, mail: PendingMail) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = settings.mail_from
     msg["To"] = mail.recipient
-    msg["Subject"] = mail.subject
+    msg["Subject"] = one_line(mail.subject)
     msg["Date"] = format_datetime(dt.datetime.now(dt.UTC))
     # A stable Message-ID per outbox row lets a receiver drop a duplicate after a crash.
     msg["Message-ID"] = make_msgid(idstring=f"outbox-{mail.id}", domain="mitid-gateway.local")
@@ -33,8 +33,21 @@ def build_message(settings: Settings, mail: PendingMail) -> EmailMessage:
     # else 8bit UTF-8, links on one line. aiosmtplib sends BODY=8BITMIME to servers that offer it
     # (every current one does); one that does not gets the text base64-encoded by aiosmtplib's
     # downgrade, still a correct mail.
-    msg.set_content(mail.body, charset="utf-8", cte="7bit" if mail.body.isascii() else "8bit")
+    # SMTP refuses a line over 998 octets (RFC 5321 4.5.3.1.6): such a body goes quoted-printable.
+    too_long = any(len(line.encode()) > MAX_LINE for line in mail.body.splitlines())
+    cte = "quoted-printable" if too_long else "7bit" if mail.body.isascii() else "8bit"
+    msg.set_content(mail.body, charset="utf-8", cte=cte)
     return msg
+
+
+MAX_LINE = 998
+_CONTROL = dict.fromkeys([*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029], " ")
+
+
+def one_line(text: str) -> str:
+    """A header value of one line: control characters and line breaks (which a name written into a
+    subject may carry) become spaces, so no header is refused or injected."""
+    return " ".join(text.translate(_CONTROL).split())
 
 
 async def deliver(settings: Settings, msg: EmailMessage) -> None:

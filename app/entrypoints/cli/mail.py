@@ -79,6 +79,12 @@ def newest(mail_dir: Path, last: int, to: str | None) -> tuple[list[Mail], int]:
     return (found[:last] if last else found), len(found)
 
 
+def printable(text: str) -> str:
+    """Text for a terminal: control characters (escape sequences a client's text may carry) shown
+    as escapes, not obeyed."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
 def render(settings: Settings, last: int, to: str | None) -> str:
     mail_dir = Path(settings.mail_dir)
     lines: list[str] = []
@@ -100,7 +106,7 @@ def render(settings: Settings, last: int, to: str | None) -> str:
     lines.append(f"{mail_dir}: {total} mail{'s' if total != 1 else ''}{f' to {to}' if to else ''}, {shown}")
     for mail in mails:
         lines.append("")
-        lines.append(f"{mail.date.astimezone():%Y-%m-%d %H:%M:%S}  {mail.recipient}")
-        lines.append(f"  {mail.subject}")
-        lines.extend(f"  {link}" for link in mail.links)
+        lines.append(f"{mail.date.astimezone():%Y-%m-%d %H:%M:%S}  {printable(mail.recipient)}")
+        lines.append(f"  {printable(mail.subject)}")
+        lines.extend(f"  {printable(link)}" for link in mail.links)
     return "\n".join(lines) + "\n"
