@@ -76,7 +76,9 @@ async def _seed_relations(services: Services) -> None:
     of attorney from Demo to Partner, and Demo's billing by NemHandel."""
     from app.domain.billing import changes as billing
     from app.domain.powers_of_attorney import lifecycle as powers_of_attorney
+    from app.domain.user_groups import external as group_externals
     from app.domain.user_groups import lifecycle as user_groups
+    from app.domain.user_groups import members as group_members
 
     async with services.engine.connect() as conn:
         demo_id = (await conn.execute(select(organisations.c.id).where(organisations.c.cvr == DEMO.cvr))).scalar_one()
@@ -96,11 +98,11 @@ async def _seed_relations(services: Services) -> None:
                                      attention="Att. Olga", po_reference=None, email=None)
         await uow.commit()
     async with services.unit_of_work(Actor(demo_id, DEMO.cvr, ua, frozenset({Role.USER_ADMINISTRATOR}))) as uow:
-        await user_groups.add_users_to_group(uow, group.id, [ua])
+        await group_members.add_users_to_group(uow, group.id, [ua])
         # Through the search, as a client must: its handle is the only id the group accepts.
-        found = await user_groups.find_external_users(uow, PARTNER.cvr, f"ulla@{PARTNER.domain}")
+        found = await group_externals.find_external_users(uow, PARTNER.cvr, f"ulla@{PARTNER.domain}")
         assert [f.user.id for f in found] == [accountant]
-        await user_groups.add_external_user_to_group(uow, group.id, found[0].handle)
+        await group_externals.add_external_user_to_group(uow, group.id, found[0].handle)
         await uow.commit()
 
 

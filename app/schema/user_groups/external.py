@@ -10,7 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from app.domain.common.policy import Action, is_allowed
-from app.domain.user_groups import lifecycle as uc
+from app.domain.user_groups.external import get_external_user
 from app.domain.user_groups.model import ExternalMembership, ExternalUser, GroupMember
 from app.schema.runtime.base import Node, PageInfo, encode_cursor, from_global_id, page_info_of, to_global_id
 from app.schema.runtime.context import Context
@@ -75,7 +75,7 @@ class ExternalUserNode(Node):
         if principal is None or not raw or not is_allowed(principal.roles, Action.VIEW_USER_GROUPS):
             return None
         async with ctx.unit_of_work() as uow:
-            found = await uc.get_external_user(uow, raw)
+            found = await get_external_user(uow, raw)
         if found is None:
             return None
         if found.handle is None:

@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from app.domain.common.policy import Action
-from app.domain.user_groups import lifecycle as uc
+from app.domain.user_groups import external, lifecycle, members
 from app.schema.runtime.base import UserError, from_global_id, in_unit_of_work, not_found, requires, uuid_of
 from app.schema.user_groups.external import external_raw
 from app.schema.user_groups.types import UserGroupNode
@@ -98,36 +98,36 @@ async def _group_mutation(info: Info, raw_group: str, use_case) -> UserGroupPayl
 class UserGroupMutations:
     @strawberry.mutation(permission_classes=requires(Action.MANAGE_USER_GROUPS))
     async def create_user_group(self, info: Info, input: CreateUserGroupInput) -> UserGroupPayload:
-        data = uc.GroupInput(name=input.name, description=input.description, rights=input.rights,
+        data = lifecycle.GroupInput(name=input.name, description=input.description, rights=input.rights,
                              p_number=input.p_number, se_number=input.se_number)
-        group, errors = await in_unit_of_work(info, lambda uow: uc.create_user_group(uow, data))
+        group, errors = await in_unit_of_work(info, lambda uow: lifecycle.create_user_group(uow, data))
         return UserGroupPayload(group=UserGroupNode.of(group) if group else None, user_errors=errors)
 
     @strawberry.mutation(permission_classes=requires(Action.MANAGE_USER_GROUPS))
     async def update_user_group(self, info: Info, input: UpdateUserGroupInput) -> UserGroupPayload:
-        data = uc.GroupInput(name=input.name, description=input.description, rights=input.rights,
+        data = lifecycle.GroupInput(name=input.name, description=input.description, rights=input.rights,
                              p_number=input.p_number, se_number=input.se_number)
-        return await _group_mutation(info, input.group_id, lambda uow, gid: uc.update_user_group(uow, gid, data))
+        return await _group_mutation(info, input.group_id, lambda uow, gid: lifecycle.update_user_group(uow, gid, data))
 
     @strawberry.mutation(permission_classes=requires(Action.MANAGE_USER_GROUPS))
     async def delete_user_group(self, info: Info, input: GroupIdInput) -> DeleteUserGroupPayload:
         group_id = _group_id(input.group_id)
         if group_id is None:
             return DeleteUserGroupPayload(deleted_group_id=None, user_errors=not_found("groupId", "User group"))
-        group, errors = await in_unit_of_work(info, lambda uow: uc.delete_user_group(uow, group_id))
+        group, errors = await in_unit_of_work(info, lambda uow: lifecycle.delete_user_group(uow, group_id))
         return DeleteUserGroupPayload(deleted_group_id=input.group_id if group else None, user_errors=errors)
 
     @strawberry.mutation(permission_classes=requires(Action.MANAGE_GROUP_MEMBERS))
     async def add_users_to_group(self, info: Info, input: AddUsersToGroupInput) -> UserGroupPayload:
         # Ids of other types or organisations behave as missing users.
         ids = [uuid_of(raw, "User") or uuid.UUID(int=0) for raw in input.user_ids]
-        return await _group_mutation(info, input.group_id, lambda uow, gid: uc.add_users_to_group(uow, gid, ids))
+        return await _group_mutation(info, input.group_id, lambda uow, gid: members.add_users_to_group(uow, gid, ids))
 
     @strawberry.mutation(permission_classes=requires(Action.MANAGE_GROUP_MEMBERS))
     async def remove_user_from_group(self, info: Info, input: RemoveUserFromGroupInput) -> UserGroupPayload:
         user_id = uuid_of(input.user_id, "User") or uuid.UUID(int=0)
         return await _group_mutation(
-            info, input.group_id, lambda uow, gid: uc.remove_user_from_group(uow, gid, user_id)
+            info, input.group_id, lambda uow, gid: members.remove_user_from_group(uow, gid, user_id)
         )
 
     @strawberry.mutation(
@@ -139,7 +139,7 @@ class UserGroupMutations:
     async def add_external_user_to_group(self, info: Info, input: ExternalMemberInput) -> UserGroupPayload:
         handle = external_raw(input.external_user_id)
         return await _group_mutation(
-            info, input.group_id, lambda uow, gid: uc.add_external_user_to_group(uow, gid, handle)
+            info, input.group_id, lambda uow, gid: external.add_external_user_to_group(uow, gid, handle)
         )
 
     @strawberry.mutation(
@@ -149,7 +149,7 @@ class UserGroupMutations:
     async def remove_external_user_from_group(self, info: Info, input: ExternalMemberInput) -> UserGroupPayload:
         member = external_raw(input.external_user_id)
         return await _group_mutation(
-            info, input.group_id, lambda uow, gid: uc.remove_external_user_from_group(uow, gid, member)
+            info, input.group_id, lambda uow, gid: external.remove_external_user_from_group(uow, gid, member)
         )
 
     @strawberry.mutation(
@@ -170,6 +170,6 @@ class UserGroupMutations:
             return LeaveExternalGroupPayload(
                 removed_membership_id=None, user_errors=not_found("membershipId", "External membership")
             )
-        done, errors = await in_unit_of_work(info, lambda uow: uc.leave_external_group(uow, group_id, user_id))
+        done, errors = await in_unit_of_work(info, lambda uow: external.leave_external_group(uow, group_id, user_id))
         return LeaveExternalGroupPayload(removed_membership_id=None if errors else input.membership_id,
                                          user_errors=errors)

@@ -8,7 +8,7 @@ from strawberry.types import Info
 
 from app.domain.common.errors import DomainError
 from app.domain.common.policy import Action
-from app.domain.user_groups import lifecycle as uc
+from app.domain.user_groups.external import find_external_users
 from app.domain.user_groups.model import GroupKind, UserGroupFilter
 from app.persistence import rights as rights_sql
 from app.persistence import user_groups as user_groups_sql
@@ -80,7 +80,7 @@ class UserGroupQueries:
         ctx: Context = info.context
         try:
             async with ctx.unit_of_work() as uow:
-                found = await uc.find_external_users(uow, cvr, email)
+                found = await find_external_users(uow, cvr, email)
         except DomainError as exc:
             raise bad_input(exc.message, (exc.field or ["cvr"])[0]) from exc
         return [ExternalUserNode.of(f.user, email=f.user.email, handle=f.handle) for f in found]
