@@ -24,10 +24,9 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import event, func, select
 
 from app.adapters.jwt import sign_token
-from app.bootstrap import Services
+from app.bootstrap import Services, build_services
 from app.config import Settings
 from app.domain.common.principal import Role
-from app.bootstrap import build_services
 from app.entrypoints.http.app import create_app
 from app.persistence.migrate import upgrade
 from tests.factories import OrgFixture, make_org

@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
-from app.domain.common.principal import Role
 from app.bootstrap import build_services
+from app.domain.common.principal import Role
 from app.entrypoints.http.app import create_app
 from app.persistence.budgets import MemoryBudgets, SharedBudgets, budget_store
 from tests.conftest import Env, token_for

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from schemathesis.graphql import nodes
 
 from app.adapters.jwt import sign_token
+from app.bootstrap import build_services
 from app.config import Settings
 from app.domain.common.principal import Role
-from app.bootstrap import build_services
 from app.entrypoints.http.app import create_app
 from app.persistence.migrate import upgrade
 from tests.conftest import PG_URL, REQUIRE_PG

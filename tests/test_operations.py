@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from app.adapters.jwt import sign_token
+from app.bootstrap import build_services
 from app.config import Settings
 from app.domain.common.principal import Role
-from app.bootstrap import build_services
 from app.entrypoints.http.app import create_app
 from app.observability import JsonFormatter
 from app.persistence.migrate import upgrade

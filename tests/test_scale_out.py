@@ -19,9 +19,9 @@ import pytest
 import websockets
 
 from app.adapters.jwt import sign_token
+from app.bootstrap import build_services
 from app.config import Settings
 from app.domain.common.principal import Role
-from app.bootstrap import build_services
 from app.persistence.migrate import upgrade
 from tests.conftest import Env, MailSink, _free_port, _postgres_database
 from tests.factories import make_org

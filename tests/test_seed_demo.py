@@ -7,10 +7,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from app.adapters.jwt import sign_token
+from app.bootstrap import build_services
 from app.config import Settings
 from app.domain.common.principal import Role
 from app.entrypoints.cli.seed import DEMO, PARTNER, database_is_empty, person_with_role, seed_demo
-from app.bootstrap import build_services
 from app.persistence.migrate import upgrade
 from app.persistence.tables import organisations, powers_of_attorney, user_group_members, users
 

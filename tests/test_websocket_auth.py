@@ -11,9 +11,9 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from app.adapters.jwt import sign_token
+from app.bootstrap import build_services
 from app.config import Settings
 from app.domain.common.principal import Role
-from app.bootstrap import build_services
 from app.entrypoints.http.app import create_app
 from app.persistence.migrate import upgrade
 from tests.factories import make_org
