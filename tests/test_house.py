@@ -70,3 +70,32 @@ def test_the_schema_holds_every_areas_root_fields() -> None:
             for f in definition.fields:
                 name = f.graphql_name or schema.config.name_converter.apply_naming_config(f.python_name)
                 assert name in query.fields, name
+
+
+def test_the_background_runs_every_worker_module_found() -> None:
+    from app.entrypoints.workers.background import find_workers
+
+    assert [w.name for w in find_workers()] == ["bulk", "deactivation", "outbox"]
+
+
+async def test_a_periodic_worker_logs_a_failed_round_and_goes_on(caplog: pytest.LogCaptureFixture) -> None:
+    import asyncio
+    import logging
+    from types import SimpleNamespace
+
+    from app.entrypoints.workers.worker import every
+
+    rounds: list[int] = []
+
+    async def job(services: object) -> None:
+        rounds.append(len(rounds))
+        if len(rounds) == 1:
+            raise RuntimeError("first round fails")
+
+    worker = every("probe", lambda s: 0.01, job)
+    with caplog.at_level(logging.ERROR, logger="app.background"):
+        task = asyncio.create_task(worker.run(SimpleNamespace(settings=None)))  # type: ignore[arg-type]
+        while len(rounds) < 3:
+            await asyncio.sleep(0.01)
+        task.cancel()
+    assert "background job probe failed" in caplog.text

@@ -1,43 +1,33 @@
-"""Work no request does, started by the HTTP app's lifespan: the outbox (outbox.py), the deactivation
-schedule (deactivation.py) and the bulk runner (bulk_runner.py), each in its own loop."""
+"""Work no request does, started by the HTTP app's lifespan: every worker module of this package
+that declares a `WORKER` (worker.py) runs in its own task (the outbox, the deactivation schedule, the
+bulk runner, …). A new worker is a new module here; nothing else changes."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+import importlib
+import pkgutil
+import sys
+from collections.abc import AsyncIterator
 
 from app.bootstrap import Services
-from app.entrypoints.workers.bulk_runner import BulkRunner
-from app.entrypoints.workers.deactivation import run_deactivation_schedule
-from app.entrypoints.workers.outbox import deliver_due
-
-log = logging.getLogger("app.background")
+from app.entrypoints.workers.worker import Worker
 
 
-async def _every(seconds: float, name: str, job: Callable[[], Awaitable[object]]) -> None:
-    while True:
-        try:
-            await job()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("background job %s failed; retrying in %.1fs", name, seconds)
-        await asyncio.sleep(seconds)
+def find_workers() -> list[Worker]:
+    package = sys.modules[__package__ or "app.entrypoints.workers"]
+    workers: list[Worker] = []
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        worker = getattr(importlib.import_module(f"{package.__name__}.{info.name}"), "WORKER", None)
+        if isinstance(worker, Worker):
+            workers.append(worker)
+    return workers
 
 
 @contextlib.asynccontextmanager
 async def background_tasks(services: Services) -> AsyncIterator[None]:
-    s = services.settings
-    tasks = [
-        asyncio.create_task(_every(s.outbox_interval_seconds, "outbox", lambda: deliver_due(s, services.engine))),
-        asyncio.create_task(
-            _every(s.scheduler_interval_seconds, "deactivation", lambda: run_deactivation_schedule(services))
-        ),
-        asyncio.create_task(BulkRunner(services).run_forever(s.bulk_poll_seconds)),
-    ]
-
+    tasks = [asyncio.create_task(w.run(services), name=f"worker:{w.name}") for w in find_workers()]
     try:
         yield
     finally:

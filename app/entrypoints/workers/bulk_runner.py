@@ -16,6 +16,7 @@ from app.domain.bulk.importer import run_import
 from app.domain.bulk.jobs import ImportFailed, finish_job
 from app.domain.bulk.model import BulkJob, RowError
 from app.domain.common.principal import Actor
+from app.entrypoints.workers.worker import Worker
 from app.persistence.bulk import claim_next_job
 
 if TYPE_CHECKING:
@@ -126,3 +127,6 @@ class BulkRunner:
         if job.file_path:
             with contextlib.suppress(OSError):
                 Path(job.file_path).unlink()
+
+
+WORKER = Worker("bulk", lambda services: BulkRunner(services).run_forever(services.settings.bulk_poll_seconds))

@@ -9,6 +9,7 @@ from app.bootstrap import Services
 from app.domain.common.errors import DomainError
 from app.domain.common.principal import Actor
 from app.domain.users.deactivation import apply_deactivation_schedule
+from app.entrypoints.workers.worker import every
 from app.persistence.users.reads import orgs_with_due_deactivation_changes
 
 log = logging.getLogger("app.background")
@@ -26,3 +27,6 @@ async def run_deactivation_schedule(services: Services) -> int:
         except DomainError as exc:  # a concurrent edit: the next round picks it up
             log.info("deactivation schedule for org %s deferred: %s", org_id, exc.message)
     return changed
+
+
+WORKER = every("deactivation", lambda s: s.scheduler_interval_seconds, run_deactivation_schedule)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.adapters.smtp import SendError, build_message, deliver
 from app.config import Settings
+from app.entrypoints.workers.worker import every
 from app.persistence.outbox import claim_due, mark_failed, mark_sent
 
 log = logging.getLogger("app.mail")
@@ -41,3 +42,6 @@ async def deliver_due(settings: Settings, engine: AsyncEngine, limit: int = 50) 
         await mark_sent(engine, mail.id, dt.datetime.now(dt.UTC))
         sent += 1
     return sent
+
+
+WORKER = every("outbox", lambda s: s.outbox_interval_seconds, lambda services: deliver_due(services.settings, services.engine))
