@@ -1,3 +1,4 @@
 """Certificates: plain data (`model`), the CA port (`authority`), pure rules (`rules`) and the use
-cases (`lifecycle`). Import the modules themselves: `app.domain.common.ports` needs `model` and `authority`
-while `lifecycle` needs the ports, so this package imports nothing."""
+cases (`lifecycle`: order, issue, cancel; `changes`: renew, revoke, delete, system rights). Import the
+modules themselves: `app.domain.common.ports` needs `model` and `authority` while the use cases need
+the ports, so this package imports nothing."""

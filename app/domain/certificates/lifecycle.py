@@ -1,4 +1,5 @@
-"""Use cases for certificates: order, issue, cancel, retrieve, renew, revoke, delete, system rights.
+"""Use cases that bring a certificate into being: order, issue, cancel the order; and the helpers
+the area's other use cases (`changes`: renew, revoke, delete, system rights) share.
 
 User certificates are ordered by a user administrator and issued by their holder; organisation
 certificates are ordered under a profile and retrieved (issued) by an administrator. Each use case
@@ -12,7 +13,7 @@ from typing import Any
 
 from app.domain.activity.history import ActivityType, record
 from app.domain.certificates import rules
-from app.domain.certificates.authority import CertificateAuthority, current_authority, publish_revocation_list
+from app.domain.certificates.authority import CertificateAuthority, current_authority
 from app.domain.certificates.model import (
     USER_PURPOSES,
     Certificate,
@@ -20,11 +21,9 @@ from app.domain.certificates.model import (
     CertificateIssuance,
     CertificateKind,
     CertificateProfile,
-    CertificatePurpose,
     CertificateStatus,
     CertificateType,
     IssuedCertificate,
-    RevocationReason,
 )
 from app.domain.certificates.rules import ProfileInput
 from app.domain.common.errors import DomainError, NotFound
@@ -37,18 +36,18 @@ from app.domain.users.model import User, UserStatus
 C = CertificateErrorCode
 
 
-async def _get(uow: UnitOfWork, certificate_id: uuid.UUID) -> Certificate:
+async def get_certificate(uow: UnitOfWork, certificate_id: uuid.UUID) -> Certificate:
     cert = await uow.certificates.get(certificate_id, for_update=True)
     if cert is None:
         raise NotFound("Certificate", ["certificateId"])
     return cert
 
 
-async def _holder(uow: UnitOfWork, cert: Certificate) -> User | None:
+async def holder_of(uow: UnitOfWork, cert: Certificate) -> User | None:
     return await uow.users.get(cert.user_id) if cert.user_id is not None else None
 
 
-def _details(cert: Certificate, **extra: Any) -> dict[str, Any]:
+def details_of(cert: Certificate, **extra: Any) -> dict[str, Any]:
     details: dict[str, Any] = {
         "certificateId": str(cert.id), "kind": cert.kind.value, "type": cert.type.value, "name": cert.name,
     }
@@ -58,12 +57,12 @@ def _details(cert: Certificate, **extra: Any) -> dict[str, Any]:
     return details
 
 
-def _label(cert: Certificate) -> str:
+def label_of(cert: Certificate) -> str:
     kind = "User certificate" if cert.kind is CertificateKind.USER else f"Organisation certificate '{cert.name}'"
     return f"{kind} ({cert.type.value.lower()})"
 
 
-async def _unlink_predecessor(uow: UnitOfWork, cert: Certificate) -> None:
+async def unlink_predecessor(uow: UnitOfWork, cert: Certificate) -> None:
     """A renewal's order that goes away frees its predecessor to be renewed again."""
     if cert.predecessor_id is None:
         return
@@ -73,7 +72,7 @@ async def _unlink_predecessor(uow: UnitOfWork, cert: Certificate) -> None:
         await uow.certificates.save(predecessor)
 
 
-def _issue_mail(uow: UnitOfWork, ca: CertificateAuthority, user: User, cert: Certificate) -> OutgoingMail:
+def issue_mail(uow: UnitOfWork, ca: CertificateAuthority, user: User, cert: Certificate) -> OutgoingMail:
     how = (
         "You choose a password; the certificate and its key are handed to you once, in a PKCS#12 file."
         if cert.issuance is CertificateIssuance.SOFTWARE
@@ -88,7 +87,7 @@ def _issue_mail(uow: UnitOfWork, ca: CertificateAuthority, user: User, cert: Cer
     return OutgoingMail(cert.org_id, user.email, "Your MitID Erhverv certificate is ready to be issued", body)
 
 
-async def _issue(
+async def issue(
     uow: UnitOfWork, ca: CertificateAuthority, cert: Certificate, issuance: CertificateIssuance,
     csr: str | None, password: str | None, holder: User | None,
 ) -> IssuedCertificate:
@@ -110,8 +109,8 @@ async def _issue(
     cert.issued_at = now
     await uow.certificates.save(cert)
     await record(
-        uow, ActivityType.CERTIFICATE_ISSUED, f"{_label(cert)} issued", target=holder,
-        details=_details(cert, issuance=issuance.value, notAfter=cert.not_after.isoformat()),
+        uow, ActivityType.CERTIFICATE_ISSUED, f"{label_of(cert)} issued", target=holder,
+        details=details_of(cert, issuance=issuance.value, notAfter=cert.not_after.isoformat()),
     )
     return IssuedCertificate(cert, material.certificate_pem, material.pkcs12)
 
@@ -139,10 +138,10 @@ async def order_user_certificate(
         se_number=user.se_number or settings.default_se_number,
     )
     await uow.certificates.add(cert)
-    await uow.outbox.add(_issue_mail(uow, ca, user, cert))
+    await uow.outbox.add(issue_mail(uow, ca, user, cert))
     await record(
-        uow, ActivityType.CERTIFICATE_ORDERED, f"{_label(cert)} ordered", target=user,
-        details=_details(cert, issuance=issuance.value),
+        uow, ActivityType.CERTIFICATE_ORDERED, f"{label_of(cert)} ordered", target=user,
+        details=details_of(cert, issuance=issuance.value),
     )
     return cert
 
@@ -151,7 +150,7 @@ async def issue_user_certificate(
     uow: UnitOfWork, ca: CertificateAuthority, certificate_id: uuid.UUID, csr: str | None, password: str | None
 ) -> IssuedCertificate:
     """By the holder only: anyone else's order is not found."""
-    cert = await _get(uow, certificate_id)
+    cert = await get_certificate(uow, certificate_id)
     if cert.kind is not CertificateKind.USER or cert.user_id is None or cert.user_id != uow.actor.user_id:
         raise NotFound("Certificate", ["certificateId"])
     rules.check_issuable(cert)
@@ -161,19 +160,19 @@ async def issue_user_certificate(
     rules.check_holder(user)
     rules.check_allowed(await uow.organisations.get_settings(), cert.kind, cert.type)
     issuance = rules.check_key_source(cert.issuance, csr, password)
-    return await _issue(uow, ca, cert, issuance, csr, password, user)
+    return await issue(uow, ca, cert, issuance, csr, password, user)
 
 
 async def cancel_certificate_order(uow: UnitOfWork, certificate_id: uuid.UUID) -> Certificate:
-    cert = await _get(uow, certificate_id)
+    cert = await get_certificate(uow, certificate_id)
     rules.check_issuable(cert)
     cert.status = CertificateStatus.CANCELLED
     cert.cancelled_at = uow.platform.now()
     await uow.certificates.save(cert)
-    await _unlink_predecessor(uow, cert)
+    await unlink_predecessor(uow, cert)
     await record(
-        uow, ActivityType.CERTIFICATE_ORDER_CANCELLED, f"{_label(cert)} order cancelled",
-        target=await _holder(uow, cert), details=_details(cert),
+        uow, ActivityType.CERTIFICATE_ORDER_CANCELLED, f"{label_of(cert)} order cancelled",
+        target=await holder_of(uow, cert), details=details_of(cert),
     )
     return cert
 
@@ -224,14 +223,14 @@ async def order_organisation_certificate(
             f"The organisation certificate '{cert.name}' you ordered is ready. Retrieve it with a CSR or with a "
             f"password that protects a generated key:\n\n{ca.retrieval_link(cert.id)}\n",
         )
-    await record(uow, ActivityType.CERTIFICATE_ORDERED, f"{_label(cert)} ordered", details=_details(cert))
+    await record(uow, ActivityType.CERTIFICATE_ORDERED, f"{label_of(cert)} ordered", details=details_of(cert))
     return cert
 
 
 async def retrieve_organisation_certificate(
     uow: UnitOfWork, ca: CertificateAuthority, certificate_id: uuid.UUID, csr: str | None, password: str | None
 ) -> IssuedCertificate:
-    cert = await _get(uow, certificate_id)
+    cert = await get_certificate(uow, certificate_id)
     if cert.kind is not CertificateKind.ORGANISATION:
         raise DomainError(
             C.NOT_ORGANISATION_CERTIFICATE, "A user certificate is issued by its holder", ["certificateId"]
@@ -239,112 +238,4 @@ async def retrieve_organisation_certificate(
     rules.check_issuable(cert)
     rules.check_allowed(await uow.organisations.get_settings(), cert.kind, cert.type)
     issuance = rules.check_key_source(None, csr, password)
-    return await _issue(uow, ca, cert, issuance, csr, password, None)
-
-
-# --- any certificate ---------------------------------------------------------------------------------------
-
-
-async def renew_certificate(
-    uow: UnitOfWork, ca: CertificateAuthority, certificate_id: uuid.UUID, csr: str | None, password: str | None
-) -> IssuedCertificate:
-    """A successor linked to the certificate. An organisation certificate's is issued at once (CSR
-    or generated key, rights carried over); a user certificate's is ordered for its holder to issue."""
-    cert = await _get(uow, certificate_id)
-    now = uow.platform.now()
-    rules.check_renewable(cert, now)
-    rules.check_allowed(await uow.organisations.get_settings(), cert.kind, cert.type)
-    successor = rules.successor_of(cert, uuid.uuid4(), now, uow.actor.user_id)
-    holder: User | None = None
-    issuance: CertificateIssuance | None = None
-    if cert.kind is CertificateKind.USER:
-        if optional(csr) or password:
-            raise DomainError(
-                C.CSR_NOT_EXPECTED, "The holder issues a renewed user certificate; give no CSR or password", ["csr"]
-            )
-        holder = await uow.users.get(cert.user_id, for_update=True) if cert.user_id else None
-        if holder is None:
-            raise NotFound("Certificate", ["certificateId"])
-        rules.check_holder(holder)
-        successor.name, successor.email = rules.holder_name(holder), rules.certificate_email_of(holder)
-    else:
-        issuance = rules.check_key_source(None, csr, password)
-    await uow.certificates.add(successor)
-    if cert.kind is CertificateKind.ORGANISATION:
-        await uow.certificates.set_system_rights(successor.id, await uow.certificates.system_rights(cert.id))
-    cert.successor_id = successor.id
-    await uow.certificates.save(cert)
-    await record(
-        uow, ActivityType.CERTIFICATE_RENEWED, f"{_label(cert)} renewed", target=holder,
-        details=_details(cert, successorId=str(successor.id)),
-    )
-    if holder is not None:
-        await uow.outbox.add(_issue_mail(uow, ca, holder, successor))
-        return IssuedCertificate(successor, None, None)
-    assert issuance is not None
-    return await _issue(uow, ca, successor, issuance, csr, password, None)
-
-
-async def revoke_certificate(
-    uow: UnitOfWork, ca: CertificateAuthority, certificate_id: uuid.UUID, reason: RevocationReason
-) -> Certificate:
-    """Final: a revoked certificate is never valid again. The CRL is republished at once."""
-    cert = await _get(uow, certificate_id)
-    now = uow.platform.now()
-    rules.check_revocable(cert, now)
-    cert.status = CertificateStatus.REVOKED
-    cert.revoked_at, cert.revocation_reason, cert.revoked_by = now, reason, uow.actor.user_id
-    await uow.certificates.save(cert)
-    await publish_revocation_list(uow.certificates, ca, now)
-    await record(
-        uow, ActivityType.CERTIFICATE_REVOKED, f"{_label(cert)} revoked ({reason.value})",
-        target=await _holder(uow, cert), details=_details(cert, reason=reason.value),
-    )
-    return cert
-
-
-async def delete_certificate(uow: UnitOfWork, certificate_id: uuid.UUID) -> Certificate:
-    """Only before it is issued (an issued one is revoked instead)."""
-    cert = await _get(uow, certificate_id)
-    rules.check_deletable(cert)
-    await _unlink_predecessor(uow, cert)
-    await uow.certificates.delete(cert.id)
-    await record(
-        uow, ActivityType.CERTIFICATE_DELETED, f"{_label(cert)} deleted", target=await _holder(uow, cert),
-        details=_details(cert, status=cert.status.value),
-    )
-    return cert
-
-
-async def update_certificate_rights(
-    uow: UnitOfWork, certificate_id: uuid.UUID, system_rights: Sequence[str] | None, can_seal: bool | None,
-    allow_user_signing: bool | None,
-) -> Certificate:
-    """An organisation certificate's system rights (from the catalogue), seal and user signing;
-    only what is given changes."""
-    cert = await _get(uow, certificate_id)
-    rules.check_rights_changeable(cert, uow.platform.now())
-    errors = Errors()
-    codes = rules.system_rights(system_rights, await uow.rights.codes(), errors) if system_rights is not None else None
-    if can_seal and CertificatePurpose.SEAL not in cert.purposes:
-        errors.add(C.NOT_A_SEAL_CERTIFICATE, "The certificate was not issued for sealing", "canSeal")
-    errors.raise_if_any()
-    changes: dict[str, Any] = {}
-    if codes is not None:
-        before = sorted(await uow.certificates.system_rights(cert.id))
-        if before != codes:
-            await uow.certificates.set_system_rights(cert.id, codes)
-            changes["systemRights"] = {"from": before, "to": codes}
-    if can_seal is not None and can_seal != cert.can_seal:
-        changes["canSeal"] = {"from": cert.can_seal, "to": can_seal}
-        cert.can_seal = can_seal
-    if allow_user_signing is not None and allow_user_signing != cert.allow_user_signing:
-        changes["allowUserSigning"] = {"from": cert.allow_user_signing, "to": allow_user_signing}
-        cert.allow_user_signing = allow_user_signing
-    if changes:
-        await uow.certificates.save(cert)
-        await record(
-            uow, ActivityType.CERTIFICATE_RIGHTS_CHANGED, f"{_label(cert)}: changed " + ", ".join(sorted(changes)),
-            details=_details(cert, changes=changes),
-        )
-    return cert
+    return await issue(uow, ca, cert, issuance, csr, password, None)

@@ -12,7 +12,7 @@ import strawberry
 from strawberry.types import Info
 
 from app.adapters.pki import Pki, pki_for
-from app.domain.certificates import lifecycle as uc
+from app.domain.certificates import changes, lifecycle
 from app.domain.certificates.model import (
     Certificate as DomainCertificate,
 )
@@ -152,7 +152,7 @@ class CertificateMutations:
             return CertificatePayload(certificate=None, user_errors=not_found("userId", "User"))
         ca = _ca(info)
         cert, errors = await in_unit_of_work(
-            info, lambda uow: uc.order_user_certificate(uow, ca, user_id, input.type, input.issuance)
+            info, lambda uow: lifecycle.order_user_certificate(uow, ca, user_id, input.type, input.issuance)
         )
         return CertificatePayload(
             certificate=CertificateNode.of(cert, now_of(info)) if cert else None, user_errors=errors
@@ -166,12 +166,12 @@ class CertificateMutations:
         ca = _ca(info)
         return await _issuing_mutation(
             info, input.certificate_id,
-            lambda uow, cid: uc.issue_user_certificate(uow, ca, cid, input.csr, input.password),
+            lambda uow, cid: lifecycle.issue_user_certificate(uow, ca, cid, input.csr, input.password),
         )
 
     @strawberry.mutation(permission_classes=requires(Action.CANCEL_CERTIFICATE_ORDER))
     async def cancel_certificate_order(self, info: Info, input: CertificateIdInput) -> CertificatePayload:
-        return await _certificate_mutation(info, input.certificate_id, uc.cancel_certificate_order)
+        return await _certificate_mutation(info, input.certificate_id, lifecycle.cancel_certificate_order)
 
     @strawberry.mutation(permission_classes=requires(Action.ORDER_CERTIFICATE))
     async def order_organisation_certificate(
@@ -190,7 +190,7 @@ class CertificateMutations:
         ca = _ca(info)
         cert, errors = await in_unit_of_work(
             info,
-            lambda uow: uc.order_organisation_certificate(
+            lambda uow: lifecycle.order_organisation_certificate(
                 uow, ca, profile_id=profile_id, profile=profile, type_=input.type, purposes=purposes
             ),
         )
@@ -208,7 +208,7 @@ class CertificateMutations:
         ca = _ca(info)
         return await _issuing_mutation(
             info, input.certificate_id,
-            lambda uow, cid: uc.retrieve_organisation_certificate(uow, ca, cid, input.csr, input.password),
+            lambda uow, cid: lifecycle.retrieve_organisation_certificate(uow, ca, cid, input.csr, input.password),
         )
 
     @strawberry.mutation(
@@ -220,14 +220,14 @@ class CertificateMutations:
         ca = _ca(info)
         return await _issuing_mutation(
             info, input.certificate_id,
-            lambda uow, cid: uc.renew_certificate(uow, ca, cid, input.csr, input.password),
+            lambda uow, cid: changes.renew_certificate(uow, ca, cid, input.csr, input.password),
         )
 
     @strawberry.mutation(permission_classes=requires(Action.REVOKE_CERTIFICATE))
     async def revoke_certificate(self, info: Info, input: RevokeCertificateInput) -> CertificatePayload:
         ca = _ca(info)
         return await _certificate_mutation(
-            info, input.certificate_id, lambda uow, cid: uc.revoke_certificate(uow, ca, cid, input.reason)
+            info, input.certificate_id, lambda uow, cid: changes.revoke_certificate(uow, ca, cid, input.reason)
         )
 
     @strawberry.mutation(
@@ -240,7 +240,7 @@ class CertificateMutations:
             return DeleteCertificatePayload(
                 deleted_certificate_id=None, user_errors=not_found("certificateId", "Certificate")
             )
-        cert, errors = await in_unit_of_work(info, lambda uow: uc.delete_certificate(uow, certificate_id))
+        cert, errors = await in_unit_of_work(info, lambda uow: changes.delete_certificate(uow, certificate_id))
         return DeleteCertificatePayload(
             deleted_certificate_id=to_global_id("Certificate", cert.id) if cert else None, user_errors=errors
         )
@@ -249,7 +249,7 @@ class CertificateMutations:
     async def update_certificate_rights(self, info: Info, input: UpdateCertificateRightsInput) -> CertificatePayload:
         return await _certificate_mutation(
             info, input.certificate_id,
-            lambda uow, cid: uc.update_certificate_rights(
+            lambda uow, cid: changes.update_certificate_rights(
                 uow, cid, input.system_rights, input.can_seal, input.allow_user_signing
             ),
         )
