@@ -24,7 +24,7 @@ from app.persistence.outbox import SqlOutbox
 from app.persistence.powers_of_attorney import SqlPowerOfAttorneyRepository
 from app.persistence.rights import SqlRightsCatalogue
 from app.persistence.tables import users
-from app.persistence.user_groups import SqlUserGroupRepository
+from app.persistence.user_groups.repository import SqlUserGroupRepository
 from app.persistence.users.repository import SqlUserRepository
 
 

@@ -6,8 +6,8 @@ from aiodataloader import DataLoader
 
 from app.domain.common.rights import Right
 from app.persistence import rights as rights_sql
-from app.persistence import user_groups as user_groups_sql
 from app.persistence.read_session import ReadSession
+from app.persistence.user_groups import reads as user_groups_sql
 from app.schema.runtime.loaders import by_key, by_key_and_shape, custom
 
 GROUP_BY_ID = by_key("group_by_id", user_groups_sql.groups_by_ids)  # uuid -> UserGroup | None

@@ -11,7 +11,7 @@ from app.domain.common.policy import Action
 from app.domain.user_groups.external import find_external_users
 from app.domain.user_groups.model import GroupKind, UserGroupFilter
 from app.persistence import rights as rights_sql
-from app.persistence import user_groups as user_groups_sql
+from app.persistence.user_groups import reads as user_groups_sql
 from app.schema.runtime.base import (
     bad_input,
     decode_cursor,

@@ -13,7 +13,7 @@ from app.domain.common.policy import Action, is_allowed
 from app.domain.common.rights import Right
 from app.domain.user_groups.model import GroupMember, UserGroupFilter
 from app.domain.user_groups.model import UserGroup as DomainGroup
-from app.persistence import user_groups as user_groups_sql
+from app.persistence.user_groups import reads as user_groups_sql
 from app.schema.runtime.base import (
     DomainView,
     Node,
