@@ -869,7 +869,7 @@ def test_every_certificate_field_says_what_a_users_list_reads_for_it() -> None:
     from app.persistence.certificates.reads import partial_certificate
     from app.persistence.certificates.rows import SUMMARY_COLUMNS
     from app.schema import schema as gateway_schema
-    from app.schema.certificates.types import FIELD_READS
+    from app.schema.certificates.reading import FIELD_READS
 
     fields = set(gateway_schema._schema.type_map["Certificate"].fields) | {"__typename"}
     assert fields == set(FIELD_READS)

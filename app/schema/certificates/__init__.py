@@ -1,1 +1,2 @@
-"""Certificates in GraphQL: `types`, `queries` (also parsing the CSV export's filter), `mutations`."""
+"""Certificates in GraphQL: `types`, `reading` (which columns a selection reads), `queries` (also
+parsing the CSV export's filter), `mutations`."""

@@ -9,6 +9,7 @@ from graphql import FieldNode
 from strawberry.types import Info
 
 from app.persistence.certificates import reads as certificates_sql
+from app.schema.certificates.reading import reading_of
 from app.schema.runtime.loaders import by_key, by_key_and_shape
 from app.schema.runtime.prefetch import prefetched
 
@@ -21,8 +22,6 @@ CERTIFICATES_OF_USER = by_key_and_shape("certificates_by_user", certificates_sql
 
 
 def _reading(info: Info, field: FieldNode, arguments: dict[str, Any]) -> tuple[Hashable, ...]:
-    from app.schema.certificates.types import reading_of
-
     return (reading_of(info, [field]),)  # what the field's resolver will ask for
 
 
