@@ -24,7 +24,7 @@ from app.domain.certificates.model import (
 from app.domain.common import identifiers as ids
 from app.domain.common.errors import DomainError
 from app.domain.common.organisation import Organisation, OrganisationSettings
-from app.domain.common.validation import RIGHT_CODE, Errors, optional
+from app.domain.common.validation import RIGHT_CODE, Errors, one_line, optional
 from app.domain.users.model import User, UserStatus
 
 C = CertificateErrorCode
@@ -124,7 +124,7 @@ def _required_text(errors: Errors, path: str, value: str | None) -> str:
         errors.add(C.REQUIRED, "This field is required", path)
     elif len(text) > NAME_MAX:
         errors.add(C.TOO_LONG, f"At most {NAME_MAX} characters", path)
-    return text
+    return one_line(errors, path, text)
 
 
 def system_rights(values: Sequence[str], catalogue: frozenset[str], errors: Errors) -> list[str]:

@@ -52,6 +52,23 @@ class Errors:
             raise ValidationFailed(self.items)
 
 
+INVALID_CHARACTERS = "INVALID_CHARACTERS"
+# C0 and C1 control characters (line breaks, tabs, escapes), DEL and the Unicode line separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def has_control_characters(value: str) -> bool:
+    return _CONTROL.search(value) is not None
+
+
+def one_line(errors: Errors, path: str, value: str) -> str:
+    """A name is one line of text: a line break or an escape in it (which then lands in a mail's
+    subject, a CSV cell or a terminal) is refused as INVALID_CHARACTERS."""
+    if has_control_characters(value):
+        errors.add(INVALID_CHARACTERS, "Line breaks, tabs and control characters are not allowed", path)
+    return value
+
+
 def optional(value: str | None) -> str | None:
     if value is None:
         return None

@@ -10,7 +10,7 @@ from app.domain.activity.history import ActivityType, record
 from app.domain.common import identifiers as ids
 from app.domain.common.errors import DomainError, NotFound
 from app.domain.common.ports import UnitOfWork
-from app.domain.common.validation import Errors, check_units, optional, org_context, parse_rights
+from app.domain.common.validation import Errors, check_units, one_line, optional, org_context, parse_rights
 from app.domain.powers_of_attorney.model import PowerOfAttorney
 
 NAME_MAX = 200
@@ -39,6 +39,7 @@ async def create_power_of_attorney(uow: UnitOfWork, data: NewPowerOfAttorney) ->
         errors.add("REQUIRED", "Give the power of attorney a name", "name")
     elif len(name) > NAME_MAX:
         errors.add("TOO_LONG", f"At most {NAME_MAX} characters", "name")
+    one_line(errors, "name", name)
     rights = parse_rights(errors, data.rights, ctx.right_codes)
     if not rights and not errors.items:
         errors.add("REQUIRED", "Choose at least one right", "rights")

@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from app.domain.activity.history import ActivityType, record
 from app.domain.common.errors import DomainError, NotFound
 from app.domain.common.ports import UnitOfWork
-from app.domain.common.validation import Errors, check_units, optional, org_context, parse_rights
+from app.domain.common.validation import (
+    Errors,
+    check_units,
+    has_control_characters,
+    one_line,
+    optional,
+    org_context,
+    parse_rights,
+)
 from app.domain.user_groups.model import GroupKind, UserGroup
 from app.domain.user_groups.partners import tell_partner
 
@@ -63,6 +71,8 @@ async def _validate(uow: UnitOfWork, data: GroupInput, errors: Errors, *, except
             errors.add("REQUIRED", "The group needs a name", "name")
         elif len(name) > NAME_MAX:
             errors.add("TOO_LONG", f"At most {NAME_MAX} characters", "name")
+        elif has_control_characters(name):
+            one_line(errors, "name", name)
         elif await uow.user_groups.name_taken(name.lower(), except_id=except_id):
             errors.add(G.DUPLICATE_NAME, "Another group already has this name", "name")
         out["name"] = name

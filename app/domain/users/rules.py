@@ -12,7 +12,7 @@ from typing import Any
 
 from app.domain.common import identifiers as ids
 from app.domain.common.organisation import Authenticator, OrganisationSettings
-from app.domain.common.validation import Errors, OrgContext, check_units, optional, parse_rights
+from app.domain.common.validation import Errors, OrgContext, check_units, one_line, optional, parse_rights
 from app.domain.users.model import Identification, User, UserStatus
 
 NAME_MAX = 100
@@ -100,7 +100,7 @@ def valid_name(errors: Errors, path: str, value: str | None) -> str:
         errors.add(E.REQUIRED, "This field is required", path)
     elif len(value) > NAME_MAX:
         errors.add(E.TOO_LONG, f"At most {NAME_MAX} characters", path)
-    return value
+    return one_line(errors, path, value)
 
 
 def valid_reference(errors: Errors, value: str | None) -> str | None:
