@@ -330,7 +330,7 @@ async def _measure_executemany(services: Any, org: Any, spec: dict[str, Any]) ->
     from sqlalchemy import insert
 
     from app.persistence.db import write_transaction
-    from app.persistence.tables import users
+    from app.persistence.tables.users import users
 
     rows = raw_rows(Path(spec["csv"]), org.org_id, org.p_numbers[0], org.cvr, services.platform)
     count = 0
@@ -374,7 +374,8 @@ async def _child(spec: dict[str, Any]) -> dict[str, Any]:
 
     from app.bootstrap import build_services
     from app.config import Settings
-    from app.persistence.tables import organisations, users
+    from app.persistence.tables.organisations import organisations
+    from app.persistence.tables.users import users
     from tests.factories import make_org
 
     tmp = Path(spec["tmp"])

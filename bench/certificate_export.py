@@ -129,7 +129,7 @@ async def _insert(url: str, org_id: int, people: list[str], start: int, count: i
     from sqlalchemy import insert
 
     from app.persistence.db import make_engine
-    from app.persistence.tables import certificate_system_rights, certificates
+    from app.persistence.tables.certificates import certificate_system_rights, certificates
 
     engine = make_engine(url)
     rng = random.Random(start)

@@ -698,7 +698,7 @@ async def _nth_newest(ds: bench_data.Dataset, n: int) -> int:
     from sqlalchemy import select
 
     from app.persistence.db import make_engine
-    from app.persistence.tables import activities
+    from app.persistence.tables.activity import activities
 
     engine = make_engine(ds.url)
     try:

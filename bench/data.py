@@ -152,7 +152,9 @@ async def find_dataset(url: str, scale: float | None = None) -> Dataset | None:
     from sqlalchemy import func, select
 
     from app.persistence.db import make_engine
-    from app.persistence.tables import activities, organisations, user_roles, users
+    from app.persistence.tables.activity import activities
+    from app.persistence.tables.organisations import organisations
+    from app.persistence.tables.users import user_roles, users
 
     if url.startswith("sqlite") and not _sqlite_path(url).exists():
         return None
@@ -471,8 +473,7 @@ def _sqlite_converters(table_name: str, columns: Sequence[str]) -> list[Callable
     'YYYY-MM-DD HH:MM:SS.ffffff' (UTC), dates ISO, booleans 0/1, JSON as text."""
     from sqlalchemy import JSON, Boolean, Date, Uuid
 
-    from app.persistence.base import UTCDateTime
-    from app.persistence.tables import metadata
+    from app.persistence.base import UTCDateTime, metadata
 
     table = metadata.tables[table_name]
 
@@ -550,7 +551,8 @@ async def generate(url: str, scale: float = 1.0, *, quiet: bool = False) -> Data
 
     from app.bootstrap import build_services
     from app.config import Settings
-    from app.persistence.tables import rights_catalogue, users
+    from app.persistence.tables.rights import rights_catalogue
+    from app.persistence.tables.users import users
     from tests.factories import make_org
 
     say = (lambda *a: None) if quiet else print

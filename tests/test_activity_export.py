@@ -11,7 +11,7 @@ from sqlalchemy import insert
 
 from app.domain.common.csv_files import neutralise
 from app.domain.common.principal import Role
-from app.persistence.tables import activities
+from app.persistence.tables.activity import activities
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture
 

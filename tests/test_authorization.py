@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from app.domain.common.policy import POLICY, Action
 from app.domain.common.principal import Role
-from app.persistence.tables import activities, anonymity_requests, users
+from app.persistence.tables.activity import activities
+from app.persistence.tables.users import anonymity_requests, users
 from app.schema import schema
 from app.schema.runtime.base import required_action, to_global_id
 from tests.conftest import Env, token_for

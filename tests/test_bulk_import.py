@@ -13,7 +13,8 @@ from sqlalchemy import select
 from app.domain.bulk.csv_file import COLUMNS
 from app.domain.common.organisation import OrganisationSettings
 from app.domain.common.principal import Role
-from app.persistence.tables import activities, users
+from app.persistence.tables.activity import activities
+from app.persistence.tables.users import users
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture, make_org
 

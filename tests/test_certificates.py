@@ -28,7 +28,8 @@ from app.domain.common.principal import Role
 from app.domain.users import lifecycle as uc
 from app.domain.users.rules import NewUser
 from app.entrypoints.cli.seed import activate_directly
-from app.persistence.tables import activities, certificate_authority, certificates
+from app.persistence.tables.activity import activities
+from app.persistence.tables.certificates import certificate_authority, certificates
 from app.schema.runtime.base import to_global_id
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture, make_org

@@ -24,7 +24,11 @@ from app.domain.common.principal import Role
 from app.entrypoints.http.app import create_app
 from app.entrypoints.workers.bulk_runner import BulkRunner
 from app.persistence.migrate import upgrade
-from app.persistence.tables import activities, bulk_jobs, outbox, user_group_members, users
+from app.persistence.tables.activity import activities
+from app.persistence.tables.bulk import bulk_jobs
+from app.persistence.tables.outbox import outbox
+from app.persistence.tables.user_groups import user_group_members
+from app.persistence.tables.users import users
 from tests.conftest import Env, MailSink, _free_port, _postgres_database, token_for
 from tests.factories import OrgFixture, make_org
 from tests.test_bulk_import import csv_file, person

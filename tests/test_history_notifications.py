@@ -20,7 +20,7 @@ from app.domain.users import lifecycle as uc
 from app.domain.users.deactivation import deactivate_user
 from app.domain.users.rules import NewUser
 from app.entrypoints.cli.seed import activate_directly
-from app.persistence.tables import activities
+from app.persistence.tables.activity import activities
 from app.schema.runtime.base import to_global_id
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture

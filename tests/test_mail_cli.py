@@ -270,7 +270,7 @@ async def test_a_mail_that_cannot_be_built_holds_up_no_other_mail(tmp_path: Path
     break (a name written into it) goes as one line, with no header of its own."""
     from sqlalchemy import insert, select
 
-    from app.persistence.tables import outbox
+    from app.persistence.tables.outbox import outbox
 
     settings = Settings.from_env({}, database_url=f"sqlite+aiosqlite:///{tmp_path / 'o.db'}",
                                  mail_dir=str(tmp_path / "mail"), smtp_url=None)

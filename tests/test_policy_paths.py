@@ -36,7 +36,7 @@ from sqlalchemy import select
 from app.adapters.jwt import sign_token
 from app.domain.common.policy import POLICY, RELATIONS, TYPES, WRAPPERS, Decision, decide
 from app.domain.common.principal import Role
-from app.persistence.tables import activities
+from app.persistence.tables.activity import activities
 from app.schema import schema
 from app.schema.runtime.authorization import OWNERS, ROOT_TYPES
 from app.schema.runtime.base import required_action, to_global_id

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from app.domain.common.principal import Role
-from app.persistence.tables import powers_of_attorney
+from app.persistence.tables.powers_of_attorney import powers_of_attorney
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture
 

@@ -13,14 +13,10 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from app.domain.common.principal import Role
-from app.persistence.tables import (
-    anonymity_requests,
-    certificates,
-    powers_of_attorney,
-    user_group_members,
-    user_groups,
-    users,
-)
+from app.persistence.tables.certificates import certificates
+from app.persistence.tables.powers_of_attorney import powers_of_attorney
+from app.persistence.tables.user_groups import user_group_members, user_groups
+from app.persistence.tables.users import anonymity_requests, users
 from app.schema.runtime.base import to_global_id
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture, make_org

@@ -12,7 +12,10 @@ from app.config import Settings
 from app.domain.common.principal import Role
 from app.entrypoints.cli.seed import DEMO, PARTNER, database_is_empty, person_with_role, seed_demo
 from app.persistence.migrate import upgrade
-from app.persistence.tables import organisations, powers_of_attorney, user_group_members, users
+from app.persistence.tables.organisations import organisations
+from app.persistence.tables.powers_of_attorney import powers_of_attorney
+from app.persistence.tables.user_groups import user_group_members
+from app.persistence.tables.users import users
 
 
 async def test_seed_demo_creates_the_documented_organisations_people_and_relations(tmp_path: Path) -> None:

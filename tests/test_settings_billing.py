@@ -9,7 +9,9 @@ import pytest
 
 from app.domain.billing.changes import ean_is_valid
 from app.domain.common.principal import Role
-from app.persistence.tables import activities, billing_accounts, organisation_settings
+from app.persistence.tables.activity import activities
+from app.persistence.tables.billing import billing_accounts
+from app.persistence.tables.organisations import organisation_settings
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture
 

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from app.domain.bulk.csv_file import COLUMNS
-from app.persistence.tables import users
+from app.persistence.tables.users import users
 from tests.conftest import Env
 from tests.factories import OrgFixture
 from tests.test_bulk_import import csv_file, person, run_job

@@ -10,7 +10,7 @@ from app.domain.common.principal import Role
 from app.domain.users import lifecycle as uc
 from app.domain.users.rules import NewUser
 from app.entrypoints.cli.seed import activate_directly
-from app.persistence.tables import user_group_members
+from app.persistence.tables.user_groups import user_group_members
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture, make_org
 

@@ -20,7 +20,9 @@ from sqlalchemy import select, update
 
 from app.domain.common.organisation import OrganisationSettings
 from app.domain.common.principal import Role
-from app.persistence.tables import activities, outbox, users
+from app.persistence.tables.activity import activities
+from app.persistence.tables.outbox import outbox
+from app.persistence.tables.users import users
 from app.schema.runtime.base import to_global_id
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture, make_org

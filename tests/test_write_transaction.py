@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from app.persistence.db import write_transaction
-from app.persistence.tables import organisations
+from app.persistence.tables.organisations import organisations
 from tests.conftest import Env
 from tests.factories import OrgFixture
 

@@ -26,7 +26,8 @@ from starlette.websockets import WebSocketDisconnect
 
 from app.adapters.jwt import sign_token
 from app.domain.common.principal import Role
-from app.persistence.tables import notifications, users
+from app.persistence.tables.notifications import notifications
+from app.persistence.tables.users import users
 from tests.conftest import Env, MailSink
 from tests.factories import OrgFixture
 from tests.test_scale_out import gateway

@@ -13,7 +13,7 @@ from app.domain.common.errors import DomainError
 from app.domain.common.principal import Actor
 from app.domain.users.lifecycle import activate_user
 from app.domain.users.model import User
-from app.persistence.tables import organisations
+from app.persistence.tables.organisations import organisations
 from app.persistence.uow import SqlUnitOfWork
 from app.persistence.users.reads import find_pending_activation
 

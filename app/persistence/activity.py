@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.domain.activity.model import Activity, ActivityFilter
 from app.persistence.base import UUID
 from app.persistence.db import Statements, insert_many
-from app.persistence.tables import activities
+from app.persistence.tables.activity import activities
 
 COLUMNS = [
     activities.c.id, activities.c.org_id, activities.c.occurred_at, activities.c.actor_id,

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, TypeDecorator, Uuid
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, TypeDecorator, Uuid
 from sqlalchemy.engine import Dialect
 
 metadata = MetaData(
@@ -50,3 +50,7 @@ JSONType = JSON().with_variant(JSON(none_as_null=True), "postgresql")
 
 def new_uuid() -> uuid.UUID:
     return uuid.uuid4()
+
+
+# BigInteger ids that still autoincrement on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")

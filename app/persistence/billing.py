@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.domain.billing.changes import billable_users
 from app.domain.billing.model import Billing, BillingCounts, BillingMethod
 from app.domain.common.organisation import SEPARATE_AUTHENTICATORS
-from app.persistence.tables import billing_accounts, certificates, user_authenticators, users
+from app.persistence.tables.billing import billing_accounts
+from app.persistence.tables.certificates import certificates
+from app.persistence.tables.users import user_authenticators, users
 
 B = billing_accounts
 

@@ -18,21 +18,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Float, String, Table, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.persistence.base import metadata
-
 log = logging.getLogger("app.budgets")
-
-cost_budgets = Table(
-    "cost_budgets",
-    metadata,
-    Column("key", String(80), primary_key=True),
-    Column("level", Float, nullable=False),
-    Column("granted", Float, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
-)
 
 MAX_KEYS = 10_000  # buckets a process remembers; the oldest is forgotten (it refills to full anyway)
 LEASE_FRACTION = 20

@@ -13,7 +13,7 @@ from sqlalchemy.schema import CreateTable
 
 from app.domain.bulk.model import BulkJob, BulkJobStatus, RowError
 from app.persistence.db import Statements, any_of, insert_many, is_sqlite, write_transaction
-from app.persistence.tables import bulk_jobs
+from app.persistence.tables.bulk import bulk_jobs
 
 
 def _job_from_row(r: Any) -> BulkJob:
@@ -115,7 +115,7 @@ async def claim_next_job(engine: AsyncEngine, now: dt.datetime, lease: dt.timede
     """Claim one queued job (or one whose runner died: its lease ran out) for this process.
     PostgreSQL skips jobs another process has locked, so each job runs once."""
     async with write_transaction(engine) as conn:
-        from app.persistence.tables import organisations
+        from app.persistence.tables.organisations import organisations
 
         q = (
             select(bulk_jobs, organisations.c.cvr)

@@ -11,7 +11,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.notifications.model import Notification
-from app.persistence.tables import notifications
+from app.persistence.tables.notifications import notifications
 
 CHANNEL = "gateway_notifications"
 

@@ -9,7 +9,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.common.organisation import Organisation, OrganisationSettings, PUnit, SeNumber
-from app.persistence.tables import organisation_settings, organisations, p_units, se_numbers, user_groups
+from app.persistence.tables.organisations import organisation_settings, organisations, p_units, se_numbers
+from app.persistence.tables.user_groups import user_groups
 
 p_units_t, se_numbers_t = p_units, se_numbers
 

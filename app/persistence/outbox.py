@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.domain.common.mail import OutgoingMail
 from app.persistence.db import is_sqlite, write_transaction
-from app.persistence.tables import outbox
+from app.persistence.tables.outbox import outbox
 
 
 class SqlOutbox:
@@ -75,7 +75,7 @@ async def queue_depths(conn: AsyncConnection) -> tuple[int, int]:
     """(mails not yet sent, import jobs queued or running) — system-wide, for the metrics."""
     from sqlalchemy import func
 
-    from app.persistence.tables import bulk_jobs
+    from app.persistence.tables.bulk import bulk_jobs
 
     pending = (await conn.execute(select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None)))).scalar_one()
     waiting = (await conn.execute(

@@ -12,7 +12,8 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.powers_of_attorney.model import PowerOfAttorney
-from app.persistence.tables import organisations, power_of_attorney_rights, powers_of_attorney
+from app.persistence.tables.organisations import organisations
+from app.persistence.tables.powers_of_attorney import power_of_attorney_rights, powers_of_attorney
 
 P = powers_of_attorney
 PR = power_of_attorney_rights

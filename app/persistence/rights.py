@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.common.rights import Right, RightKind
-from app.persistence.tables import rights_catalogue
+from app.persistence.tables.rights import rights_catalogue
 
 
 async def all_rights(conn: AsyncConnection) -> list[Right]:

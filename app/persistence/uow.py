@@ -23,7 +23,7 @@ from app.persistence.organisations import SqlOrganisationRepository
 from app.persistence.outbox import SqlOutbox
 from app.persistence.powers_of_attorney import SqlPowerOfAttorneyRepository
 from app.persistence.rights import SqlRightsCatalogue
-from app.persistence.tables import users
+from app.persistence.tables.users import users
 from app.persistence.user_groups.repository import SqlUserGroupRepository
 from app.persistence.users.repository import SqlUserRepository
 

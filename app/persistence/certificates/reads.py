@@ -34,11 +34,7 @@ from app.persistence.certificates.rows import (
     reason_of,
 )
 from app.persistence.db import Statements, any_of
-from app.persistence.tables import (
-    certificate_profiles,
-    certificate_system_rights,
-    certificates,
-)
+from app.persistence.tables.certificates import certificate_profiles, certificate_system_rights, certificates
 
 
 async def certificates_by_ids(

@@ -29,7 +29,7 @@ from app.persistence.certificates.rows import (
     certificate_values,
     profile_from_row,
 )
-from app.persistence.tables import (
+from app.persistence.tables.certificates import (
     certificate_authority,
     certificate_profiles,
     certificate_system_rights,

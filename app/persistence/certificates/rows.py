@@ -15,9 +15,7 @@ from app.domain.certificates.model import (
     CertificateType,
     RevocationReason,
 )
-from app.persistence.tables import (
-    certificates,
-)
+from app.persistence.tables.certificates import certificates
 
 AUTHORITY_ID = 1
 c = certificates.c

@@ -20,7 +20,9 @@ from app.domain.user_groups.model import (
 )
 from app.domain.users.model import UserStatus
 from app.persistence.db import Statements, any_of
-from app.persistence.tables import organisations, user_group_members, user_group_rights, user_groups, users
+from app.persistence.tables.organisations import organisations
+from app.persistence.tables.user_groups import user_group_members, user_group_rights, user_groups
+from app.persistence.tables.users import users
 from app.persistence.user_groups.rows import GROUP_COLUMNS, group_from_row
 
 G = user_groups

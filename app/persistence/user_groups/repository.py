@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.domain.common.errors import DomainError
 from app.domain.user_groups.model import ExternalUser, UserGroup
 from app.domain.users.model import UserStatus
-from app.persistence.tables import organisations, user_group_members, user_group_rights, user_groups, users
+from app.persistence.tables.organisations import organisations
+from app.persistence.tables.user_groups import user_group_members, user_group_rights, user_groups
+from app.persistence.tables.users import users
 from app.persistence.user_groups.reads import rights_by_group
 from app.persistence.user_groups.rows import (
     EXTERNAL_COLUMNS,

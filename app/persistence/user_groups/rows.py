@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from app.domain.user_groups.model import ExternalUser, GroupKind, UserGroup
-from app.persistence.tables import organisations, user_groups, users
+from app.persistence.tables.organisations import organisations
+from app.persistence.tables.user_groups import user_groups
+from app.persistence.tables.users import users
 
 G = user_groups
 GROUP_COLUMNS = [G.c.id, G.c.org_id, G.c.kind, G.c.name, G.c.description, G.c.p_number, G.c.se_number,

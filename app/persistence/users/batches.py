@@ -16,7 +16,7 @@ from app.domain.users.model import (
     UserStatus,
 )
 from app.persistence.db import Statements, any_of, insert_many
-from app.persistence.tables import user_authenticators, user_rights, users
+from app.persistence.tables.users import user_authenticators, user_rights, users
 from app.persistence.users.reads import authenticators_by_user, rights_by_user
 from app.persistence.users.rows import (
     LIVE,

@@ -21,7 +21,13 @@ from app.domain.users.model import (
     UserStatus,
 )
 from app.persistence.db import Statements, any_of
-from app.persistence.tables import anonymity_requests, user_authenticators, user_rights, user_roles, users
+from app.persistence.tables.users import (
+    anonymity_requests,
+    user_authenticators,
+    user_rights,
+    user_roles,
+    users,
+)
 from app.persistence.users.rows import (
     USER_COLUMNS,
     request_from_row,
@@ -83,7 +89,7 @@ def _filtered(q: Select[Any], org_id: Any, f: UserFilter) -> Select[Any]:
     if f.identification is not None:
         q = q.where(users.c.identification == f.identification.value)
     if f.group_id is not None:
-        from app.persistence.tables import user_group_members, user_groups
+        from app.persistence.tables.user_groups import user_group_members, user_groups
 
         # The group must be ours: a partner's administrator filtering by one of our groups' ids
         # (they show in external membership ids) must see what an unknown id shows.
@@ -171,7 +177,7 @@ async def find_pending_activation(
 
 async def orgs_with_due_deactivation_changes(conn: AsyncConnection, now: dt.datetime) -> list[tuple[int, str]]:
     """System-wide: which organisations have deactivation periods starting or ending now."""
-    from app.persistence.tables import organisations
+    from app.persistence.tables.organisations import organisations
 
     q = (
         select(organisations.c.id, organisations.c.cvr)

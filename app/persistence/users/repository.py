@@ -19,7 +19,13 @@ from app.domain.users.model import (
     User,
     UserStatus,
 )
-from app.persistence.tables import anonymity_requests, user_authenticators, user_rights, user_roles, users
+from app.persistence.tables.users import (
+    anonymity_requests,
+    user_authenticators,
+    user_rights,
+    user_roles,
+    users,
+)
 from app.persistence.users.batches import UserBatches
 from app.persistence.users.reads import authenticators_by_user, rights_by_user
 from app.persistence.users.rows import (

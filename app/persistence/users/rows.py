@@ -16,7 +16,7 @@ from app.domain.users.model import (
     User,
     UserStatus,
 )
-from app.persistence.tables import users
+from app.persistence.tables.users import users
 
 
 def duplicate(exc: IntegrityError) -> DomainError:
