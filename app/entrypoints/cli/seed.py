@@ -20,7 +20,7 @@ from app.domain.users.model import UserStatus
 from app.domain.users.rules import NewUser
 from app.persistence.db import write_transaction
 from app.persistence.organisations import create_organisation
-from app.persistence.tables import organisations
+from app.persistence.tables.organisations import organisations
 
 FIRST = ["Anne", "Bo", "Camilla", "Dennis", "Emma", "Frederik", "Gitte", "Henrik", "Ida", "Jonas",
          "Karen", "Lars", "Mette", "Niels", "Olivia", "Peter", "Rikke", "Søren", "Tove", "Ulrik"]
@@ -173,7 +173,7 @@ async def activate_directly(uow, user, now: dt.datetime) -> None:  # type: ignor
 
 
 async def person_with_role(services: Services, cvr: str, role: Role) -> uuid.UUID | None:
-    from app.persistence.tables import user_roles, users
+    from app.persistence.tables.users import user_roles, users
 
     async with services.engine.connect() as conn:
         q = (
