@@ -12,7 +12,7 @@ from app.adapters.crypto import SystemPlatform
 from app.adapters.hub import NotificationHub
 from app.adapters.jobs import JobBoard
 from app.adapters.jwt import TokenVerifier
-from app.config import Settings
+from app.config import Settings, refuse_unsafe
 from app.domain.bulk.jobs import BulkLimits
 from app.domain.common.principal import Actor
 from app.observability import Metrics
@@ -48,6 +48,7 @@ class Services:
 
 
 def build_services(settings: Settings) -> Services:
+    refuse_unsafe(settings)  # GATEWAY_ENV=production with development secrets or a loopback address
     s = settings
     engine = make_engine(s.database_url)
     verifier = TokenVerifier(s)

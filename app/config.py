@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlparse
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
 DEV_DATA_KEY = "dev-only-data-key-change-me-in-production"
@@ -53,6 +55,8 @@ class Settings:
     anonymous_cost_budget_per_minute: int = 100_000
     introspection: bool = True
     external_user_handle_seconds: int = 15 * 60
+    # GATEWAY_ENV=production: start only with real secrets and a public address (production_problems).
+    production: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -103,6 +107,7 @@ class Settings:
             "external_user_handle_seconds": int(
                 e.get("EXTERNAL_USER_HANDLE_SECONDS") or cls.external_user_handle_seconds
             ),
+            "production": _environment(e.get("GATEWAY_ENV")) == "production",
         }
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]
@@ -111,3 +116,58 @@ class Settings:
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
         return settings
+
+    def production_problems(self) -> list[str]:
+        """What makes these settings unfit for production: the development defaults (public in this
+        repository, so database access alone would forge tokens and certificates) and a loopback
+        address, which every certificate would carry for years. Empty outside production."""
+        if not self.production:
+            return []
+        problems: list[str] = []
+        signs_itself = self.jwt_public_key_file is None and self.jwt_jwks_file is None
+        if signs_itself and (self.jwt_secret == DEV_JWT_SECRET or len(self.jwt_secret.encode()) < MIN_SECRET):
+            problems.append(f"JWT_SECRET is the development default or shorter than {MIN_SECRET} bytes "
+                            "(or set JWT_PUBLIC_KEY_FILE / JWT_JWKS_FILE for your identity provider's keys)")
+        if self.data_key == DEV_DATA_KEY or len(self.data_key.encode()) < MIN_SECRET:
+            problems.append(f"DATA_KEY (CPR encryption and lookup) is the development default or shorter than "
+                            f"{MIN_SECRET} bytes")
+        if self.pki_key is None or self.pki_key in (self.data_key, DEV_DATA_KEY) or len(self.pki_key.encode()) < MIN_SECRET:
+            problems.append(f"PKI_KEY (the CA key's passphrase) must be set, at least {MIN_SECRET} bytes, and not "
+                            "equal to DATA_KEY")
+        url = urlparse(self.public_base_url)
+        host = (url.hostname or "").lower()
+        if url.scheme != "https" or not host or host == "localhost" or host.endswith(".localhost") or _is_local(host):
+            problems.append(f"PUBLIC_BASE_URL ({self.public_base_url}) must be the public https:// address: it is "
+                            "written into mails and into every certificate (CRL and CA links)")
+        return problems
+
+
+MIN_SECRET = 32
+
+
+class UnsafeSettings(Exception):
+    """Settings production must not start with; the message lists every problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("GATEWAY_ENV=production refuses to start:\n" + "\n".join(f"  - {p}" for p in problems))
+        self.problems = problems
+
+
+def refuse_unsafe(settings: Settings) -> None:
+    if problems := settings.production_problems():
+        raise UnsafeSettings(problems)
+
+
+def _environment(value: str | None) -> str:
+    env = (value or "development").strip().lower()
+    if env not in ("development", "production"):
+        raise ValueError(f"GATEWAY_ENV must be development or production, not {value!r}")
+    return env
+
+
+def _is_local(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private or address.is_link_local or address.is_unspecified

@@ -8,7 +8,7 @@ import os
 import sys
 import uuid
 
-from app.config import Settings
+from app.config import Settings, UnsafeSettings, refuse_unsafe
 from app.domain.common.principal import Role
 
 
@@ -90,7 +90,16 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("export-schema", help="print the GraphQL SDL")
     sub.add_parser("roles-doc", help="print the role matrix (docs/roles.md) from the policy table")
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+        if args.command in ("serve", "migrate", "seed-demo", "token", "tokens"):
+            refuse_unsafe(settings)
+    except (UnsafeSettings, ValueError) as exc:
+        print(f"mitid-gateway {args.command}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if args.command == "seed-demo" and settings.production:
+        print("mitid-gateway seed-demo: demo data is for development (GATEWAY_ENV=production)", file=sys.stderr)
+        raise SystemExit(2)
 
     if args.command == "export-schema":
         from app.schema import schema
