@@ -57,7 +57,8 @@ REASONS: dict[RevocationReason, x509.ReasonFlags] = {
     RevocationReason.KEY_LOST: x509.ReasonFlags.key_compromise,
     RevocationReason.KEY_COMPROMISE_SUSPECTED: x509.ReasonFlags.key_compromise,
     RevocationReason.KEY_DESTROYED: x509.ReasonFlags.cessation_of_operation,
-    RevocationReason.HOLDER_LEFT: x509.ReasonFlags.privilege_withdrawn,
+    # The holder is no longer associated with the organisation (deleted, or recreated anonymous).
+    RevocationReason.HOLDER_LEFT: x509.ReasonFlags.affiliation_changed,
 }
 
 C = CertificateErrorCode
