@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
 DEV_DATA_KEY = "dev-only-data-key-change-me-in-production"
+
+# The base of the certificate policy identifiers (standard: <base>.1, qualified: <base>.2). The
+# default is under 2.999, the arc ITU-T X.660 sets aside for examples: it asserts nobody's real
+# policy (a made-up arc under someone else's enterprise number would), it is short, and it says
+# plainly "not a registered policy". The UUID arc 2.25 would be ours without registration, but its
+# 128-bit arcs break relying parties (Go's parser, pkilint). A deployment with its own IANA
+# enterprise number sets PKI_POLICY_OID=1.3.6.1.4.1.<PEN>.<…>.
+DEFAULT_PKI_POLICY_OID = "2.999.1"
+# RFC 5280 4.2.1.4: relying parties must handle arcs below 2^28; above that they may (and do) fail.
+MAX_OID_ARC = 2**28
+_OID = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))+")
 
 
 def _bool(value: str | None, default: bool) -> bool:
@@ -57,7 +69,11 @@ class Settings:
     external_user_handle_seconds: int = 15 * 60
     # GATEWAY_ENV=production: start only with real secrets and a public address (production_problems).
     production: bool = False
+    pki_policy_oid: str = DEFAULT_PKI_POLICY_OID
     extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_policy_oid(self.pki_policy_oid)  # a bad one stops every entrypoint at start-up
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -108,6 +124,7 @@ class Settings:
                 e.get("EXTERNAL_USER_HANDLE_SECONDS") or cls.external_user_handle_seconds
             ),
             "production": _environment(e.get("GATEWAY_ENV")) == "production",
+            "pki_policy_oid": (e.get("PKI_POLICY_OID") or cls.pki_policy_oid).strip(),
         }
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]
@@ -171,3 +188,20 @@ def _is_local(host: str) -> bool:
     except ValueError:
         return False
     return address.is_loopback or address.is_private or address.is_link_local or address.is_unspecified
+
+
+def check_policy_oid(value: str) -> None:
+    """A usable base for policy identifiers, or ValueError saying what is wrong with PKI_POLICY_OID."""
+    problem = None
+    if not _OID.fullmatch(value):
+        problem = "it must be dotted decimal arcs without leading zeros, at least two (e.g. 2.999.1)"
+    else:
+        arcs = [int(a) for a in value.split(".")]
+        if arcs[0] > 2:
+            problem = "the first arc must be 0, 1 or 2 (ITU-T X.660)"
+        elif arcs[0] < 2 and arcs[1] >= 40:
+            problem = "under 0 and 1 the second arc must be below 40 (ITU-T X.660)"
+        elif big := [a for a in arcs if a >= MAX_OID_ARC]:
+            problem = f"arc {big[0]} is not below 2^28, the largest RFC 5280 promises relying parties handle"
+    if problem:
+        raise ValueError(f"PKI_POLICY_OID={value!r} cannot be a certificate policy identifier base: {problem}")

@@ -4,7 +4,8 @@ The CA's key and self-signed certificate are made the first time a certificate, 
 is needed, and stored in the database with the key as encrypted PKCS#8 (the passphrase is derived
 from PKI_KEY, by default from DATA_KEY). Issued certificates carry the organisation (name, CVR in
 serialNumber and organizationIdentifier), the holder (user UUID, or the organisation profile) and the
-email if any; they are valid 3 years, with key usages by purpose. Keys we generate are handed out
+email if any; they are valid 3 years, with key usages by purpose, one policy OID under
+PKI_POLICY_OID, and the DER URLs of the CA certificate and the CRL. Keys we generate are handed out
 once in a password-protected PKCS#12 and never stored."""
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
-from app.config import Settings
+from app.config import DEFAULT_PKI_POLICY_OID, Settings, check_policy_oid
 from app.domain.certificates.model import (
     AuthorityRecord,
     CertificateErrorCode,
@@ -46,9 +47,10 @@ ISSUED_KEY_BITS = 2048
 CRL_VALIDITY = dt.timedelta(days=7)
 ALLOWED_CURVES = (ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)
 
-# Policy identifiers in the UUID arc (2.25, ITU-T X.667): this CA's own, asserting nothing else.
-POLICY_STANDARD = x509.ObjectIdentifier("2.25.329800735698586629295641978511506172918")
-POLICY_QUALIFIED = x509.ObjectIdentifier("2.25.329800735698586629295641978511506172919")
+# Where certificates point relying parties: DER, as RFC 5280 4.2.1.13 (CRL distribution points) and
+# 4.2.2.1 (caIssuers) require; the .pem routes beside them are for people.
+CA_CERTIFICATE_PATH = "/pki/ca.cer"
+CRL_PATH = "/pki/crl.crl"
 DOCUMENT_SIGNING = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")  # id-kp-documentSigning (RFC 9336)
 
 REASONS: dict[RevocationReason, x509.ReasonFlags] = {
@@ -65,6 +67,12 @@ C = CertificateErrorCode
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 
+def policy_identifiers(base: str) -> tuple[x509.ObjectIdentifier, x509.ObjectIdentifier]:
+    """The standard (<base>.1) and qualified (<base>.2) policy OIDs under PKI_POLICY_OID (checked by
+    Settings: short arcs, see DEFAULT_PKI_POLICY_OID for why the default is 2.999.1)."""
+    return x509.ObjectIdentifier(f"{base}.1"), x509.ObjectIdentifier(f"{base}.2")
+
+
 def pki_secret(settings: Settings) -> str:
     """PKI_KEY if set, else DATA_KEY (whose dev default is documented)."""
     return settings.pki_key or settings.data_key
@@ -74,12 +82,14 @@ class Pki:
     """Implements the domain's CertificateAuthority. Signing runs in a worker thread so key
     generation does not stall the event loop."""
 
-    def __init__(self, secret: str, public_base_url: str) -> None:
+    def __init__(self, secret: str, public_base_url: str, policy_oid: str = DEFAULT_PKI_POLICY_OID) -> None:
         derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"mitid-gateway pki ca key").derive(
             secret.encode()
         )
         self._passphrase = base64.urlsafe_b64encode(derived)
         self._base_url = public_base_url.rstrip("/")
+        check_policy_oid(policy_oid)
+        self.policy_standard, self.policy_qualified = policy_identifiers(policy_oid)
         self._opened: dict[str, tuple[x509.Certificate, PrivateKey]] = {}
 
     # --- the port -----------------------------------------------------------------------------------
@@ -177,13 +187,13 @@ class Pki:
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
             .add_extension(
                 x509.CertificatePolicies([x509.PolicyInformation(
-                    POLICY_QUALIFIED if spec.type is CertificateType.QUALIFIED else POLICY_STANDARD, None
+                    self.policy_qualified if spec.type is CertificateType.QUALIFIED else self.policy_standard, None
                 )]),
                 critical=False,
             )
             .add_extension(
                 x509.CRLDistributionPoints([x509.DistributionPoint(
-                    full_name=[x509.UniformResourceIdentifier(f"{self._base_url}/pki/crl.pem")],
+                    full_name=[x509.UniformResourceIdentifier(f"{self._base_url}{CRL_PATH}")],
                     relative_name=None, reasons=None, crl_issuer=None,
                 )]),
                 critical=False,
@@ -191,7 +201,7 @@ class Pki:
             .add_extension(
                 x509.AuthorityInformationAccess([x509.AccessDescription(
                     AuthorityInformationAccessOID.CA_ISSUERS,
-                    x509.UniformResourceIdentifier(f"{self._base_url}/pki/ca.pem"),
+                    x509.UniformResourceIdentifier(f"{self._base_url}{CA_CERTIFICATE_PATH}"),
                 )]),
                 critical=False,
             )
@@ -220,13 +230,13 @@ class Pki:
 
 
 @functools.cache
-def _pki(secret: str, base_url: str) -> Pki:
-    return Pki(secret, base_url)
+def _pki(secret: str, base_url: str, policy_oid: str) -> Pki:
+    return Pki(secret, base_url, policy_oid)
 
 
 def pki_for(settings: Settings) -> Pki:
     """One CA front per configuration, so the decrypted CA key is cached for the process."""
-    return _pki(pki_secret(settings), settings.public_base_url)
+    return _pki(pki_secret(settings), settings.public_base_url, settings.pki_policy_oid)
 
 
 def serial_hex(serial: int) -> str:

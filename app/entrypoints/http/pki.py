@@ -1,22 +1,26 @@
-"""Plain HTTP beside GraphQL for certificates: the CA certificate (`/pki/ca.pem`) and its CRL
-(`/pki/crl.pem`), both public; the streamed CSV export (`/exports/certificates.csv`, same bearer
+"""Plain HTTP beside GraphQL for certificates: the CA certificate and its CRL, both public, in DER at
+the URLs certificates name (`/pki/ca.cer`, `/pki/crl.crl`: what relying parties fetch) and in PEM
+for people (`/pki/ca.pem`, `/pki/crl.pem`); the streamed CSV export (`/exports/certificates.csv`, same bearer
 token, policy and filters as the `certificates` field); the page an order's link opens."""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import io
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from app.adapters.pki import pki_for
+from app.adapters.pki import CA_CERTIFICATE_PATH, CRL_PATH, pki_for
 from app.bootstrap import Services
 from app.domain.certificates.authority import (
     CRL_REFRESH_MARGIN,
@@ -41,6 +45,12 @@ from app.schema.certificates.queries import filter_from_query
 from app.schema.runtime.base import to_global_id
 
 PEM = "application/x-pem-file"
+CERTIFICATE_DER = "application/pkix-cert"  # RFC 2585
+CRL_DER = "application/pkix-crl"
+CA_MAX_AGE = 3600
+# A revocation republishes the CRL at once, so caches may keep it only briefly (never past its
+# nextUpdate): a relying party sees a revocation within this.
+CRL_MAX_AGE = 300
 FLUSH_BYTES = 64 * 1024
 ISSUED, EXPIRED = CertificateStatus.ISSUED.value, CertificateStatus.EXPIRED.value
 
@@ -108,21 +118,35 @@ def certificate_routes(services: Services) -> list[Route]:
     def _now() -> dt.datetime:
         return services.platform.now()
 
-    async def ca_pem(request: Request) -> Response:
+    async def _ca_certificate() -> str:
         record: AuthorityRecord | None = await _read(lambda s: s.authority())
         if record is None:
             record = await _write(lambda s: current_authority(s, pki_for(services.settings), _now()))
         assert record is not None
-        return Response(record.certificate_pem, media_type=PEM, headers={"Cache-Control": "public, max-age=3600"})
+        return record.certificate_pem
+
+    async def _crl(now: dt.datetime) -> str:
+        record: AuthorityRecord | None = await _read(lambda s: s.authority())
+        if record and record.crl_pem and record.crl_next_update and record.crl_next_update - CRL_REFRESH_MARGIN > now:
+            return record.crl_pem
+        pem: str = await _write(lambda s: published_revocation_list(s, pki_for(services.settings), now))
+        return pem
+
+    async def ca_pem(request: Request) -> Response:
+        pem = await _ca_certificate()
+        return Response(pem, media_type=PEM, headers={"Cache-Control": f"public, max-age={CA_MAX_AGE}"})
+
+    async def ca_der(request: Request) -> Response:
+        der = _certificate_der(await _ca_certificate())
+        return Response(der, media_type=CERTIFICATE_DER, headers={"Cache-Control": f"public, max-age={CA_MAX_AGE}"})
 
     async def crl_pem(request: Request) -> Response:
-        record: AuthorityRecord | None = await _read(lambda s: s.authority())
+        return Response(await _crl(_now()), media_type=PEM, headers={"Cache-Control": "no-cache"})
+
+    async def crl_der(request: Request) -> Response:
         now = _now()
-        if record and record.crl_pem and record.crl_next_update and record.crl_next_update - CRL_REFRESH_MARGIN > now:
-            pem = record.crl_pem
-        else:
-            pem = await _write(lambda s: published_revocation_list(s, pki_for(services.settings), now))
-        return Response(pem, media_type=PEM, headers={"Cache-Control": "no-cache"})
+        der, next_update = _crl_der(await _crl(now))
+        return Response(der, media_type=CRL_DER, headers=crl_cache_headers(next_update, now))
 
     async def order_page(request: Request) -> Response:
         """Where an order's email link leads: which certificate to issue, and how."""
@@ -169,8 +193,30 @@ def certificate_routes(services: Services) -> list[Route]:
         yield buffer.getvalue().encode()
 
     return [
+        Route(CA_CERTIFICATE_PATH, ca_der),
+        Route(CRL_PATH, crl_der),
         Route("/pki/ca.pem", ca_pem),
         Route("/pki/crl.pem", crl_pem),
         Route("/certificates/{certificate_id}", order_page),
         Route("/exports/certificates.csv", export_csv),
     ]
+
+
+def crl_cache_headers(next_update: dt.datetime, now: dt.datetime) -> dict[str, str]:
+    """Cacheable for CRL_MAX_AGE, never past the CRL's nextUpdate."""
+    left = max(0, int((next_update - now).total_seconds()))
+    return {"Cache-Control": f"public, max-age={min(CRL_MAX_AGE, left)}"}
+
+
+# The stored PEM is the truth; its DER form is parsed once per published version.
+@functools.lru_cache(maxsize=4)
+def _certificate_der(pem: str) -> bytes:
+    return x509.load_pem_x509_certificate(pem.encode()).public_bytes(serialization.Encoding.DER)
+
+
+@functools.lru_cache(maxsize=4)
+def _crl_der(pem: str) -> tuple[bytes, dt.datetime]:
+    crl = x509.load_pem_x509_crl(pem.encode())
+    next_update = crl.next_update_utc
+    assert next_update is not None  # ours always carry one
+    return crl.public_bytes(serialization.Encoding.DER), next_update

@@ -1,0 +1,268 @@
+"""What a relying party sees of the CA (issue 15): policy identifiers with short arcs (RFC 5280 only
+promises arcs below 2^28; Go's parser and pkilint reject longer ones), the CA certificate and the CRL
+in DER at the URLs certificates name, and `openssl verify -crl_check -crl_download` against a running
+server: it fetches the CRL from the certificate's distribution point and sees a revocation."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import AuthorityInformationAccessOID
+
+from app.adapters.jwt import sign_token
+from app.adapters.pki import Pki
+from app.bootstrap import build_services
+from app.config import DEFAULT_PKI_POLICY_OID, MAX_OID_ARC, Settings
+from app.domain.certificates.model import (
+    CertificateKind,
+    CertificatePurpose,
+    CertificateSpec,
+    CertificateType,
+)
+from app.domain.common.organisation import OrganisationSettings
+from app.domain.common.principal import Role
+from app.entrypoints.cli.main import main
+from app.entrypoints.http.pki import crl_cache_headers
+from app.persistence.migrate import upgrade
+from tests.conftest import Env, MailSink, _postgres_database
+from tests.factories import OrgFixture, make_org
+from tests.test_certificates import (
+    ORDER_ORG,
+    PASSWORD,
+    RETRIEVE,
+    REVOKE,
+    csr_for,
+    issue_user,
+    issued_org_certificate,
+    order_user,
+    payload,
+)
+from tests.test_scale_out import gateway
+
+OPENSSL = shutil.which("openssl")
+PROXY_VARIABLES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
+
+
+def policy_of(cert: x509.Certificate) -> x509.ObjectIdentifier:
+    [policy] = cert.extensions.get_extension_for_class(x509.CertificatePolicies).value
+    return policy.policy_identifier
+
+
+def arcs(oid: x509.ObjectIdentifier) -> list[int]:
+    return [int(a) for a in oid.dotted_string.split(".")]
+
+
+def issued(body: dict[str, Any]) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(body["certificatePem"].encode())
+
+
+# --- policy identifiers ------------------------------------------------------------------------------
+
+
+async def test_standard_and_qualified_certificates_carry_different_policy_oids_with_short_arcs(env: Env) -> None:
+    org = await make_org(env.services, settings=OrganisationSettings(qualified_certificates_allowed=True))
+    holder = org.people[Role.USER]
+    standard = issued(await issue_user(env, org, holder, (await order_user(env, org, holder))["id"], password=PASSWORD))
+    ordered = await order_user(env, org, holder, type="QUALIFIED", issuance="HARDWARE")
+    device_key = ec.generate_private_key(ec.SECP256R1())
+    qualified = issued(await issue_user(env, org, holder, ordered["id"], csr=csr_for(device_key)))
+
+    assert policy_of(standard).dotted_string == f"{env.settings.pki_policy_oid}.1"
+    assert policy_of(qualified).dotted_string == f"{env.settings.pki_policy_oid}.2"
+    assert env.settings.pki_policy_oid == DEFAULT_PKI_POLICY_OID == "2.999.1"
+    for cert in (standard, qualified):
+        assert all(arc < MAX_OID_ARC for arc in arcs(policy_of(cert))), policy_of(cert)
+
+
+async def test_a_deployment_with_its_own_enterprise_number_issues_under_it() -> None:
+    pki = Pki("a secret for this test only", "https://ca.example.dk", "1.3.6.1.4.1.99999.7")
+    now = dt.datetime.now(dt.UTC)
+    authority = await pki.new_authority(now)
+    spec = CertificateSpec(
+        certificate_id=uuid.uuid4(), kind=CertificateKind.ORGANISATION, type=CertificateType.STANDARD,
+        purposes=(CertificatePurpose.SEAL,), organisation_name="Eksempel ApS", cvr="12345674",
+        common_name="Lønsystem", subject_serial=f"CVR:12345674-FID:{uuid.uuid4()}", email=None, pseudonym=None,
+        not_before=now, not_after=now + dt.timedelta(days=30),
+    )
+    material = await pki.issue(authority, spec, csr_pem=csr_for(ec.generate_private_key(ec.SECP256R1())), password=None)
+    cert = x509.load_pem_x509_certificate(material.certificate_pem.encode())
+    assert policy_of(cert).dotted_string == "1.3.6.1.4.1.99999.7.1"
+    assert pki.policy_qualified.dotted_string == "1.3.6.1.4.1.99999.7.2"
+
+
+@pytest.mark.parametrize(("value", "why"), [
+    ("2.25.329800735698586629295641978511506172918", "not below 2\\^28"),
+    ("2.999.268435456", "arc 268435456 is not below 2\\^28"),
+    ("3.1", "first arc must be 0, 1 or 2"),
+    ("1.40.1", "second arc must be below 40"),
+    ("2", "at least two"),
+    ("2.999.", "dotted decimal"),
+    ("2.0999", "leading zeros"),
+    ("urn:oid:2.999", "dotted decimal"),
+])
+def test_a_policy_oid_base_a_relying_party_may_reject_stops_the_settings(value: str, why: str) -> None:
+    with pytest.raises(ValueError, match=f"PKI_POLICY_OID={value!r}.*{why}"):
+        Settings.from_env({"PKI_POLICY_OID": value})
+
+
+def test_short_policy_oid_bases_are_accepted() -> None:
+    assert Settings.from_env({}).pki_policy_oid == "2.999.1"
+    assert Settings.from_env({"PKI_POLICY_OID": " 1.3.6.1.4.1.99999.1 "}).pki_policy_oid == "1.3.6.1.4.1.99999.1"
+    assert Settings.from_env({"PKI_POLICY_OID": "2.999.268435455"}).pki_policy_oid == "2.999.268435455"
+
+
+def test_the_cli_refuses_to_start_with_a_long_policy_arc_and_says_why(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PKI_POLICY_OID", "2.25.329800735698586629295641978511506172918")
+    with pytest.raises(SystemExit) as exited:
+        main(["export-schema"])
+    assert exited.value.code == 2
+    error = capsys.readouterr().err
+    assert "PKI_POLICY_OID" in error and "2^28" in error and "Traceback" not in error
+
+
+# --- DER at the URLs certificates name ---------------------------------------------------------------------
+
+
+async def test_the_ca_certificate_and_the_crl_are_served_in_der_equal_to_the_pem_ones(env: Env, org: OrgFixture) -> None:
+    der = await env.client.get("/pki/ca.cer")
+    assert der.status_code == 200 and der.headers["content-type"] == "application/pkix-cert"
+    assert der.headers["cache-control"] == "public, max-age=3600"
+    pem = await env.client.get("/pki/ca.pem")
+    assert x509.load_der_x509_certificate(der.content) == x509.load_pem_x509_certificate(pem.content)
+
+    retrieved = await issued_org_certificate(env, org)
+    revoked = issued(retrieved)
+    payload(await env.gql(REVOKE, {"input": {"certificateId": retrieved["certificate"]["id"], "reason": "KEY_LOST"}},
+                          token=_ua(env, org)), "revokeCertificate")
+
+    crl_der = await env.client.get("/pki/crl.crl")
+    assert crl_der.status_code == 200 and crl_der.headers["content-type"] == "application/pkix-crl"
+    listed = x509.load_der_x509_crl(crl_der.content)
+    crl_pem = x509.load_pem_x509_crl((await env.client.get("/pki/crl.pem")).content)
+    assert listed.public_bytes(serialization.Encoding.DER) == crl_pem.public_bytes(serialization.Encoding.DER)
+    assert listed.get_revoked_certificate_by_serial_number(revoked.serial_number) is not None  # not a stale copy
+    ca = x509.load_der_x509_certificate(der.content)
+    assert listed.is_signature_valid(ca.public_key())  # type: ignore[arg-type]
+    # cacheable briefly, never past nextUpdate
+    assert crl_der.headers["cache-control"] == "public, max-age=300"
+    assert listed.next_update_utc is not None and listed.next_update_utc - dt.datetime.now(dt.UTC) > dt.timedelta(seconds=300)
+
+
+def test_a_crl_is_never_cacheable_past_its_next_update() -> None:
+    now = dt.datetime(2026, 12, 2, 8, 0, tzinfo=dt.UTC)
+    assert crl_cache_headers(now + dt.timedelta(days=6), now) == {"Cache-Control": "public, max-age=300"}
+    assert crl_cache_headers(now + dt.timedelta(seconds=42), now) == {"Cache-Control": "public, max-age=42"}
+    assert crl_cache_headers(now - dt.timedelta(seconds=1), now) == {"Cache-Control": "public, max-age=0"}
+
+
+async def test_an_issued_certificate_names_the_der_ca_and_crl_urls(env: Env, org: OrgFixture) -> None:
+    cert = issued(await issued_org_certificate(env, org))
+    base = env.settings.public_base_url
+    aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    assert [(d.access_method, d.access_location.value) for d in aia] == [
+        (AuthorityInformationAccessOID.CA_ISSUERS, f"{base}/pki/ca.cer"),
+    ]
+    [point] = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    assert [name.value for name in point.full_name or []] == [f"{base}/pki/crl.crl"]
+    ca = x509.load_der_x509_certificate((await env.client.get("/pki/ca.cer")).content)
+    cert.verify_directly_issued_by(ca)
+    assert x509.load_der_x509_crl((await env.client.get("/pki/crl.crl")).content).issuer == cert.issuer
+
+
+# --- openssl as the relying party, against a running server ---------------------------------------------
+
+
+def _ua(env: Env | Settings, org: OrgFixture) -> str:
+    settings = env if isinstance(env, Settings) else env.settings
+    return sign_token(settings, org.people[Role.USER_ADMINISTRATOR], org.cvr, [Role.USER_ADMINISTRATOR])
+
+
+def openssl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """No proxy: openssl's HTTP client honours http_proxy, and the server is on this machine."""
+    assert OPENSSL is not None
+    env = {k: v for k, v in os.environ.items() if k.lower() not in PROXY_VARIABLES}
+    return subprocess.run([OPENSSL, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=60)
+
+
+def crl_download_missing() -> str | None:
+    if OPENSSL is None:
+        return "no openssl binary on this machine"
+    helped = subprocess.run([OPENSSL, "verify", "-help"], capture_output=True, text=True, timeout=30)
+    if "-crl_download" not in helped.stdout + helped.stderr:
+        return f"this openssl ({subprocess.run([OPENSSL, 'version'], capture_output=True, text=True).stdout.strip()}) " \
+               "has no `verify -crl_download`"
+    return None
+
+
+@contextlib.asynccontextmanager
+async def served_database(backend: str, tmp: Path) -> AsyncIterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp / 'relying-party.db'}"
+    else:
+        async with _postgres_database() as url:
+            yield url
+
+
+async def test_openssl_fetches_the_crl_a_certificate_names_and_sees_its_revocation(
+    env: Env, smtp: tuple[MailSink, int], tmp_path: Path
+) -> None:
+    if reason := crl_download_missing():
+        pytest.skip(reason)
+    async with served_database(env.backend, tmp_path) as database:
+        settings = Settings.from_env({}, database_url=database)
+        services = build_services(settings)
+        await upgrade(services.engine)
+        org = await make_org(services)
+        await services.engine.dispose()
+        token = {"Authorization": f"Bearer {_ua(settings, org)}"}
+
+        async with gateway(database, smtp[1], tmp_path) as base, httpx.AsyncClient(base_url=base) as client:
+
+            async def gql(query: str, variables: dict[str, Any]) -> dict[str, Any]:
+                response = await client.post("/graphql", json={"query": query, "variables": variables}, headers=token)
+                assert response.status_code == 200, response.text
+                return response.json()
+
+            ordered = payload(await gql(ORDER_ORG, {"input": {
+                "name": "Lønsystem", "email": f"system.{org.cvr}@example.dk",
+                "contactName": "Kim Kontakt", "contactEmail": "kim.kontakt@example.dk",
+            }}), "orderOrganisationCertificate")["certificate"]
+            retrieved = payload(await gql(RETRIEVE, {"input": {"certificateId": ordered["id"], "password": PASSWORD}}),
+                                "retrieveOrganisationCertificate")
+            cert = issued(retrieved)
+            [point] = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+            assert [name.value for name in point.full_name or []] == [f"{base}/pki/crl.crl"]
+            (tmp_path / "cert.pem").write_text(retrieved["certificatePem"])
+
+            # The CA as a relying party gets it: DER from the caIssuers URL, read by openssl as DER.
+            (tmp_path / "ca.cer").write_bytes((await client.get("/pki/ca.cer")).content)
+            converted = openssl("x509", "-inform", "DER", "-in", "ca.cer", "-out", "ca.pem", cwd=tmp_path)
+            assert converted.returncode == 0, converted.stderr
+            ca = x509.load_pem_x509_certificate((tmp_path / "ca.pem").read_bytes())
+            assert ca == x509.load_pem_x509_certificate((await client.get("/pki/ca.pem")).content)
+
+            verify = ("verify", "-crl_check", "-crl_download", "-CAfile", "ca.pem", "cert.pem")
+            fresh = await asyncio.to_thread(openssl, *verify, cwd=tmp_path)
+            assert fresh.returncode == 0 and "cert.pem: OK" in fresh.stdout, (fresh.stdout, fresh.stderr)
+
+            payload(await gql(REVOKE, {"input": {"certificateId": ordered["id"], "reason": "KEY_COMPROMISE_SUSPECTED"}}),
+                    "revokeCertificate")
+            after = await asyncio.to_thread(openssl, *verify, cwd=tmp_path)
+            assert after.returncode != 0, (after.stdout, after.stderr)
+            assert "certificate revoked" in after.stdout + after.stderr, (after.stdout, after.stderr)
