@@ -11,7 +11,7 @@ import pytest
 from app.domain.common.principal import Role
 from app.persistence.tables.powers_of_attorney import powers_of_attorney
 from tests.conftest import Env, token_for
-from tests.factories import OrgFixture
+from tests.factories import OrgFixture, valid_cvr
 
 CREATE = """
 mutation($input: CreatePowerOfAttorneyInput!) {
@@ -116,3 +116,40 @@ async def test_only_organisation_administrators_give_powers_of_attorney(
     body = await env.gql(CREATE, give(org, other_org), token=token_for(env, org, role))
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert await env.count_rows(powers_of_attorney, powers_of_attorney.c.granting_org_id == org.org_id) == 0
+
+
+NOTIFIED = "query { notifications(first: 20) { edges { node { kind title body } } } }"
+
+
+async def test_the_receiving_organisations_administrators_are_told_when_given_and_revoked(
+    env: Env, org: OrgFixture, other_org: OrgFixture
+) -> None:
+    """In the same transaction as the grant and the revocation; the giver's people and the receiver's
+    plain users hear nothing."""
+    oa = token_for(env, org, Role.ORGANISATION_ADMINISTRATOR)
+    created = ok(await env.gql(CREATE, give(org, other_org), token=oa))["createPowerOfAttorney"]
+    assert created["userErrors"] == []
+
+    def told(role: Role, who: OrgFixture) -> Any:
+        return env.gql(NOTIFIED, token=token_for(env, who, role))
+
+    for role in (Role.ORGANISATION_ADMINISTRATOR, Role.USER_ADMINISTRATOR):
+        [note] = [e["node"] for e in ok(await told(role, other_org))["notifications"]["edges"]]
+        assert note["kind"] == "POWER_OF_ATTORNEY_CREATED" and org.cvr in note["body"] and "Momsrefusion" in note["body"]
+    assert ok(await told(Role.USER, other_org))["notifications"]["edges"] == []
+    assert ok(await told(Role.USER_ADMINISTRATOR, org))["notifications"]["edges"] == []
+
+    revoked = ok(await env.gql(REVOKE, {"id": created["powerOfAttorney"]["id"]}, token=oa))["revokePowerOfAttorney"]
+    assert revoked["userErrors"] == []
+    kinds = [e["node"]["kind"] for e in ok(await told(Role.ORGANISATION_ADMINISTRATOR, other_org))["notifications"]["edges"]]
+    assert sorted(kinds) == ["POWER_OF_ATTORNEY_CREATED", "POWER_OF_ATTORNEY_REVOKED"]
+
+
+async def test_a_power_of_attorney_to_an_organisation_not_on_this_gateway_tells_nobody(
+    env: Env, org: OrgFixture
+) -> None:
+    oa = token_for(env, org, Role.ORGANISATION_ADMINISTRATOR)
+    body = {"input": {"receivingCvr": valid_cvr(), "name": "Løn", "rights": ["SKAT.REFUSION"]}}  # nobody here
+    created = ok(await env.gql(CREATE, body, token=oa))["createPowerOfAttorney"]
+    assert created["userErrors"] == [], created
+    assert ok(await env.gql(NOTIFIED, token=oa))["notifications"]["edges"] == []

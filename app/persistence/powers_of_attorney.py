@@ -80,6 +80,12 @@ class SqlPowerOfAttorneyRepository:
         if poa.rights:
             await self._conn.execute(insert(PR), [{"poa_id": poa.id, "code": c} for c in poa.rights])
 
+    async def receiving_organisation_id(self, cvr: str) -> int | None:
+        """The one read past our organisation here: the organisation a power of attorney is given to,
+        if it uses this gateway, so its administrators can be told (its id only; nothing else)."""
+        found = (await self._conn.execute(select(organisations.c.id).where(organisations.c.cvr == cvr))).scalar()
+        return None if found == self._org_id else found
+
 
 async def list_powers(
     conn: AsyncConnection, org_id: int, org_cvr: str, received: bool, offset: int, limit: int

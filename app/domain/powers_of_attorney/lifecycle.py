@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from app.domain.activity.history import ActivityType, record
 from app.domain.common import identifiers as ids
 from app.domain.common.errors import DomainError, NotFound
+from app.domain.common.organisation import Organisation
 from app.domain.common.ports import UnitOfWork
 from app.domain.common.validation import Errors, check_units, one_line, optional, org_context, parse_rights
+from app.domain.notifications.delivery import notify_administrators_of
 from app.domain.powers_of_attorney.model import PowerOfAttorney
 
 NAME_MAX = 200
@@ -62,7 +64,24 @@ async def create_power_of_attorney(uow: UnitOfWork, data: NewPowerOfAttorney) ->
                  details={"id": str(poa.id), "receivingCvr": cvr, "rights": rights,
                           "validFrom": start.isoformat() if start else None,
                           "validUntil": end.isoformat() if end else None})
+    await _tell_receiver(uow, poa, org, given=True)
     return poa
+
+
+async def _tell_receiver(uow: UnitOfWork, poa: PowerOfAttorney, org: Organisation, *, given: bool) -> None:
+    """The receiving organisation's administrators hear of a power of attorney given to them or
+    revoked, in the same transaction (when that organisation uses this gateway)."""
+    receiver = await uow.powers_of_attorney.receiving_organisation_id(poa.receiving_cvr)
+    if receiver is None:
+        return
+    rights = ", ".join(poa.rights)
+    if given:
+        kind, title = ActivityType.POWER_OF_ATTORNEY_CREATED, f"{org.name} gave your organisation a power of attorney"
+        body = f"{org.name} (CVR {org.cvr}) gave you the power of attorney '{poa.name}' for: {rights}."
+    else:
+        kind, title = ActivityType.POWER_OF_ATTORNEY_REVOKED, f"{org.name} revoked a power of attorney"
+        body = f"{org.name} (CVR {org.cvr}) revoked the power of attorney '{poa.name}' ({rights})."
+    await notify_administrators_of(uow, receiver, kind.value, title, body)
 
 
 async def revoke_power_of_attorney(uow: UnitOfWork, poa_id: uuid.UUID) -> PowerOfAttorney:
@@ -76,4 +95,5 @@ async def revoke_power_of_attorney(uow: UnitOfWork, poa_id: uuid.UUID) -> PowerO
     await uow.powers_of_attorney.save(poa)
     await record(uow, ActivityType.POWER_OF_ATTORNEY_REVOKED,
                  f"Power of attorney '{poa.name}' to CVR {poa.receiving_cvr} revoked", details={"id": str(poa.id)})
+    await _tell_receiver(uow, poa, await uow.organisations.get(), given=False)
     return poa
