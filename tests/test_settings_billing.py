@@ -159,3 +159,20 @@ async def test_billing_counts_separate_authenticators_from_live_users(env: Env, 
     after = ok(await env.gql(BILLING, token=ua))["billing"]["counts"]
     assert after["users"] == before["users"] + 2
     assert after["separateAuthenticators"] == before["separateAuthenticators"] + 4
+
+
+async def test_the_shared_authenticator_can_be_allowed_and_then_given_to_a_user(env: Env, org: OrgFixture) -> None:
+    """It could never be allowed (only the separate ones were accepted), so createUser with it always
+    failed with AUTHENTICATOR_NOT_ALLOWED."""
+    oa = token_for(env, org, Role.ORGANISATION_ADMINISTRATOR)
+    ua = token_for(env, org, Role.USER_ADMINISTRATOR)
+    base = {"firstName": "Sune", "lastName": "Samme", "email": "sune@example.dk", "dateOfBirth": "1990-01-01",
+            "authenticators": ["SHARED_AUTHENTICATOR"]}
+    refused = ok(await env.gql(CREATE_USER, {"input": base}, token=ua))["createUser"]
+    assert [e["code"] for e in refused["userErrors"]] == ["AUTHENTICATOR_NOT_ALLOWED"]
+    changed = ok(await env.gql(UPDATE_SETTINGS, {"input": {"authenticators": {"allowed": ["MITID_APP", "SHARED_AUTHENTICATOR"]}}},
+                               token=oa))["updateOrganisationSettings"]
+    assert changed["userErrors"] == []
+    assert changed["settings"]["authenticators"]["allowed"] == ["MITID_APP", "SHARED_AUTHENTICATOR"]
+    created = ok(await env.gql(CREATE_USER, {"input": base}, token=ua))["createUser"]
+    assert created["userErrors"] == [] and created["user"]["authenticators"] == ["SHARED_AUTHENTICATOR"]

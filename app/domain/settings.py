@@ -9,6 +9,10 @@ from dataclasses import dataclass
 
 from app.domain.activity.history import ActivityType, record
 from app.domain.common.organisation import SEPARATE_AUTHENTICATORS, Authenticator, OrganisationSettings
+
+# What `allowedAuthenticators` may list: the separate MitID authenticators and a shared authenticator
+# issued by another organisation (the guide lets an organisation use one); private MitID is its own switch.
+ALLOWABLE_AUTHENTICATORS = SEPARATE_AUTHENTICATORS | {Authenticator.SHARED_AUTHENTICATOR}
 from app.domain.common.ports import UnitOfWork
 from app.domain.common.validation import Errors, check_units, optional, org_context
 
@@ -62,9 +66,9 @@ async def update_organisation_settings(uow: UnitOfWork, changes: SettingsChanges
                 kind = Authenticator(raw)
             except ValueError:
                 kind = None
-            if kind is None or kind not in SEPARATE_AUTHENTICATORS:
-                errors.add("INVALID_AUTHENTICATOR", f"{raw} is not a separate MitID authenticator",
-                           "allowedAuthenticators", str(i))
+            if kind is None or kind not in ALLOWABLE_AUTHENTICATORS:
+                errors.add("INVALID_AUTHENTICATOR", f"{raw} is neither a separate MitID authenticator nor the "
+                           "shared authenticator (private MitID has its own setting)", "allowedAuthenticators", str(i))
             elif kind.value not in allowed:
                 allowed.append(kind.value)
         after.allowed_authenticators = sorted(allowed)

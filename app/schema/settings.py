@@ -25,7 +25,9 @@ class UserCreationSettings:
 @strawberry.type
 class AuthenticatorSettings:
     private_mitid_allowed: bool
-    allowed: list[Authenticator] = strawberry.field(description="Separate MitID authenticators allowed")
+    allowed: list[Authenticator] = strawberry.field(
+        description="Separate MitID authenticators and the shared authenticator allowed (private MitID: privateMitidAllowed)"
+    )
 
 
 @strawberry.type
