@@ -9,13 +9,12 @@ from dataclasses import dataclass
 
 from app.domain.activity.history import ActivityType, record
 from app.domain.common.organisation import SEPARATE_AUTHENTICATORS, Authenticator, OrganisationSettings
+from app.domain.common.ports import UnitOfWork
+from app.domain.common.validation import Errors, check_units, optional, org_context
 
 # What `allowedAuthenticators` may list: the separate MitID authenticators and a shared authenticator
 # issued by another organisation (the guide lets an organisation use one); private MitID is its own switch.
 ALLOWABLE_AUTHENTICATORS = SEPARATE_AUTHENTICATORS | {Authenticator.SHARED_AUTHENTICATOR}
-from app.domain.common.ports import UnitOfWork
-from app.domain.common.validation import Errors, check_units, optional, org_context
-
 REQUIRABLE_FIELDS = ("phone", "reference")
 
 
