@@ -291,6 +291,8 @@ def _certificate_operations(bogus_user: str) -> dict[str, tuple[str, dict[str, A
         "deleteCertificate": payload("deleteCertificate", "CertificateIdInput", "deletedCertificateId"),
         "revokeCertificate": payload("revokeCertificate", "RevokeCertificateInput", "certificate { id }",
                                      {"reason": "KEY_LOST"}),
+        "revokeOwnCertificate": payload("revokeOwnCertificate", "RevokeCertificateInput", "certificate { id }",
+                                        {"reason": "KEY_LOST"}),
         "updateCertificateRights": payload("updateCertificateRights", "UpdateCertificateRightsInput",
                                            "certificate { id }", {"canSeal": True}),
     }

@@ -11,6 +11,7 @@ from app.domain.activity.history import ActivityType
 from app.domain.bulk.create_rows import flags
 from app.domain.bulk.csv_file import Row, rights_list, width_error
 from app.domain.bulk.run import ImportRun
+from app.domain.certificates.changes import withdraw_certificates_of
 from app.domain.common import identifiers as ids
 from app.domain.common.validation import Errors
 from app.domain.users.model import User, UserStatus
@@ -190,4 +191,5 @@ async def delete_batch(run: ImportRun, rows: list[Row]) -> None:
         return
     await run.uow.users.save_many(deleted)
     await run.history([(ActivityType.USER_DELETED, u, "User deleted by CSV import", {}) for u in deleted])
+    await withdraw_certificates_of(run.uow, run.ca, deleted)
     run.note_affected(u.id for u in deleted)

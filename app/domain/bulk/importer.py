@@ -16,6 +16,7 @@ from app.domain.bulk.existing_rows import delete_batch, update_batch
 from app.domain.bulk.jobs import BulkLimits, ImportFailed
 from app.domain.bulk.model import BulkJob, RowError
 from app.domain.bulk.run import ImportRun, OpenFile, Progress
+from app.domain.certificates.authority import CertificateAuthority
 from app.domain.common.ports import UnitOfWork
 from app.domain.common.validation import org_context
 
@@ -37,7 +38,8 @@ def _batches(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
 
 
 async def run_import(
-    uow: UnitOfWork, job: BulkJob, open_file: OpenFile, limits: BulkLimits, progress: Progress
+    uow: UnitOfWork, ca: CertificateAuthority, job: BulkJob, open_file: OpenFile, limits: BulkLimits,
+    progress: Progress,
 ) -> dict[str, Any]:
     """Run the whole file inside `uow`'s transaction. Raises ImportFailed when any row is bad (the
     caller rolls back). Returns the result; for a dry run the caller rolls back too."""
@@ -47,7 +49,7 @@ async def run_import(
         raise ImportFailed([RowError(exc.line, None, exc.code.value, exc.message)], 1, None) from exc
     if total == 0:
         raise ImportFailed([RowError(None, None, "NO_ROWS", "The file has no data rows")], 1, 0)
-    run = ImportRun(uow, job, await org_context(uow), limits, progress, total)
+    run = ImportRun(uow, job, await org_context(uow), limits, progress, total, ca)
     progress(0, total)
     handler = {
         BulkOperation.CREATE: create_batch, BulkOperation.UPDATE: update_batch, BulkOperation.DELETE: delete_batch,

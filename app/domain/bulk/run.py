@@ -13,6 +13,7 @@ from app.domain.activity.model import Activity
 from app.domain.bulk.csv_file import FIELD_TO_COLUMN
 from app.domain.bulk.jobs import BulkLimits
 from app.domain.bulk.model import BulkJob, RowError
+from app.domain.certificates.authority import CertificateAuthority
 from app.domain.common.ports import UnitOfWork
 from app.domain.common.validation import Errors, OrgContext
 from app.domain.users.model import User
@@ -60,6 +61,7 @@ class ImportRun:
     limits: BulkLimits
     progress: Progress
     total: int | None
+    ca: CertificateAuthority  # deleted users' certificates are revoked and the CRL republished
     errors: list[RowError] = field(default_factory=list)
     error_count: int = 0
     processed: int = 0

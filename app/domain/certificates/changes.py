@@ -11,6 +11,7 @@ from app.domain.activity.history import ActivityType, record
 from app.domain.certificates import rules
 from app.domain.certificates.authority import CertificateAuthority, publish_revocation_list
 from app.domain.certificates.lifecycle import (
+    cancel_order,
     details_of,
     get_certificate,
     holder_of,
@@ -31,7 +32,9 @@ from app.domain.certificates.model import (
 )
 from app.domain.common.errors import DomainError, NotFound
 from app.domain.common.ports import UnitOfWork
+from app.domain.common.principal import Role
 from app.domain.common.validation import Errors, optional
+from app.domain.notifications.delivery import notify_role
 from app.domain.users.model import User
 
 C = CertificateErrorCode
@@ -84,15 +87,65 @@ async def revoke_certificate(
     cert = await get_certificate(uow, certificate_id)
     now = uow.platform.now()
     rules.check_revocable(cert, now)
-    cert.status = CertificateStatus.REVOKED
-    cert.revoked_at, cert.revocation_reason, cert.revoked_by = now, reason, uow.actor.user_id
-    await uow.certificates.save(cert)
+    await _revoke(uow, cert, reason, await holder_of(uow, cert))
     await publish_revocation_list(uow.certificates, ca, now)
-    await record(
-        uow, ActivityType.CERTIFICATE_REVOKED, f"{label_of(cert)} revoked ({reason.value})",
-        target=await holder_of(uow, cert), details=details_of(cert, reason=reason.value),
+    return cert
+
+
+async def revoke_own_certificate(
+    uow: UnitOfWork, ca: CertificateAuthority, certificate_id: uuid.UUID, reason: RevocationReason
+) -> Certificate:
+    """The holder blocks their own user certificate. Anyone else's, administrators' included, is
+    not found, so the answer says nothing about whether it exists. The user administrators are told."""
+    cert = await get_certificate(uow, certificate_id)
+    if cert.kind is not CertificateKind.USER or cert.user_id is None or cert.user_id != uow.actor.user_id:
+        raise NotFound("Certificate", ["certificateId"])
+    now = uow.platform.now()
+    rules.check_revocable(cert, now)
+    rules.check_holder_reason(reason)
+    holder = await holder_of(uow, cert)
+    await _revoke(uow, cert, reason, holder)
+    await publish_revocation_list(uow.certificates, ca, now)
+    who = "A user" if holder is None or holder.anonymous else holder.full_name
+    await notify_role(
+        uow, Role.USER_ADMINISTRATOR, "CERTIFICATE_REVOKED", "A holder revoked their certificate",
+        f"{who} revoked their {label_of(cert).lower()} (serial number {cert.serial_number}, reason {reason.value}).",
     )
     return cert
+
+
+async def withdraw_certificates_of(
+    uow: UnitOfWork, ca: CertificateAuthority, holders: Sequence[User]
+) -> list[Certificate]:
+    """The holders leave the organisation (deleted, or recreated anonymous under a new id): their
+    live certificates are revoked (HOLDER_LEFT) and their open orders cancelled, in the caller's
+    transaction, with the CRL republished once. Expired, revoked and cancelled ones stay as they are
+    (an expired certificate is already refused by relying parties). Returns the ones changed."""
+    now = uow.platform.now()
+    by_id = {h.id: h for h in holders}
+    theirs = await uow.certificates.of_holders(list(by_id), for_update=True)
+    live = [c for c in theirs if c.status_at(now) is CertificateStatus.ISSUED]
+    for cert in live:
+        await _revoke(uow, cert, RevocationReason.HOLDER_LEFT, by_id.get(cert.user_id) if cert.user_id else None)
+    # After the revocations: cancelling a renewal's order reloads and saves its predecessor.
+    orders = [c for c in theirs if c.status is CertificateStatus.ORDERED]
+    for cert in orders:
+        await cancel_order(uow, cert, by_id.get(cert.user_id) if cert.user_id else None)
+    if live:
+        await publish_revocation_list(uow.certificates, ca, now)
+    return live + orders
+
+
+async def _revoke(uow: UnitOfWork, cert: Certificate, reason: RevocationReason, holder: User | None) -> None:
+    """A live certificate (checked by the caller) is revoked and its history written; the caller
+    republishes the CRL."""
+    cert.status = CertificateStatus.REVOKED
+    cert.revoked_at, cert.revocation_reason, cert.revoked_by = uow.platform.now(), reason, uow.actor.user_id
+    await uow.certificates.save(cert)
+    await record(
+        uow, ActivityType.CERTIFICATE_REVOKED, f"{label_of(cert)} revoked ({reason.value})",
+        target=holder, details=details_of(cert, reason=reason.value),
+    )
 
 
 async def delete_certificate(uow: UnitOfWork, certificate_id: uuid.UUID) -> Certificate:

@@ -166,15 +166,20 @@ async def issue_user_certificate(
 async def cancel_certificate_order(uow: UnitOfWork, certificate_id: uuid.UUID) -> Certificate:
     cert = await get_certificate(uow, certificate_id)
     rules.check_issuable(cert)
+    await cancel_order(uow, cert, await holder_of(uow, cert))
+    return cert
+
+
+async def cancel_order(uow: UnitOfWork, cert: Certificate, holder: User | None) -> None:
+    """An open order (checked by the caller) is cancelled and its history written."""
     cert.status = CertificateStatus.CANCELLED
     cert.cancelled_at = uow.platform.now()
     await uow.certificates.save(cert)
     await unlink_predecessor(uow, cert)
     await record(
         uow, ActivityType.CERTIFICATE_ORDER_CANCELLED, f"{label_of(cert)} order cancelled",
-        target=await holder_of(uow, cert), details=details_of(cert),
+        target=holder, details=details_of(cert),
     )
-    return cert
 
 
 # --- organisation certificates -----------------------------------------------------------------------

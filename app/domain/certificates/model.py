@@ -54,7 +54,11 @@ class RevocationReason(enum.StrEnum):
     KEY_LOST = "KEY_LOST"
     KEY_COMPROMISE_SUSPECTED = "KEY_COMPROMISE_SUSPECTED"
     KEY_DESTROYED = "KEY_DESTROYED"
-    HOLDER_LEFT = "HOLDER_LEFT"
+    HOLDER_LEFT = "HOLDER_LEFT"  # the CA's: set when the holder is deleted or recreated anonymous
+
+
+# What a holder may give blocking their own certificate; HOLDER_LEFT is the organisation's to say.
+HOLDER_REASONS = frozenset(RevocationReason) - {RevocationReason.HOLDER_LEFT}
 
 
 class CertificateOrderField(enum.StrEnum):
@@ -90,6 +94,7 @@ class CertificateErrorCode(enum.StrEnum):
     WEAK_PASSWORD = "WEAK_PASSWORD"
     INVALID_CSR = "INVALID_CSR"
     WEAK_KEY = "WEAK_KEY"
+    INVALID_REASON = "INVALID_REASON"
 
 
 @dataclass(slots=True)

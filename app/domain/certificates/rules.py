@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from app.domain.certificates.model import (
     DEFAULT_ORGANISATION_PURPOSES,
+    HOLDER_REASONS,
     ORGANISATION_PURPOSES,
     VALIDITY_YEARS,
     Certificate,
@@ -20,6 +21,7 @@ from app.domain.certificates.model import (
     CertificateSpec,
     CertificateStatus,
     CertificateType,
+    RevocationReason,
 )
 from app.domain.common import identifiers as ids
 from app.domain.common.errors import DomainError
@@ -176,6 +178,13 @@ def check_revocable(cert: Certificate, now: dt.datetime) -> None:
     problem = _not_live(cert, now)
     if problem is not None:
         raise problem
+
+
+def check_holder_reason(reason: RevocationReason) -> None:
+    if reason not in HOLDER_REASONS:
+        raise DomainError(
+            C.INVALID_REASON, f"{reason.value} is the organisation's to give, not the holder's", ["reason"]
+        )
 
 
 def check_renewable(cert: Certificate, now: dt.datetime) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 from app.domain.activity.history import ActivityType, record
+from app.domain.certificates.authority import CertificateAuthority
 from app.domain.common.errors import DomainError, NotFound
 from app.domain.common.ports import UnitOfWork
 from app.domain.common.principal import Role
@@ -57,10 +58,11 @@ async def get_anonymity_request(uow: UnitOfWork, request_id: uuid.UUID) -> Anony
 
 
 async def decide_anonymity_request(
-    uow: UnitOfWork, request_id: uuid.UUID, *, approve: bool
+    uow: UnitOfWork, ca: CertificateAuthority, request_id: uuid.UUID, *, approve: bool
 ) -> tuple[AnonymityRequest, User | None, str | None]:
     """Approval recreates the user as anonymous (a new UUID; rights do not carry over) and deletes
-    the old one. The new user must be activated again."""
+    the old one, revoking the old one's certificates (they name the person). The new user must be
+    activated again."""
     request = await uow.users.get_anonymity_request(request_id)
     if request is None:
         raise NotFound("Anonymity request", ["requestId"])
@@ -77,7 +79,7 @@ async def decide_anonymity_request(
             raise DomainError(E.ANONYMITY_NOT_ALLOWED, "The organisation does not allow anonymous users")
         cpr_hash, cpr_encrypted = await uow.users.cpr_hash_of(old.id)
         authenticators = await uow.users.authenticators(old.id)
-        await delete_user(uow, old.id)
+        await delete_user(uow, ca, old.id)
         now = uow.platform.now()
         new_user = User(
             id=uuid.uuid4(), org_id=old.org_id, first_name=old.first_name, last_name=old.last_name,

@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 
 from app.domain.activity.history import ActivityType, record
+from app.domain.certificates.authority import CertificateAuthority
+from app.domain.certificates.changes import withdraw_certificates_of
 from app.domain.common.errors import DomainError, ValidationFailed
 from app.domain.common.ports import UnitOfWork
 from app.domain.common.validation import optional, parse_moment
@@ -96,8 +98,10 @@ async def apply_deactivation_schedule(uow: UnitOfWork) -> int:
     return changed
 
 
-async def delete_user(uow: UnitOfWork, user_id: uuid.UUID) -> User:
-    """Irreversible. The row stays (status DELETED) so history keeps its target."""
+async def delete_user(uow: UnitOfWork, ca: CertificateAuthority, user_id: uuid.UUID) -> User:
+    """Irreversible. The row stays (status DELETED) so history keeps its target. The user's
+    certificates are revoked and their orders cancelled in the same transaction (`ca` republishes
+    the CRL)."""
     user = await get_live_user(uow, user_id)
     if user.id == uow.actor.user_id:
         raise DomainError(E.INVALID_STATUS, "You cannot delete yourself", ["userId"])
@@ -108,4 +112,5 @@ async def delete_user(uow: UnitOfWork, user_id: uuid.UUID) -> User:
     await uow.users.set_activation(user.id, token_hash=None, code_hash=None, expires_at=None)
     await uow.users.set_roles(user.id, [])
     await record(uow, ActivityType.USER_DELETED, "User deleted", target=user)
+    await withdraw_certificates_of(uow, ca, [user])
     return user

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from app.adapters.pki import pki_for
 from app.bootstrap import Services
 from app.domain.common.organisation import OrganisationSettings, PUnit, SeNumber
 from app.domain.common.principal import Actor, Role
@@ -157,7 +158,7 @@ async def _seed_org(services: Services, org: DemoOrg, index: int, per_status: in
                     until = (now + dt.timedelta(days=30 + n)).date().isoformat() if n % 2 else None
                     await deactivate_user(uow, user.id, None, until)
                 if status is UserStatus.DELETED:
-                    await delete_user(uow, user.id)
+                    await delete_user(uow, pki_for(services.settings), user.id)
                 n += 1
         await uow.commit()
 

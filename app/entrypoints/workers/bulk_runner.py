@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from app.adapters.pki import pki_for
 from app.domain.bulk.importer import run_import
 from app.domain.bulk.jobs import ImportFailed, finish_job
 from app.domain.bulk.model import BulkJob, RowError
@@ -94,7 +95,8 @@ class BulkRunner:
         try:
             async with self.services.unit_of_work(actor) as uow:
                 await uow.tune_for_bulk()
-                result = await run_import(uow, job, open_file, self.board.limits, progress)
+                ca = pki_for(self.services.settings)
+                result = await run_import(uow, ca, job, open_file, self.board.limits, progress)
                 if job.dry_run:
                     await uow.rollback()
                     result = {**result, "dryRun": True}

@@ -102,6 +102,19 @@ class SqlCertificateRepository(SqlAuthorityStore):
         row = (await self._conn.execute(q)).first()
         return certificate_from_row(row) if row else None
 
+    async def of_holders(self, user_ids: Sequence[uuid.UUID], *, for_update: bool = False) -> list[Certificate]:
+        """These people's user certificates in every state, oldest order first."""
+        if not user_ids:
+            return []
+        q = (
+            select(*COLUMNS)
+            .where(c.org_id == self._org_id, c.user_id.in_(list(user_ids)))
+            .order_by(c.ordered_at, c.id)
+        )
+        if for_update and self._lock_rows:
+            q = q.with_for_update()
+        return [certificate_from_row(r) for r in await self._conn.execute(q)]
+
     async def add(self, certificate: Certificate) -> None:
         assert certificate.org_id == self._org_id
         await self._conn.execute(insert(certificates).values(id=certificate.id, org_id=self._org_id, **certificate_values(certificate)))

@@ -231,6 +231,17 @@ class CertificateMutations:
         )
 
     @strawberry.mutation(
+        permission_classes=requires(Action.REVOKE_OWN_CERTIFICATE),
+        description="The holder blocks their own user certificate (anyone else's is NOT_FOUND). "
+        "HOLDER_LEFT is the organisation's reason, not the holder's (INVALID_REASON).",
+    )
+    async def revoke_own_certificate(self, info: Info, input: RevokeCertificateInput) -> CertificatePayload:
+        ca = _ca(info)
+        return await _certificate_mutation(
+            info, input.certificate_id, lambda uow, cid: changes.revoke_own_certificate(uow, ca, cid, input.reason)
+        )
+
+    @strawberry.mutation(
         permission_classes=requires(Action.DELETE_CERTIFICATE),
         description="Only before the certificate is issued (revoke an issued one).",
     )

@@ -9,6 +9,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
+from app.adapters.pki import pki_for
 from app.domain.common.policy import Action
 from app.domain.users import anonymity, deactivation, editing, lifecycle
 from app.domain.users.model import User as DomainUser
@@ -207,7 +208,8 @@ class UserMutations:
 
     @strawberry.mutation(permission_classes=requires(Action.DELETE_USER))
     async def delete_user(self, info: Info, input: UserIdInput) -> UserPayload:
-        return await _user_mutation(info, input.user_id, deactivation.delete_user)
+        ca = pki_for(info.context.services.settings)
+        return await _user_mutation(info, input.user_id, lambda uow, uid: deactivation.delete_user(uow, ca, uid))
 
     @strawberry.mutation(permission_classes=requires(Action.REQUEST_ANONYMITY))
     async def request_anonymity(
@@ -247,8 +249,9 @@ async def _decide(info: Info, raw_id: str, *, approve: bool) -> AnonymityRequest
     request_id = uuid_of(raw_id, "AnonymityRequest")
     if request_id is None:
         return AnonymityRequestPayload(request=None, user_errors=not_found("requestId", "Anonymity request"))
+    ca = pki_for(info.context.services.settings)
     result, errors = await in_unit_of_work(
-        info, lambda uow: anonymity.decide_anonymity_request(uow, request_id, approve=approve)
+        info, lambda uow: anonymity.decide_anonymity_request(uow, ca, request_id, approve=approve)
     )
     if result is None:
         return AnonymityRequestPayload(request=None, user_errors=errors)
