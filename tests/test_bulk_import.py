@@ -31,7 +31,9 @@ query($id: ID!) {
   bulkJob(id: $id) {
     id status errorCount progress { processed total }
     rowErrors { line column code message }
-    result { created updated deleted unchanged total dryRun affectedUserCount affectedUsers(first: 3) { email status } }
+    result {
+      created updated deleted unchanged total dryRun encoding affectedUserCount affectedUsers(first: 3) { email status }
+    }
   }
 }
 """
@@ -74,6 +76,7 @@ async def test_a_good_create_file_creates_every_user_as_created_without_email(en
     job = await run_job(env, org, csv_file([person(i) for i in range(5)]))
     assert job["status"] == "SUCCEEDED", job
     assert job["result"]["created"] == 5
+    assert job["result"]["encoding"] == "UTF_8"
     assert job["progress"] == {"processed": 5, "total": 5}
     assert await org_user_count(env, org) == before + 5
     assert await env.count_rows(users, users.c.org_id == org.org_id, users.c.status == "CREATED") == 5
@@ -246,27 +249,51 @@ async def test_the_filled_templates_create_update_and_delete_users(env: Env, org
 # --- bad files ------------------------------------------------------------------------------------
 
 
-async def test_a_file_that_is_not_utf8_fails_with_not_utf8_and_changes_nothing(env: Env, org: OrgFixture) -> None:
-    before = await org_snapshot(env, org)
-    latin1 = (HEADER + "\r\n" + line_of(person(1, Efternavn="Sørensen")) + "\r\n").encode("latin-1")
+async def test_a_windows_1252_file_with_danish_letters_imports_with_its_letters_intact(
+    env: Env, org: OrgFixture
+) -> None:
+    # What "CSV (semicolon separated)" of a spreadsheet program saves: Windows-1252, no BOM.
+    rows = [person(1, Fornavn="Søren Åge", Efternavn="Æbelø"), dob_person(2, Fornavn="Bjørk", Efternavn="Lærkegård"),
+            person(3, Reference="Afd. 5 – Økonomi €")]  # – and € exist only in Windows-1252, not Latin-1
+    content = ("\r\n".join([HEADER, *(line_of(r) for r in rows)]) + "\r\n").encode("cp1252")
+    assert b"F\xf8dselsdato" in content
 
-    job = await run_job(env, org, latin1)
+    job = await run_job(env, org, content)
+
+    assert job["status"] == "SUCCEEDED", job
+    assert (job["result"]["created"], job["result"]["encoding"]) == (3, "WINDOWS_1252")
+    by_email = await listed_users(env, org)
+    assert (by_email["ase1@example.dk"]["firstName"], by_email["ase1@example.dk"]["lastName"]) == ("Søren Åge", "Æbelø")
+    assert (by_email["bo2@example.dk"]["firstName"], by_email["bo2@example.dk"]["lastName"]) == ("Bjørk", "Lærkegård")
+    assert by_email["ase3@example.dk"]["reference"] == "Afd. 5 – Økonomi €"
+
+
+async def test_a_file_neither_utf8_nor_windows_1252_fails_with_unknown_encoding_and_changes_nothing(
+    env: Env, org: OrgFixture
+) -> None:
+    before = await org_snapshot(env, org)
+    undefined = (HEADER + "\r\n" + line_of(person(1, Efternavn="Sørensen")) + "\r\n").encode("cp1252") + b"\x81\r\n"
+
+    job = await run_job(env, org, undefined)
 
     assert job["status"] == "FAILED"
-    assert errors_of(job) == [(None, None, "NOT_UTF8")]
+    assert errors_of(job) == [(None, None, "UNKNOWN_ENCODING")]
     assert "CSV UTF-8" in job["rowErrors"][0]["message"]
     assert await org_snapshot(env, org) == before
 
 
-async def test_a_file_that_turns_non_utf8_after_many_good_rows_fails_with_not_utf8(env: Env, org: OrgFixture) -> None:
-    good = csv_file([person(i) for i in range(200)])  # past the decoder's first chunk
-    bad = line_of(dob_person(999, Efternavn="Ærø")).encode("latin-1") + b"\r\n"
+async def test_a_utf8_file_that_turns_windows_1252_after_many_rows_fails_with_unknown_encoding(
+    env: Env, org: OrgFixture
+) -> None:
+    good = csv_file([person(i) for i in range(2000)])  # UTF-8 "Åse"/"Sørensen", past the detector's first chunk
+    bad = line_of(dob_person(999, Efternavn="Ærø")).encode("cp1252") + b"\r\n"
+    assert len(good) > 1 << 16
     before = await org_snapshot(env, org)
 
     job = await run_job(env, org, good + bad)
 
     assert job["status"] == "FAILED"
-    assert errors_of(job) == [(None, None, "NOT_UTF8")]
+    assert errors_of(job) == [(None, None, "UNKNOWN_ENCODING")]  # not read as Windows-1252: "Ã…se" would be imported
     assert await org_snapshot(env, org) == before
 
 
@@ -414,7 +441,7 @@ async def test_every_kind_of_bad_create_row_is_reported_with_line_and_column_and
         person(3, **{"E-mail": "ikke en adresse"}),
         person(4, **{"Fødselsdato": "02-01-1990"}),  # CPR and date of birth
         person(5, **{"CPR-nummer": ""}),  # neither
-        dob_person(6, **{"Fødselsdato": "1990-01-02"}),
+        dob_person(6, **{"Fødselsdato": "31-02-1990"}),
         person(7, Anonym="Måske"),
         person(8, **{"P-nummer": other_org.p_numbers[0]}),
         person(9, Rettigheder="LÆSE, skrive ret"),
@@ -431,8 +458,8 @@ async def test_every_kind_of_bad_create_row_is_reported_with_line_and_column_and
     job = await run_job(env, org, csv_file(rows))
 
     assert job["status"] == "FAILED"
-    # Duplicates against the database are found after the file's own checks of each batch.
-    assert sorted(errors_of(job), key=lambda e: (e[0] or 0, e[1] or "")) == [
+    # Duplicates against the database are found after the file's own checks, yet listed in file order.
+    assert errors_of(job) == [
         (3, "CPR-nummer", "INVALID_CPR"),
         (4, "E-mail", "INVALID_EMAIL"),
         (5, "CPR-nummer", "CPR_OR_DATE_OF_BIRTH"),
@@ -795,8 +822,8 @@ async def test_bad_delete_rows_are_all_reported_and_nothing_is_deleted(env: Env,
         (3, None, "IDENTIFICATION_REQUIRED"),
         (4, None, "IDENTIFIERS_MISMATCH"),
         (5, "CPR-nummer", "NOT_FOUND"),
-        (7, None, "DUPLICATE_ROW"),
         (6, None, "CANNOT_DELETE_SELF"),
+        (7, None, "DUPLICATE_ROW"),
     ]
     assert await org_snapshot(env, org) == before
 
@@ -961,3 +988,92 @@ async def test_duplicates_in_a_file_are_found_whatever_batch_they_fall_in(env: E
     assert errors[2] == errors[3] == errors[1000]
     assert [(e["line"], e["code"]) for e in errors[1000]] == [(5, "DUPLICATE_EMAIL"), (6, "DUPLICATE_ROW")]
     assert "line 3" in errors[1000][1]["message"]
+
+
+# --- files as people save them: dates, every error of a row, the template's example ----------------
+
+BIRTH_DATES = "query { users(first: 500) { edges { node { email dateOfBirth } } } }"
+
+
+async def test_a_date_of_birth_may_be_iso_or_day_first_and_an_impossible_one_is_invalid_at_its_cell(
+    env: Env, org: OrgFixture
+) -> None:
+    rows = [dob_person(1, **{"Fødselsdato": "04-03-1979"}), dob_person(2, **{"Fødselsdato": "1979-03-04"}),
+            dob_person(3, **{"Fødselsdato": "4.3.1979"}), dob_person(4, **{"Fødselsdato": " 4-3-1979 "})]
+    job = await run_job(env, org, csv_file(rows))
+    assert job["status"] == "SUCCEEDED", job
+    body = await env.gql(BIRTH_DATES, token=uadmin(env, org))
+    births = {e["node"]["email"]: e["node"]["dateOfBirth"] for e in body["data"]["users"]["edges"]}
+    assert [births[f"bo{i}@example.dk"] for i in (1, 2, 3, 4)] == ["1979-03-04"] * 4
+
+    before = await org_snapshot(env, org)
+    bad = [dob_person(5), dob_person(6, **{"Fødselsdato": "31-02-1990"}), dob_person(7, **{"Fødselsdato": "04/03/1979"}),
+           dob_person(8, **{"Fødselsdato": "04-03-79"})]
+    failed = await run_job(env, org, csv_file(bad))
+    assert failed["status"] == "FAILED"
+    assert errors_of(failed) == [(3, "Fødselsdato", "INVALID_DATE"), (4, "Fødselsdato", "INVALID_DATE"),
+                                 (5, "Fødselsdato", "INVALID_DATE")]
+    assert "31-02-1990" in failed["rowErrors"][0]["message"]
+    assert await org_snapshot(env, org) == before
+
+
+async def test_a_row_reports_every_bad_cell_and_errors_are_listed_by_line_then_column(
+    env: Env, org: OrgFixture
+) -> None:
+    before = await org_snapshot(env, org)
+    rows = [
+        person(1, **{"E-mail": org.emails[Role.USER]}),  # 2: already in the organisation (checked last)
+        person(2, Anonym="Måske", Underskrift="jo", **{"E-mail": "ikke en adresse"}),  # 3: three bad cells
+        person(3, **{"CPR-nummer": "320190-1234"}),  # 4
+    ]
+
+    job = await run_job(env, org, csv_file(rows))
+
+    assert job["status"] == "FAILED"
+    assert errors_of(job) == [
+        (2, "E-mail", "DUPLICATE_EMAIL"),
+        (3, "E-mail", "INVALID_EMAIL"), (3, "Anonym", "INVALID_BOOLEAN"), (3, "Underskrift", "INVALID_BOOLEAN"),
+        (4, "CPR-nummer", "INVALID_CPR"),
+    ]
+    assert job["errorCount"] == 5
+    assert await org_snapshot(env, org) == before
+
+
+async def test_an_update_row_with_a_bad_ja_nej_cell_still_reports_its_other_bad_cells(
+    env: Env, org: OrgFixture
+) -> None:
+    by_email = await created_ok(env, org, [person(1)])
+    before = await org_snapshot(env, org)
+    row = {"Bruger-UUID": by_email["ase1@example.dk"]["uuid"], "E-mail": "ase1@example.dk", "Underskrift": "Måske",
+           "Telefonnummer": "12", "Segldannelse": "x"}
+
+    job = await run_job(env, org, csv_file([row]), op="UPDATE")
+
+    assert errors_of(job) == [(2, "Telefonnummer", "INVALID_PHONE"), (2, "Underskrift", "INVALID_BOOLEAN"),
+                              (2, "Segldannelse", "INVALID_BOOLEAN")]
+    assert await org_snapshot(env, org) == before
+
+
+async def test_the_templates_example_row_shows_the_formats_and_is_ignored_on_import(
+    env: Env, org: OrgFixture
+) -> None:
+    template = (await env.client.get("/templates/users-create.csv")).content
+    example = template[len(BOM):].decode("utf-8").split("\r\n")[1].split(";")
+    assert example[0].startswith("# Eksempel") and "ignoreres" in example[0]
+    assert (example[COLUMNS.index("Fødselsdato")], example[COLUMNS.index("E-mail")]) == (
+        "04-03-1979", "eksempel@example.invalid"
+    )
+
+    job = await run_job(env, org, template + (line_of(person(1)) + "\r\n").encode("utf-8"))
+
+    assert job["status"] == "SUCCEEDED", job
+    assert (job["result"]["created"], job["result"]["total"]) == (1, 1)
+    assert await env.count_rows(users, users.c.email == "eksempel@example.invalid") == 0
+
+    # With its mark deleted by hand the example is still no user: its address is on a reserved domain.
+    unmarked = ";".join(["", *example[1:]])
+    before = await org_snapshot(env, org)
+    refused = await run_job(env, org, raw_file([unmarked]))
+    assert errors_of(refused) == [(2, "E-mail", "INVALID_EMAIL")]
+    assert await org_snapshot(env, org) == before
+

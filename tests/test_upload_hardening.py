@@ -17,7 +17,7 @@ HEADER = ";".join(COLUMNS).encode()
 
 
 @pytest.mark.parametrize("name,content,code", [
-    ("binary", os.urandom(4096), "NOT_UTF8"),
+    ("binary", os.urandom(4096), "UNKNOWN_ENCODING"),
     ("nul bytes", HEADER + b"\r\n;Anne\x00;Hansen" + b";" * 12 + b"\r\n", "BAD_ROW"),
     ("10k-column header", ";".join(f"c{i}" for i in range(10_000)).encode(), "BAD_HEADER"),
     ("10k-column row", HEADER + b"\r\n" + b";".join(b"x" for _ in range(10_000)) + b"\r\n", "WRONG_COLUMN_COUNT"),

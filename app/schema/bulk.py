@@ -46,6 +46,12 @@ class BulkJobStatus(enum.Enum):
     FAILED = "FAILED"
 
 
+@strawberry.enum(description="How the uploaded file was read")
+class FileEncoding(enum.Enum):
+    UTF_8 = "UTF-8"
+    WINDOWS_1252 = "WINDOWS-1252"
+
+
 @strawberry.type
 class BulkProgress:
     processed: int
@@ -68,6 +74,10 @@ class BulkJobResult:
     unchanged: int
     total: int
     dry_run: bool
+    encoding: FileEncoding = strawberry.field(
+        description="UTF-8 (BOM optional), or WINDOWS-1252 when the file was not UTF-8 "
+        "(what 'CSV (semicolon separated)' saves)"
+    )
     _affected: strawberry.Private[list[str]]
     _affected_count: strawberry.Private[int]
 
@@ -126,6 +136,7 @@ class BulkJobNode(Node):
             result = BulkJobResult(
                 created=r.get("created", 0), updated=r.get("updated", 0), deleted=r.get("deleted", 0),
                 unchanged=r.get("unchanged", 0), total=r.get("total", 0), dry_run=job.dry_run,
+                encoding=FileEncoding(r.get("encoding", "UTF-8")),  # jobs before the fallback read UTF-8 only
                 _affected=list(r.get("affectedUserIds", [])),
                 _affected_count=int(r.get("affectedCount", len(r.get("affectedUserIds", [])))),
             )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.domain.activity.history import ActivityType
-from app.domain.bulk.csv_file import Row, rights_list, width_error, yes_no
+from app.domain.bulk.csv_file import Row, birth_date, rights_list, width_error, yes_no
 from app.domain.bulk.model import RowError
 from app.domain.bulk.run import ImportRun
 from app.domain.common import identifiers as ids
@@ -26,26 +26,32 @@ def flags(run: ImportRun, row: Row) -> tuple[bool | None, bool | None, bool | No
     return values  # type: ignore[return-value]
 
 
-def _new_user_from_row(run: ImportRun, row: Row) -> NewUser | None:
+def _new_user_from_row(run: ImportRun, row: Row) -> tuple[NewUser, bool]:
+    """The row as `createUser`'s input, and whether its own cells were bad. Every cell is checked
+    whatever the others hold, so a row reports all its errors at once."""
     before = run.error_count
     if row.get("Bruger-UUID"):
         run.fail(row.line, "Bruger-UUID", "MUST_BE_EMPTY", "Leave Bruger-UUID empty when creating users")
-    birth = None
-    if row.get("Fødselsdato"):
+    birth = row.get("Fødselsdato")
+    if birth is not None:
         try:
-            birth = ids.parse_danish_date(row.get("Fødselsdato") or "").isoformat()
-        except ids.IdentifierError as exc:
-            run.fail(row.line, "Fødselsdato", exc.code, "Write the date of birth as DD-MM-YYYY")
+            birth = birth_date(birth).isoformat()
+        except ids.IdentifierError:
+            run.fail(row.line, "Fødselsdato", ids.INVALID_DATE,
+                     f"Write the date of birth as DD-MM-YYYY or YYYY-MM-DD; '{birth}' is not a date")
+            birth = _GIVEN_BUT_BAD_DATE  # still "given": the CPR-or-date rule sees the cell as filled
     anonymous, private, sign, seal = flags(run, row)
-    if run.error_count > before:
-        return None
     return NewUser(
         first_name=row.get("Fornavn") or "", last_name=row.get("Efternavn") or "", email=row.get("E-mail") or "",
         phone=row.get("Telefonnummer"), cpr=row.get("CPR-nummer"), date_of_birth=birth, anonymous=bool(anonymous),
         authenticators=["PRIVATE_MITID"] if private else [], p_number=row.get("P-nummer"),
         se_number=row.get("SE-nummer"), rights=rights_list(row) or [], can_sign=bool(sign),
         can_create_seal=bool(seal), reference=row.get("Reference"),
-    )
+    ), run.error_count > before
+
+
+# Stands in for a date cell already reported as bad, so no second error is made for it.
+_GIVEN_BUT_BAD_DATE = "1970-01-01"
 
 
 async def create_batch(run: ImportRun, rows: list[Row]) -> None:
@@ -55,12 +61,10 @@ async def create_batch(run: ImportRun, rows: list[Row]) -> None:
         if (err := width_error(row)) is not None:
             run.fail(err.line, err.column, err.code, err.message)
             continue
-        data = _new_user_from_row(run, row)
-        if data is None:
-            continue
+        data, bad_cells = _new_user_from_row(run, row)
         errors = Errors()
         v = validate_new_user(data, run.ctx, errors)
-        if v is None:
+        if v is None or bad_cells:
             run.fail_domain(row.line, errors)
             continue
         checked.append((row.line, v, platform.hash_cpr(v.cpr10) if v.cpr10 else None, v.email.lower()))

@@ -108,13 +108,11 @@ async def update_batch(run: ImportRun, rows: list[Row]) -> None:
         row = key.row
         before = run.error_count
         anonymous, private, sign, seal = flags(run, row)
-        bad_flags = run.error_count > before  # the other cells are still checked and reported
+        bad_flags = run.error_count > before  # the other cells are still checked and reported below
         if anonymous is not None and anonymous != user.anonymous:
             run.fail(row.line, "Anonym", "ANONYMITY_FIXED", "Anonymity is set only when a user is created")
         if row.get("Fødselsdato"):
             run.fail(row.line, "Fødselsdato", "NOT_EDITABLE", "The date of birth cannot be changed")
-        if bad_flags:
-            continue
         old_email = user.email.lower()
         # The email is a change only when UUID and CPR identify the user; otherwise it identified them.
         new_email = row.get("E-mail") if key.user_id and key.cpr_hash else None
@@ -127,7 +125,7 @@ async def update_batch(run: ImportRun, rows: list[Row]) -> None:
         errors = Errors()
         applied = apply_user_changes(user, authenticators.get(user.id, []), rights.get(user.id, []), changes,
                                      run.ctx, errors)
-        if errors.items:
+        if errors.items or bad_flags:
             run.fail_domain(row.line, errors)
             continue
         if user.email.lower() != old_email:

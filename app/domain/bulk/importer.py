@@ -11,7 +11,7 @@ from typing import Any
 
 from app.domain.activity.history import ActivityType, record
 from app.domain.bulk.create_rows import create_batch
-from app.domain.bulk.csv_file import BulkOperation, CsvFileError, Row, read_rows
+from app.domain.bulk.csv_file import BulkOperation, CsvFileError, Row, detect_encoding, read_rows
 from app.domain.bulk.existing_rows import delete_batch, update_batch
 from app.domain.bulk.jobs import BulkLimits, ImportFailed
 from app.domain.bulk.model import BulkJob, RowError
@@ -21,9 +21,11 @@ from app.domain.common.ports import UnitOfWork
 from app.domain.common.validation import org_context
 
 
-def count_rows(open_file: OpenFile, limits: BulkLimits) -> int:
+def count_rows(open_file: OpenFile, limits: BulkLimits) -> tuple[int, str]:
+    """The file's data rows and its encoding, decided on the whole file before any row is used."""
     with open_file() as f:
-        return sum(1 for _ in read_rows(f, max_rows=limits.max_rows))
+        encoding = detect_encoding(f)
+        return sum(1 for _ in read_rows(f, max_rows=limits.max_rows, encoding=encoding)), encoding
 
 
 def _batches(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
@@ -44,7 +46,7 @@ async def run_import(
     """Run the whole file inside `uow`'s transaction. Raises ImportFailed when any row is bad (the
     caller rolls back). Returns the result; for a dry run the caller rolls back too."""
     try:
-        total = count_rows(open_file, limits)
+        total, encoding = count_rows(open_file, limits)
     except CsvFileError as exc:
         raise ImportFailed([RowError(exc.line, None, exc.code.value, exc.message)], 1, None) from exc
     if total == 0:
@@ -56,14 +58,14 @@ async def run_import(
     }[BulkOperation(job.operation)]
     try:
         with open_file() as f:
-            for batch in _batches(read_rows(f, max_rows=limits.max_rows), limits.batch_size):
+            for batch in _batches(read_rows(f, max_rows=limits.max_rows, encoding=encoding), limits.batch_size):
                 await handler(run, batch)
                 run.advance(len(batch))
     except CsvFileError as exc:
         run.fail(exc.line, None, exc.code.value, exc.message)
     if run.error_count:
         raise ImportFailed(run.errors, run.error_count, total)
-    result = {**run.counts, "total": total, "affectedCount": run.affected_count,
+    result = {**run.counts, "total": total, "encoding": encoding, "affectedCount": run.affected_count,
               "affectedUserIds": [str(i) for i in run.affected]}
     if not job.dry_run:
         verb = {"CREATE": "created", "UPDATE": "updated", "DELETE": "deleted"}[job.operation]

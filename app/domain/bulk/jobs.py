@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from app.domain.bulk.csv_file import BulkOperation
+from app.domain.bulk.csv_file import COLUMNS, BulkOperation
 from app.domain.bulk.model import BulkJob, BulkJobStatus, RowError
 from app.domain.common.errors import DomainError, ValidationFailed
 from app.domain.common.ports import UnitOfWork
@@ -77,7 +77,7 @@ async def finish_job(
         )
     else:
         job.status = BulkJobStatus.FAILED
-        job.row_errors = failure.errors
+        job.row_errors = sorted(failure.errors, key=_file_order)
         job.error_count = failure.error_count
         job.total = failure.total
         job.processed = failure.total or 0  # every row was read and checked
@@ -86,6 +86,15 @@ async def finish_job(
     await uow.bulk_jobs.save(job)
     await notify_person(uow, job.created_by, "BULK_JOB_FINISHED", title, body)
     return job
+
+
+_COLUMN_INDEX = {c: i for i, c in enumerate(COLUMNS)}
+
+
+def _file_order(e: RowError) -> tuple[int, int]:
+    """Errors of the whole file first, then by line and, within a line, by column as in the file
+    (an error of the whole row before its cells'). The sort is stable: one cell's errors keep their order."""
+    return (e.line or 0, -1 if e.column is None else _COLUMN_INDEX.get(e.column, len(COLUMNS)))
 
 
 @dataclass(slots=True)
