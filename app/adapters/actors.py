@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.adapters.jwt import AuthError, TokenVerifier, bearer_token
-from app.domain.common.principal import Actor, Principal
+from app.domain.common.principal import Actor, Principal, Role
 from app.domain.users.model import UserStatus
 from app.persistence.organisations import org_id_for_cvr
 from app.persistence.users import reads as users_sql
@@ -20,6 +20,9 @@ from app.persistence.users.reads import status_of_user
 
 if TYPE_CHECKING:
     from app.persistence.read_session import ReadSession
+
+
+EVERY_USER = frozenset({Role.USER})
 
 
 class NotActing(Exception):
@@ -56,15 +59,23 @@ class Actors:
             self._org_ids[cvr] = org_id
         return self._org_ids[cvr]
 
-    async def may_act(self, org_id: int, user_id: uuid.UUID, reader: ReadSession | None = None) -> bool:
-        """Is the person active in the organisation? A read-only request asks on its own read
+    async def roles_held(
+        self, org_id: int, user_id: uuid.UUID, reader: ReadSession | None = None
+    ) -> frozenset[Role] | None:
+        """The roles the gateway holds for an active person of the organisation; None when the person
+        may not act (deleted, deactivated, unknown). A read-only request asks on its own read
         connection (`reader`): one pool checkout per request, not two."""
         if reader is not None:
-            status = await reader.run(users_sql.status_of_user, user_id)
+            found = await reader.run(users_sql.status_of_user, user_id)
         else:
             async with self.engine.connect() as conn:
-                status = await status_of_user(conn, org_id, user_id)
-        return status is not None and status not in (UserStatus.DELETED, UserStatus.DEACTIVATED)
+                found = await status_of_user(conn, org_id, user_id)
+        if found is None or found[0] in (UserStatus.DELETED, UserStatus.DEACTIVATED):
+            return None
+        return found[1] | EVERY_USER  # an active person is a user; the administrator roles are held
+
+    async def may_act(self, org_id: int, user_id: uuid.UUID, reader: ReadSession | None = None) -> bool:
+        return await self.roles_held(org_id, user_id, reader) is not None
 
     async def org_of(self, principal: Principal) -> int:
         org_id = await self.org_id_for_cvr(principal.org_cvr)
@@ -73,9 +84,12 @@ class Actors:
         return org_id
 
     async def actor(self, principal: Principal, org_id: int | None = None, reader: ReadSession | None = None) -> Actor:
-        """The acting person of a verified principal, or NotActing."""
+        """The acting person of a verified principal, or NotActing. Their roles are the ones the
+        gateway holds for them, narrowed by the token's `roles` claim (a token cannot add a role, and
+        a role taken away stops working with the next request)."""
         if org_id is None:
             org_id = await self.org_of(principal)
-        if not await self.may_act(org_id, principal.user_id, reader):
+        held = await self.roles_held(org_id, principal.user_id, reader)
+        if held is None:
             raise NotActing("Your user is not active in this organisation")
-        return Actor(org_id, principal.org_cvr, principal.user_id, principal.roles)
+        return Actor(org_id, principal.org_cvr, principal.user_id, principal.roles & held)

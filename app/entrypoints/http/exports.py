@@ -44,7 +44,7 @@ async def authorise(services: Services, request: Request, action: Action) -> Act
         actor = await services.actors.actor(principal)
     except NotActing as exc:
         return error(401, "UNAUTHENTICATED", exc.message)
-    if not is_allowed(principal.roles, action):
+    if not is_allowed(actor.roles, action):  # the gateway's roles, narrowed by the token
         return error(403, "FORBIDDEN", f"Your roles do not allow {action.value}")
     return actor
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.types.execution import PreExecutionError
 from strawberry.utils.aio import aclosing
 
+from app.adapters.actors import NotActing
 from app.domain.common.principal import Actor, Principal
 from app.entrypoints.http.graphql import coded
 from app.schema.runtime.context import Context
@@ -64,7 +66,8 @@ class Session:
     async def _verdict(self, reader: ReadSession | None) -> int | None:
         if self.principal.expired(dt.datetime.now(dt.UTC)):
             return TOKEN_EXPIRED
-        if not await self.services.actors.may_act(self.actor.org_id, self.principal.user_id, reader):
+        held = await self.services.actors.roles_held(self.actor.org_id, self.principal.user_id, reader)
+        if held is None or not self.actor.roles <= held:  # gone, or a role of the session taken away
             return NOT_ACTIVE
         return None
 
@@ -116,9 +119,12 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         principal = self.context.principal
         if self.connection_acknowledged and self.session is None and principal is not None:
             services: Services = self.context.services
-            org_id = await services.actors.org_id_for_cvr(principal.org_cvr)
-            assert org_id is not None  # on_ws_connect refused the socket otherwise
-            actor = Actor(org_id, principal.org_cvr, principal.user_id, principal.roles)
+            try:
+                actor = await services.actors.actor(principal)  # roles: the token's ∩ the gateway's
+            except NotActing:
+                await self.websocket.close(code=NOT_ACTIVE, reason=REASONS[NOT_ACTIVE])
+                return
+            principal = self.context.principal = dataclasses.replace(principal, roles=actor.roles)
             self.session = Session(self.websocket, services, principal, actor)
             self._watch = asyncio.create_task(self.session.watch())
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.domain.common.principal import Role
 from app.domain.users.model import (
     AnonymityRequest,
     AnonymityRequestStatus,
@@ -198,11 +199,18 @@ async def orgs_with_due_deactivation_changes(conn: AsyncConnection, now: dt.date
 
 
 _STATUS_OF_USER = Statements(
-    lambda _dialect: select(users.c.status).where(users.c.org_id == bindparam("org"), users.c.id == bindparam("id"))
+    lambda _dialect: select(users.c.status, user_roles.c.role)
+    .select_from(users.outerjoin(user_roles, user_roles.c.user_id == users.c.id))
+    .where(users.c.org_id == bindparam("org"), users.c.id == bindparam("id"))
 )
 
 
-async def status_of_user(conn: AsyncConnection, org_id: int, user_id: uuid.UUID) -> UserStatus | None:
-    """The caller's own status: every request asks (built once; bound parameters)."""
-    value = (await conn.execute(_STATUS_OF_USER.get(conn), {"org": org_id, "id": user_id})).scalar()
-    return UserStatus(value) if value is not None else None
+async def status_of_user(
+    conn: AsyncConnection, org_id: int, user_id: uuid.UUID
+) -> tuple[UserStatus, frozenset[Role]] | None:
+    """The caller's own status and the roles the gateway holds for them, in one statement that every
+    request runs (built once; bound parameters)."""
+    rows = (await conn.execute(_STATUS_OF_USER.get(conn), {"org": org_id, "id": user_id})).all()
+    if not rows:
+        return None
+    return UserStatus(rows[0][0]), frozenset(Role(r[1]) for r in rows if r[1] is not None)

@@ -23,7 +23,7 @@ from typing import Any
 from graphql import GraphQLError
 
 from app.domain.common.policy import RELATIONS, TYPES, WRAPPERS, Decision, decide
-from app.domain.common.principal import Principal, Role
+from app.domain.common.principal import Role
 
 ROOT_TYPES = frozenset({"Query", "Mutation", "Subscription"})
 _NO_ROLES: frozenset[Role] = frozenset()
@@ -63,7 +63,7 @@ def relation_decision(roles: frozenset[Role], type_name: str, field_name: str) -
 def gate_for(context: Any) -> Gate | OpenGate:
     if not hasattr(context, "principal"):
         return OpenGate()
-    return Gate(context.principal)
+    return Gate(context)
 
 
 def denied(what: str) -> GraphQLError:
@@ -84,11 +84,23 @@ class OpenGate:
 class Gate:
     """One request's caller against the two tables."""
 
-    __slots__ = ("me", "roles")
+    __slots__ = ("_context",)
 
-    def __init__(self, principal: Principal | None) -> None:
-        self.roles = principal.roles if principal is not None else _NO_ROLES
-        self.me = principal.user_id if principal is not None else None
+    def __init__(self, context: Any) -> None:
+        # The context's principal, read when a check runs: its roles are narrowed to the ones the
+        # gateway holds once the root field's permission has resolved the actor (before any nested
+        # field runs).
+        self._context = context
+
+    @property
+    def roles(self) -> frozenset[Role]:
+        principal = self._context.principal
+        return principal.roles if principal is not None else _NO_ROLES
+
+    @property
+    def me(self) -> Any:
+        principal = self._context.principal
+        return principal.user_id if principal is not None else None
 
     def object_allowed(self, type_name: str) -> Decision:
         return type_decision(self.roles, type_name)

@@ -220,8 +220,8 @@ class PolicyPermission(BasePermission):
         principal = ctx.principal
         if principal is None:
             raise unauthenticated(ctx.auth_error or "Authentication required")
-        await ctx.resolve_actor(read_only=info.operation.operation is OperationType.QUERY)
-        if self.action is not None and not is_allowed(principal.roles, self.action):
+        actor = await ctx.resolve_actor(read_only=info.operation.operation is OperationType.QUERY)
+        if self.action is not None and not is_allowed(actor.roles, self.action):
             raise forbidden(f"Your roles do not allow {self.action.value}")
         return True
 

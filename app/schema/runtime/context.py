@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -54,6 +55,8 @@ class Context:
                     self.actor = await actors.actor(self.principal, org_id, reader)
                 except NotActing as exc:
                     raise unauthenticated(exc.message) from None
+                # From here on the request's roles are the ones the gateway holds (token ∩ database).
+                self.principal = dataclasses.replace(self.principal, roles=self.actor.roles)
             return self.actor
 
     async def still_entitled(self) -> bool:
