@@ -21,6 +21,7 @@ from app.domain.users.deactivation import deactivate_user
 from app.domain.users.rules import NewUser
 from app.entrypoints.cli.seed import activate_directly
 from app.persistence.tables.activity import activities
+from app.persistence.tables.users import user_roles
 from app.schema.runtime.base import to_global_id
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture
@@ -762,6 +763,8 @@ async def test_an_anonymous_users_identity_is_hidden_from_plain_users_but_not_fr
 
     # When the anonymous person acts (here holding a user administrator token), a plain user looking
     # at their own history sees the UUID, never the identity.
+    async with env.engine.begin() as conn:  # the gateway holds the role (a token alone cannot add it)
+        await conn.execute(insert(user_roles).values(user_id=hidden["uuid_obj"], role=Role.USER_ADMINISTRATOR.value))
     acting = person_token(env, org, hidden["uuid_obj"], Role.USER_ADMINISTRATOR)
     plain_id = gid(org.people[Role.USER])
     assert ok(await env.gql(UPDATE_USER, {"input": {"userId": plain_id, "reference": "Sat af anonym"}}, token=acting))[

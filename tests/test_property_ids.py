@@ -69,6 +69,7 @@ MUTATIONS = {
     "renewCertificate": _m("renewCertificate", "", 'certificateId: $id, password: "hemmeligt-1"'),
     "cancelCertificateOrder": _m("cancelCertificateOrder", "", "certificateId: $id"),
     "revokeCertificate": _m("revokeCertificate", "", "certificateId: $id, reason: KEY_LOST"),
+    "revokeOwnCertificate": _m("revokeOwnCertificate", "", "certificateId: $id, reason: KEY_LOST"),
     "deleteCertificate": _m("deleteCertificate", "", "certificateId: $id"),
     "updateCertificateRights": _m("updateCertificateRights", "", "certificateId: $id, canSeal: true"),
 }
