@@ -16,7 +16,6 @@ from app.domain.common.principal import Actor, Principal, Role
 from app.domain.users.model import UserStatus
 from app.persistence.organisations import org_id_for_cvr
 from app.persistence.users import reads as users_sql
-from app.persistence.users.reads import status_of_user
 
 if TYPE_CHECKING:
     from app.persistence.read_session import ReadSession
@@ -69,7 +68,7 @@ class Actors:
             found = await reader.run(users_sql.status_of_user, user_id)
         else:
             async with self.engine.connect() as conn:
-                found = await status_of_user(conn, org_id, user_id)
+                found = await users_sql.status_of_user(conn, org_id, user_id)
         if found is None or found[0] in (UserStatus.DELETED, UserStatus.DEACTIVATED):
             return None
         return found[1] | EVERY_USER  # an active person is a user; the administrator roles are held

@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlparse
 import aiosmtplib
 
 from app.config import Settings
+from app.domain.common.validation import CONTROL_CHARACTERS
 from app.persistence.outbox import PendingMail
 
 SendError = (OSError, aiosmtplib.SMTPException)
@@ -23,7 +24,7 @@ def build_message(settings: Settings, mail: PendingMail) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = settings.mail_from
     msg["To"] = mail.recipient
-    msg["Subject"] = one_line(mail.subject)
+    msg["Subject"] = header_line(mail.subject)
     msg["Date"] = format_datetime(dt.datetime.now(dt.UTC))
     # A stable Message-ID per outbox row lets a receiver drop a duplicate after a crash.
     msg["Message-ID"] = make_msgid(idstring=f"outbox-{mail.id}", domain="mitid-gateway.local")
@@ -41,13 +42,11 @@ def build_message(settings: Settings, mail: PendingMail) -> EmailMessage:
 
 
 MAX_LINE = 998
-_CONTROL = dict.fromkeys([*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029], " ")
-
-
-def one_line(text: str) -> str:
-    """A header value of one line: control characters and line breaks (which a name written into a
-    subject may carry) become spaces, so no header is refused or injected."""
-    return " ".join(text.translate(_CONTROL).split())
+def header_line(text: str) -> str:
+    """A header value of one line: the control characters and line breaks that names refuse
+    (validation.CONTROL_CHARACTERS; a name stored before that rule may carry them) become spaces,
+    so no header is refused or injected."""
+    return " ".join(CONTROL_CHARACTERS.sub(" ", text).split())
 
 
 async def deliver(settings: Settings, msg: EmailMessage) -> None:

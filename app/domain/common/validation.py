@@ -54,11 +54,11 @@ class Errors:
 
 INVALID_CHARACTERS = "INVALID_CHARACTERS"
 # C0 and C1 control characters (line breaks, tabs, escapes), DEL and the Unicode line separators.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def has_control_characters(value: str) -> bool:
-    return _CONTROL.search(value) is not None
+    return CONTROL_CHARACTERS.search(value) is not None
 
 
 def one_line(errors: Errors, path: str, value: str) -> str:
