@@ -24,13 +24,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
+from app.adapters.pki_profile import extended_usages, key_usage, subject_of, usage_of
 from app.config import DEFAULT_PKI_POLICY_OID, Settings, check_policy_oid
 from app.domain.certificates.model import (
     AuthorityRecord,
     CertificateErrorCode,
-    CertificatePurpose,
     CertificateSpec,
     CertificateType,
     IssuedMaterial,
@@ -51,7 +51,6 @@ ALLOWED_CURVES = (ec.SECP256R1, ec.SECP384R1, ec.SECP521R1)
 # 4.2.2.1 (caIssuers) require; the .pem routes beside them are for people.
 CA_CERTIFICATE_PATH = "/pki/ca.cer"
 CRL_PATH = "/pki/crl.crl"
-DOCUMENT_SIGNING = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")  # id-kp-documentSigning (RFC 9336)
 
 REASONS: dict[RevocationReason, x509.ReasonFlags] = {
     RevocationReason.CONTENT_INCORRECT: x509.ReasonFlags.affiliation_changed,
@@ -132,7 +131,7 @@ class Pki:
             .not_valid_before(start)
             .not_valid_after(add_years(start, CA_VALIDITY_YEARS))
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(_key_usage(cert_sign=True), critical=True)
+            .add_extension(key_usage(cert_sign=True), critical=True)
             .add_extension(ski, critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
             .sign(key, hashes.SHA256())
@@ -174,15 +173,15 @@ class Pki:
         ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
         builder = (
             x509.CertificateBuilder()
-            .subject_name(_subject(spec))
+            .subject_name(subject_of(spec))
             .issuer_name(ca_cert.subject)
             .public_key(public_key)
             .serial_number(x509.random_serial_number())
             .not_valid_before(spec.not_before)
             .not_valid_after(not_after)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_usage_of(spec.purposes, isinstance(public_key, rsa.RSAPublicKey)), critical=True)
-            .add_extension(x509.ExtendedKeyUsage(_extended_usages(spec)), critical=False)
+            .add_extension(usage_of(spec.purposes, isinstance(public_key, rsa.RSAPublicKey)), critical=True)
+            .add_extension(x509.ExtendedKeyUsage(extended_usages(spec)), critical=False)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
             .add_extension(
@@ -266,50 +265,6 @@ def _public_key_of_csr(csr_pem: str) -> Any:
     else:
         raise DomainError(C.WEAK_KEY, "Only RSA and elliptic-curve (P-256/384/521) keys are accepted", ["csr"])
     return key
-
-
-def _subject(spec: CertificateSpec) -> x509.Name:
-    attributes = [
-        x509.NameAttribute(NameOID.COUNTRY_NAME, "DK"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, spec.organisation_name[:64]),
-        x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, f"NTRDK-{spec.cvr}"),
-        x509.NameAttribute(NameOID.COMMON_NAME, spec.common_name[:64]),
-        x509.NameAttribute(NameOID.SERIAL_NUMBER, spec.subject_serial),
-    ]
-    if spec.pseudonym:
-        attributes.append(x509.NameAttribute(NameOID.PSEUDONYM, spec.pseudonym))
-    if spec.email:
-        attributes.append(x509.NameAttribute(NameOID.EMAIL_ADDRESS, spec.email))
-    return x509.Name(attributes)
-
-
-def _key_usage(
-    *, signature: bool = False, commitment: bool = False, encipherment: bool = False, cert_sign: bool = False
-) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=signature or cert_sign, content_commitment=commitment, key_encipherment=encipherment,
-        data_encipherment=False, key_agreement=False, key_cert_sign=cert_sign, crl_sign=cert_sign,
-        encipher_only=False, decipher_only=False,
-    )
-
-
-def _usage_of(purposes: Sequence[CertificatePurpose], rsa_key: bool) -> x509.KeyUsage:
-    """Authentication: digitalSignature (and keyEncipherment for RSA keys, for TLS key transport);
-    signing and sealing: digitalSignature + contentCommitment (non-repudiation)."""
-    commitment = CertificatePurpose.SIGNING in purposes or CertificatePurpose.SEAL in purposes
-    authentication = CertificatePurpose.AUTHENTICATION in purposes
-    return _key_usage(signature=True, commitment=commitment, encipherment=authentication and rsa_key)
-
-
-def _extended_usages(spec: CertificateSpec) -> list[x509.ObjectIdentifier]:
-    usages: list[x509.ObjectIdentifier] = []
-    if CertificatePurpose.AUTHENTICATION in spec.purposes:
-        usages.append(ExtendedKeyUsageOID.CLIENT_AUTH)
-    if CertificatePurpose.SIGNING in spec.purposes and spec.email:
-        usages.append(ExtendedKeyUsageOID.EMAIL_PROTECTION)
-    if CertificatePurpose.SIGNING in spec.purposes or CertificatePurpose.SEAL in spec.purposes:
-        usages.append(DOCUMENT_SIGNING)
-    return usages
 
 
 def _crl(
