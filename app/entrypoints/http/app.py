@@ -23,6 +23,7 @@ from app.entrypoints.http.exports import export_routes
 from app.entrypoints.http.gateway import GatewayGraphQL
 from app.entrypoints.http.graphiql import GraphiQLPage
 from app.entrypoints.http.pki import certificate_routes
+from app.entrypoints.http.user_export import user_export_routes
 from app.entrypoints.http.uploads import UploadGuard
 from app.entrypoints.workers.background import background_tasks
 from app.entrypoints.workers.listener import notification_listener
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             *activation_routes(services),  # /activate
             Route("/templates/users-{operation}.csv", csv_template),
             *export_routes(services),  # /exports/activities.csv
+            *user_export_routes(services),  # /exports/users.csv
             *certificate_routes(services),  # /pki/ca.pem, /pki/crl.pem, /exports/certificates.csv
             *(ide.routes() if ide else []),  # /graphiql/…: the files of GraphiQL (its page: GET /graphql)
         ],
