@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from app.domain.account_requests.model import AccountRequest
 from app.domain.activity.model import Activity
 from app.domain.billing.model import Billing
 from app.domain.bulk.model import BulkJob
@@ -140,6 +141,14 @@ class PowerOfAttorneyRepository(Protocol):
     async def receiving_organisation_id(self, cvr: str) -> int | None: ...
 
 
+class AccountRequestRepository(Protocol):
+    async def add(self, request: AccountRequest) -> None: ...
+    async def get(self, request_id: uuid.UUID, *, for_update: bool = False) -> AccountRequest | None: ...
+    async def save(self, request: AccountRequest) -> None: ...
+    # An unexpired request awaiting its confirmation, or a confirmed one awaiting a decision.
+    async def open_request_for(self, email: str, now: dt.datetime) -> AccountRequest | None: ...
+
+
 class BulkJobRepository(Protocol):
     async def add(self, job: BulkJob) -> None: ...
     async def get(self, job_id: uuid.UUID) -> BulkJob | None: ...
@@ -182,6 +191,7 @@ class UnitOfWork(Protocol):
     powers_of_attorney: PowerOfAttorneyRepository
     bulk_jobs: BulkJobRepository
     certificates: CertificateRepository
+    account_requests: AccountRequestRepository
 
     async def actor_name(self) -> str: ...
     async def commit(self) -> None: ...
