@@ -13,12 +13,13 @@ DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
 DEV_DATA_KEY = "dev-only-data-key-change-me-in-production"
 
 # The base of the certificate policy identifiers (standard: <base>.1, qualified: <base>.2). The
-# default is under 2.999, the arc ITU-T X.660 sets aside for examples: it asserts nobody's real
-# policy (a made-up arc under someone else's enterprise number would), it is short, and it says
-# plainly "not a registered policy". The UUID arc 2.25 would be ours without registration, but its
-# 128-bit arcs break relying parties (Go's parser, pkilint). A deployment with its own IANA
-# enterprise number sets PKI_POLICY_OID=1.3.6.1.4.1.<PEN>.<…>.
-DEFAULT_PKI_POLICY_OID = "2.999.1"
+# default is under IANA enterprise number 32473, which RFC 5612 reserves for documentation and
+# examples: it asserts nobody's real policy (a made-up arc under someone else's enterprise number
+# would) and says plainly "not a registered policy". The example arc 2.999 of ITU-T X.660 was the
+# default before, but pkilint's DER decoder refuses second arcs from 40 on under 2, and the
+# UUID arc 2.25 has 128-bit arcs that break relying parties (Go's parser, pkilint). A deployment
+# with its own IANA enterprise number sets PKI_POLICY_OID=1.3.6.1.4.1.<PEN>.<…>.
+DEFAULT_PKI_POLICY_OID = "1.3.6.1.4.1.32473.1"
 # RFC 5280 4.2.1.4: relying parties must handle arcs below 2^28; above that they may (and do) fail.
 MAX_OID_ARC = 2**28
 _OID = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))+")
@@ -194,13 +195,16 @@ def check_policy_oid(value: str) -> None:
     """A usable base for policy identifiers, or ValueError saying what is wrong with PKI_POLICY_OID."""
     problem = None
     if not _OID.fullmatch(value):
-        problem = "it must be dotted decimal arcs without leading zeros, at least two (e.g. 2.999.1)"
+        problem = "it must be dotted decimal arcs without leading zeros, at least two (e.g. 1.3.6.1.4.1.32473.1)"
     else:
         arcs = [int(a) for a in value.split(".")]
         if arcs[0] > 2:
             problem = "the first arc must be 0, 1 or 2 (ITU-T X.660)"
         elif arcs[0] < 2 and arcs[1] >= 40:
             problem = "under 0 and 1 the second arc must be below 40 (ITU-T X.660)"
+        elif arcs[1] >= 40:
+            # X.660 allows 2.40 and up (2.999 is its example arc), but pkilint's DER decoder refuses them.
+            problem = "under 2 the second arc must be below 40 too, or pkilint rejects the certificates"
         elif big := [a for a in arcs if a >= MAX_OID_ARC]:
             problem = f"arc {big[0]} is not below 2^28, the largest RFC 5280 promises relying parties handle"
     if problem:

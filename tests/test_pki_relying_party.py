@@ -83,7 +83,7 @@ async def test_standard_and_qualified_certificates_carry_different_policy_oids_w
 
     assert policy_of(standard).dotted_string == f"{env.settings.pki_policy_oid}.1"
     assert policy_of(qualified).dotted_string == f"{env.settings.pki_policy_oid}.2"
-    assert env.settings.pki_policy_oid == DEFAULT_PKI_POLICY_OID == "2.999.1"
+    assert env.settings.pki_policy_oid == DEFAULT_PKI_POLICY_OID == "1.3.6.1.4.1.32473.1"
     for cert in (standard, qualified):
         assert all(arc < MAX_OID_ARC for arc in arcs(policy_of(cert))), policy_of(cert)
 
@@ -106,13 +106,14 @@ async def test_a_deployment_with_its_own_enterprise_number_issues_under_it() -> 
 
 @pytest.mark.parametrize(("value", "why"), [
     ("2.25.329800735698586629295641978511506172918", "not below 2\\^28"),
-    ("2.999.268435456", "arc 268435456 is not below 2\\^28"),
+    ("1.3.6.1.4.1.268435456", "arc 268435456 is not below 2\\^28"),
+    ("2.999.1", "under 2 the second arc must be below 40 too"),
     ("3.1", "first arc must be 0, 1 or 2"),
     ("1.40.1", "second arc must be below 40"),
     ("2", "at least two"),
-    ("2.999.", "dotted decimal"),
+    ("1.3.6.", "dotted decimal"),
     ("2.0999", "leading zeros"),
-    ("urn:oid:2.999", "dotted decimal"),
+    ("urn:oid:1.3.6.1.4.1.32473.1", "dotted decimal"),
 ])
 def test_a_policy_oid_base_a_relying_party_may_reject_stops_the_settings(value: str, why: str) -> None:
     with pytest.raises(ValueError, match=f"PKI_POLICY_OID={value!r}.*{why}"):
@@ -120,9 +121,9 @@ def test_a_policy_oid_base_a_relying_party_may_reject_stops_the_settings(value: 
 
 
 def test_short_policy_oid_bases_are_accepted() -> None:
-    assert Settings.from_env({}).pki_policy_oid == "2.999.1"
+    assert Settings.from_env({}).pki_policy_oid == "1.3.6.1.4.1.32473.1"
     assert Settings.from_env({"PKI_POLICY_OID": " 1.3.6.1.4.1.99999.1 "}).pki_policy_oid == "1.3.6.1.4.1.99999.1"
-    assert Settings.from_env({"PKI_POLICY_OID": "2.999.268435455"}).pki_policy_oid == "2.999.268435455"
+    assert Settings.from_env({"PKI_POLICY_OID": "2.39.268435455"}).pki_policy_oid == "2.39.268435455"
 
 
 def test_the_cli_refuses_to_start_with_a_long_policy_arc_and_says_why(

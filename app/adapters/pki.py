@@ -68,7 +68,7 @@ PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 def policy_identifiers(base: str) -> tuple[x509.ObjectIdentifier, x509.ObjectIdentifier]:
     """The standard (<base>.1) and qualified (<base>.2) policy OIDs under PKI_POLICY_OID (checked by
-    Settings: short arcs, see DEFAULT_PKI_POLICY_OID for why the default is 2.999.1)."""
+    Settings: short arcs, see DEFAULT_PKI_POLICY_OID for why the default is 1.3.6.1.4.1.32473.1)."""
     return x509.ObjectIdentifier(f"{base}.1"), x509.ObjectIdentifier(f"{base}.2")
 
 
