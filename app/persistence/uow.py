@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.domain.common.errors import DomainError
 from app.domain.common.ports import Platform
 from app.domain.common.principal import Actor
+from app.persistence.account_requests import SqlAccountRequestRepository
 from app.persistence.activity import SqlActivityRepository
 from app.persistence.billing import SqlBillingRepository
 from app.persistence.bulk import SqlBulkJobRepository
@@ -54,6 +55,7 @@ class SqlUnitOfWork:
         self.user_groups = SqlUserGroupRepository(conn, org)
         self.billing = SqlBillingRepository(conn, org)
         self.powers_of_attorney = SqlPowerOfAttorneyRepository(conn, org)
+        self.account_requests = SqlAccountRequestRepository(conn, org, lock_rows=not is_sqlite(str(self._engine.url)))
         return self
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
