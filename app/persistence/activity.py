@@ -13,7 +13,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.activity.model import Activity, ActivityFilter
+from app.domain.activity.subjects import subjects_of
+from app.observability import request_id_var
 from app.persistence.base import UUID
+from app.persistence.changes import record_changes
 from app.persistence.db import Statements, insert_many
 from app.persistence.tables.activity import activities
 
@@ -21,7 +24,8 @@ COLUMNS = [
     activities.c.id, activities.c.org_id, activities.c.occurred_at, activities.c.actor_id,
     activities.c.actor_name, activities.c.type, activities.c.target_user_id, activities.c.target_group_id,
     activities.c.target_name,
-    activities.c.summary, activities.c.details,
+    activities.c.summary, activities.c.request_id, activities.c.outcome, activities.c.target_certificate_id,
+    activities.c.target_power_of_attorney_id, activities.c.details,
 ]
 # A user's history in a page of users: without the JSON details (the last column; decoding them is
 # most of a row's cost, and a list rarely shows them); `activity_details` reads them when asked.
@@ -31,12 +35,28 @@ SUMMARY_COLUMNS = COLUMNS[:-1]
 def activity_from_row(r: Any) -> Activity:
     """An entry from a row of COLUMNS, or of SUMMARY_COLUMNS (then `details` is empty); by position."""
     (id_, org_id, occurred_at, actor_id, actor_name, type_, target_user_id, target_group_id, target_name,
-     summary) = r[:10]
+     summary, request_id, outcome, certificate_id, power_id) = r[:14]
     return Activity(
         id=id_, org_id=org_id, occurred_at=occurred_at, actor_id=actor_id, actor_name=actor_name or "",
         type=type_, target_user_id=target_user_id, target_name=target_name, summary=summary,
-        details=(r[10] if len(r) > 10 else None) or {}, target_group_id=target_group_id,
+        details=(r[14] if len(r) > 14 else None) or {}, target_group_id=target_group_id,
+        request_id=request_id, outcome=outcome, target_certificate_id=certificate_id,
+        target_power_of_attorney_id=power_id,
     )
+
+
+def _row_of(a: Activity) -> dict[str, Any]:
+    """The columns of a new entry: its subjects from the details (app/domain/activity/subjects.py) and
+    the id of the request writing it (set by app.observability.RequestContext), unless given."""
+    certificate, power = subjects_of(a.type, a.details)
+    return {
+        "org_id": a.org_id, "occurred_at": a.occurred_at, "actor_id": a.actor_id, "actor_name": a.actor_name,
+        "type": a.type, "target_user_id": a.target_user_id, "target_group_id": a.target_group_id,
+        "target_name": a.target_name, "summary": a.summary, "details": a.details,
+        "request_id": a.request_id or request_id_var.get(), "outcome": a.outcome,
+        "target_certificate_id": a.target_certificate_id or certificate,
+        "target_power_of_attorney_id": a.target_power_of_attorney_id or power,
+    }
 
 
 class SqlActivityRepository:
@@ -55,23 +75,13 @@ class SqlActivityRepository:
         await self._insert(activity)
 
     async def _insert(self, activity: Activity) -> None:
-        await self._conn.execute(
-            insert(activities).values(
-                org_id=activity.org_id, occurred_at=activity.occurred_at, actor_id=activity.actor_id,
-                actor_name=activity.actor_name, type=activity.type, target_user_id=activity.target_user_id,
-                target_group_id=activity.target_group_id, target_name=activity.target_name,
-                summary=activity.summary, details=activity.details,
-            )
-        )
+        await self._conn.execute(insert(activities).values(**_row_of(activity)))
+        await record_changes(self._conn, [activity])  # the change feed and webhooks, same transaction
 
 
     async def add_many(self, items: Sequence[Activity]) -> None:
-        await insert_many(self._conn, activities, [
-            {"org_id": self._org_id, "occurred_at": a.occurred_at, "actor_id": a.actor_id, "actor_name": a.actor_name,
-             "type": a.type, "target_user_id": a.target_user_id, "target_group_id": a.target_group_id,
-             "target_name": a.target_name, "summary": a.summary, "details": a.details}
-            for a in items
-        ])
+        await insert_many(self._conn, activities, [{**_row_of(a), "org_id": self._org_id} for a in items])
+        await record_changes(self._conn, items, org_id=self._org_id)
 
 
 def _filtered(q: Select[Any], org_id: Any, f: ActivityFilter) -> Select[Any]:
@@ -80,6 +90,10 @@ def _filtered(q: Select[Any], org_id: Any, f: ActivityFilter) -> Select[Any]:
         q = q.where(activities.c.target_user_id == f.target_user_id)
     if f.target_group_id is not None:
         q = q.where(activities.c.target_group_id == f.target_group_id)
+    if f.target_certificate_id is not None:
+        q = q.where(activities.c.target_certificate_id == f.target_certificate_id)
+    if f.target_power_of_attorney_id is not None:
+        q = q.where(activities.c.target_power_of_attorney_id == f.target_power_of_attorney_id)
     if f.actor_id is not None:
         q = q.where(activities.c.actor_id == f.actor_id)
     if f.from_ is not None:
@@ -102,13 +116,15 @@ def _filtered(q: Select[Any], org_id: Any, f: ActivityFilter) -> Select[Any]:
 
 
 async def list_activities(
-    conn: AsyncConnection, org_id: int, f: ActivityFilter, before_id: int | None, limit: int
+    conn: AsyncConnection, org_id: int, f: ActivityFilter, before_id: int | None, limit: int,
+    *, ascending: bool = False,
 ) -> list[Activity]:
-    """Newest first, keyset-paginated on the id: page 1000 costs what page 1 costs."""
+    """Newest first (oldest first when `ascending`), keyset-paginated on the id: page 1000 costs what
+    page 1 costs. `before_id` is the cursor's id: entries past it in the order asked for."""
     q = _filtered(select(*COLUMNS), org_id, f)
     if before_id is not None:
-        q = q.where(activities.c.id < before_id)
-    rows = await conn.execute(q.order_by(activities.c.id.desc()).limit(limit))
+        q = q.where(activities.c.id > before_id if ascending else activities.c.id < before_id)
+    rows = await conn.execute(q.order_by(activities.c.id.asc() if ascending else activities.c.id.desc()).limit(limit))
     return [activity_from_row(r) for r in rows]
 
 

@@ -21,6 +21,12 @@ class Activity:
     details: dict[str, Any]
     id: int | None = None
     target_group_id: uuid.UUID | None = None
+    # What the entry is about beyond a person or group (see subjects.py); written with the entry.
+    target_certificate_id: uuid.UUID | None = None
+    target_power_of_attorney_id: uuid.UUID | None = None
+    # The gateway request that wrote it (X-Request-ID; None from background jobs and before 0009).
+    request_id: str | None = None
+    outcome: str = "SUCCEEDED"
 
 
 @dataclass(slots=True, frozen=True)
@@ -34,3 +40,5 @@ class ActivityFilter:
     target_user_id: uuid.UUID | None = None
     search: str | None = None
     target_group_id: uuid.UUID | None = None
+    target_certificate_id: uuid.UUID | None = None
+    target_power_of_attorney_id: uuid.UUID | None = None

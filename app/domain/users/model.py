@@ -93,6 +93,12 @@ class UserFilter:
     se_number: str | None = None
     identification: Identification | None = None
     group_id: uuid.UUID | None = None
+    # Issue 17: holders of a right (own or through a group, as effectiveRights), of an
+    # authenticator (its enum value), created in [created_from, created_to).
+    right: str | None = None
+    authenticator: str | None = None
+    created_from: dt.datetime | None = None
+    created_to: dt.datetime | None = None
 
 
 @dataclass(slots=True, frozen=True)

@@ -105,6 +105,16 @@ def _filtered(q: Select[Any], org_id: Any, f: UserFilter) -> Select[Any]:
             .scalar_subquery()
         )
         q = q.where(or_(users.c.id.in_(in_custom), users.c.p_number == system_unit))
+    if f.right is not None:
+        q = q.where(_holds_right(org_id, f.right))
+    if f.authenticator is not None:
+        q = q.where(users.c.id.in_(
+            select(user_authenticators.c.user_id).where(user_authenticators.c.kind == f.authenticator)
+        ))
+    if f.created_from is not None:
+        q = q.where(users.c.created_at >= f.created_from)
+    if f.created_to is not None:
+        q = q.where(users.c.created_at < f.created_to)
     if f.search and f.search.strip():
         term = f.search.strip().lower()
         like = f"%{term.replace('%', '').replace('_', '')}%"
@@ -118,6 +128,26 @@ def _filtered(q: Select[Any], org_id: Any, f: UserFilter) -> Select[Any]:
             pass
         q = q.where(or_(*conds))
     return q
+
+
+def _holds_right(org_id: Any, code: str) -> Any:
+    """The user holds `code` as `User.effectiveRights` shows it: their own, a custom group's of ours
+    they are a member of, or the system group's of their P-unit."""
+    from app.persistence.tables.user_groups import user_group_members, user_group_rights, user_groups
+
+    own = select(user_rights.c.user_id).where(user_rights.c.code == code)
+    via_custom = (
+        select(user_group_members.c.user_id)
+        .join(user_groups, user_groups.c.id == user_group_members.c.group_id)
+        .join(user_group_rights, user_group_rights.c.group_id == user_groups.c.id)
+        .where(user_groups.c.org_id == org_id, user_group_rights.c.code == code)
+    )
+    system_units = (
+        select(user_groups.c.p_number)
+        .join(user_group_rights, user_group_rights.c.group_id == user_groups.c.id)
+        .where(user_groups.c.org_id == org_id, user_groups.c.kind == "SYSTEM", user_group_rights.c.code == code)
+    )
+    return or_(users.c.id.in_(own), users.c.id.in_(via_custom), users.c.p_number.in_(system_units))
 
 
 _ORDER = {

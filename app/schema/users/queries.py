@@ -8,11 +8,15 @@ import uuid
 import strawberry
 from strawberry.types import Info
 
+from app.domain.common.errors import DomainError
 from app.domain.common.identifiers import IdentifierError, normalise_p_number, normalise_se_number
+from app.domain.common.organisation import Authenticator
 from app.domain.common.policy import Action, can_view_anonymity_request, can_view_user
+from app.domain.reporting import moment_range
 from app.domain.users import anonymity
 from app.domain.users.model import AnonymityRequest as DomainRequest
 from app.domain.users.model import UserFilter, UserOrder
+from app.persistence import rights as rights_sql
 from app.persistence.users import reads as users_sql
 from app.schema.runtime.base import Node, bad_input, requires, to_global_id, uuid_of
 from app.schema.runtime.context import Context
@@ -30,6 +34,12 @@ class UserFilterInput:
     se_number: str | None = None
     identification: Identification | None = None
     group_id: strawberry.ID | None = strawberry.field(default=None, description="Members of this group")
+    right: str | None = strawberry.field(
+        default=None, description="Holders of this right from the catalogue (own or through a group, as effectiveRights)"
+    )
+    authenticator: Authenticator | None = strawberry.field(default=None, description="Holders of this authenticator")
+    created_from: str | None = strawberry.field(default=None, description="ISO date or date-time: created at or after")
+    created_to: str | None = strawberry.field(default=None, description="ISO date (inclusive) or date-time: created before")
 
 
 @strawberry.enum
@@ -44,7 +54,7 @@ class UserOrderInput:
     direction: OrderDirection = OrderDirection.ASC
 
 
-def _user_filter(f: UserFilterInput | None) -> UserFilter:
+def _user_filter(f: UserFilterInput | None, known_rights: frozenset[str] = frozenset()) -> UserFilter:
     if f is None:
         return UserFilter()
     try:
@@ -56,9 +66,28 @@ def _user_filter(f: UserFilterInput | None) -> UserFilter:
     if f.group_id is not None:
         # A group id of another type or organisation matches nobody.
         group = uuid_of(f.group_id, "UserGroup") or uuid.UUID(int=0)
+    try:
+        created = moment_range(f.created_from, f.created_to, "createdFrom", "createdTo")
+    except DomainError as exc:
+        raise bad_input(exc.message, exc.field[0] if exc.field else "createdFrom") from exc
+    right = f.right.strip() if f.right is not None else None
+    if right is not None and right not in known_rights:
+        raise bad_input("`right` is not in the rights catalogue", "right")
     return UserFilter(
-        search=search_text(f.search), status=f.status, p_number=p, se_number=se, identification=f.identification, group_id=group
+        search=search_text(f.search), status=f.status, p_number=p, se_number=se, identification=f.identification,
+        group_id=group, right=right, authenticator=f.authenticator.value if f.authenticator else None,
+        created_from=created.start, created_to=created.end,
     )
+
+
+async def user_filter(info: Info, f: UserFilterInput | None) -> UserFilter:
+    """The filter of `users` (and the users export): a `right` is checked against the catalogue
+    (one read, only when a right is asked for: a misspelt right is an error, not an empty list)."""
+    known: frozenset[str] = frozenset()
+    if f is not None and f.right is not None:
+        ctx: Context = info.context
+        known = frozenset(r.code for r in await ctx.reader.run_shared(rights_sql.all_rights))
+    return _user_filter(f, known)
 
 
 @strawberry.type(name="AnonymityRequest")
@@ -113,7 +142,7 @@ class UserQueries:
     ) -> UserConnection:
         ctx: Context = info.context
         offset, limit = users_page_args(first, after)
-        f = _user_filter(filter)
+        f = await user_filter(info, filter)
         o = order_by or UserOrderInput()
         order = UserOrder(field=o.field, descending=o.direction is OrderDirection.DESC)
         rows = await ctx.reader.run(users_sql.list_users, f, order, offset, limit + 1)
