@@ -129,6 +129,8 @@ def _operations(org: OrgFixture, role: Role) -> dict[str, tuple[str, dict[str, A
             created,
         ),
         "updateUser": user_mutation("updateUser", "UpdateUserInput", {"phone": "+4512345678"}),
+        "assignRole": user_mutation("assignRole", "AssignRoleInput", {"role": "USER_ADMINISTRATOR"}),
+        "removeRole": user_mutation("removeRole", "RemoveRoleInput", {"role": "USER_ADMINISTRATOR"}),
         "setUserAuthenticators": user_mutation(
             "setUserAuthenticators", "SetUserAuthenticatorsInput", {"authenticators": ["MITID_APP"]}
         ),

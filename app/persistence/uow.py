@@ -27,6 +27,7 @@ from app.persistence.rights import SqlRightsCatalogue
 from app.persistence.tables.users import users
 from app.persistence.user_groups.repository import SqlUserGroupRepository
 from app.persistence.users.repository import SqlUserRepository
+from app.persistence.users.roles import SqlRoleRepository
 
 
 class SqlUnitOfWork:
@@ -46,6 +47,7 @@ class SqlUnitOfWork:
         conn, org = self._conn, self.actor.org_id
         self.organisations = SqlOrganisationRepository(conn, org)
         self.users = SqlUserRepository(conn, org, lock_rows=not is_sqlite(str(self._engine.url)))
+        self.roles = SqlRoleRepository(conn, org, lock_rows=not is_sqlite(str(self._engine.url)))
         self.activities = SqlActivityRepository(conn, org)
         self.notifications = SqlNotificationRepository(conn, org)
         self.outbox = SqlOutbox(conn, self.platform.now())

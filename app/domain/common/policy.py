@@ -59,6 +59,8 @@ class Action(enum.StrEnum):
     REVOKE_OWN_CERTIFICATE = "REVOKE_OWN_CERTIFICATE"
     DELETE_CERTIFICATE = "DELETE_CERTIFICATE"
     UPDATE_CERTIFICATE_RIGHTS = "UPDATE_CERTIFICATE_RIGHTS"
+    ASSIGN_ROLE = "ASSIGN_ROLE"
+    REMOVE_ROLE = "REMOVE_ROLE"
 
 
 POLICY: dict[Action, frozenset[Role]] = {
@@ -80,12 +82,12 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.MANAGE_OWN_NOTIFICATIONS: EVERYONE,
     Action.IMPORT_USERS: frozenset({UA}),
     Action.VIEW_RIGHTS_CATALOGUE: EVERYONE,
-    # Settings and billing: organisation administrators change, user administrators only view
-    # (but may move the default P-unit / SE-number).
+    # Settings and billing: organisation administrators change, user and rights administrators only
+    # view (a user administrator may move the default P-unit / SE-number).
     Action.VIEW_SETTINGS: EVERYONE,
     Action.UPDATE_SETTINGS: frozenset({OA}),
     Action.SET_DEFAULT_ORGANISATION_UNIT: frozenset({OA, UA}),
-    Action.VIEW_BILLING: frozenset({OA, UA}),
+    Action.VIEW_BILLING: frozenset({OA, UA, RA}),
     Action.UPDATE_BILLING: frozenset({OA}),
     Action.VIEW_POWERS_OF_ATTORNEY: frozenset({OA, UA, RA}),
     Action.MANAGE_POWERS_OF_ATTORNEY: frozenset({OA}),
@@ -110,6 +112,9 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.REVOKE_OWN_CERTIFICATE: EVERYONE,
     Action.DELETE_CERTIFICATE: frozenset({UA}),
     Action.UPDATE_CERTIFICATE_RIGHTS: frozenset({UA}),
+    # Roles held by the gateway: organisation administrators give and take them.
+    Action.ASSIGN_ROLE: frozenset({OA}),
+    Action.REMOVE_ROLE: frozenset({OA}),
 }
 
 

@@ -12,6 +12,7 @@ from strawberry.types import Info
 from app.domain.common.policy import can_view_user, reveals_identity
 from app.domain.users.model import User as DomainUser
 from app.domain.users.model import UserFilter, UserOrder
+from app.domain.users.roles import effective_roles
 from app.persistence.users import reads as users_sql
 from app.schema.activity import ActivityConnection, ActivityNode
 from app.schema.runtime.base import (
@@ -142,9 +143,11 @@ class User(Node):
         via_groups = await loaders[GROUP_RIGHTS_OF_USER].load(self._id)
         return sorted(set(own) | set(via_groups))
 
-    @strawberry.field
+    @strawberry.field(description="The roles the gateway holds for the user (what counts, whatever a token "
+                      "claims), and USER for an active user")
     def roles(self, info: Info) -> list[Role]:
-        return now_or_later(info.context.loaders[ROLES], self._id, _roles)
+        status = self.status
+        return now_or_later(info.context.loaders[ROLES], self._id, lambda held: _roles(held, status))
 
     @strawberry.field(description="The user's certificates, newest order first (certificate viewers and the user; "
                       "null with a FORBIDDEN error for anyone else)")
@@ -183,8 +186,8 @@ def _authenticators(kinds: list[str]) -> list[Authenticator]:
     return [Authenticator(k) for k in kinds]
 
 
-def _roles(roles: list[str]) -> list[Role]:
-    return [Role(r) for r in roles]
+def _roles(held: list[str], status: UserStatus) -> list[Role]:
+    return effective_roles([Role(r) for r in held], status)
 
 
 async def load_user(info: Info, user_id: uuid_mod.UUID | None) -> User | None:
