@@ -162,6 +162,37 @@ async def test_the_person_who_chose_email_is_told_by_mail(env: Env, org: OrgFixt
     assert inbox == []  # EMAIL only
 
 
+async def test_an_administrator_giving_themself_a_role_is_not_notified_of_it(env: Env, org: OrgFixture) -> None:
+    olga = org.people[OA]
+    mailed_before = len(env.mail.to(org.emails[OA]))
+    given = await assign(env, oa(env, org), olga, "USER_ADMINISTRATOR")
+    assert given["userErrors"] == []
+    assert given["user"]["roles"] == ["ORGANISATION_ADMINISTRATOR", "USER", "USER_ADMINISTRATOR"]
+    both = sign_token(env.settings, olga, org.cvr, [OA, UA])
+    assert "errors" not in await env.gql(USERS, token=both)
+    inbox = (await env.gql(NOTIFICATIONS, token=both))["data"]["notifications"]["edges"]
+    assert [n["node"]["kind"] for n in inbox] == []
+    history = await env.gql(HISTORY_OF, {"id": gid(olga)}, token=both)
+    assert [e["node"]["type"] for e in history["data"]["user"]["history"]["edges"]] == ["ROLE_ASSIGNED"]
+    await asyncio.sleep(0.3)  # the outbox sender runs every 0.1 s in the tests
+    assert len(env.mail.to(org.emails[OA])) == mailed_before
+
+
+async def test_an_anonymous_persons_role_change_names_them_by_uuid_in_the_log(env: Env, org: OrgFixture) -> None:
+    async with env.services.unit_of_work(org.actor(UA)) as uow:
+        created = await lifecycle.create_user(uow, NewUser(
+            first_name="Skjult", last_name="Person", email=f"skjult.{org.cvr}@example.dk", date_of_birth="1979-09-09",
+            anonymous=True))
+        await activate_directly(uow, created.user, dt.datetime.now(dt.UTC))
+        await uow.commit()
+    hidden = created.user.id
+    assert (await assign(env, oa(env, org), hidden, "RIGHTS_ADMINISTRATOR"))["userErrors"] == []
+    log = await env.gql("{ activities(first: 5, filter: {types: [ROLE_ASSIGNED]}) { edges { node { targetName } } } }",
+                        token=token_for(env, org, UA))
+    assert [e["node"]["targetName"] for e in log["data"]["activities"]["edges"]] == [str(hidden)]
+    assert "Skjult" not in str(log)
+
+
 async def test_only_organisation_administrators_assign_and_remove_roles(env: Env, org: OrgFixture) -> None:
     target = org.people[U]
     before = await env.count_rows(activities)
