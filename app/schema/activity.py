@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import enum
 import uuid
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -12,6 +13,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from app.domain.activity.model import Activity, ActivityFilter
+from app.domain.activity.subjects import ActivityOutcome
 from app.domain.common.errors import DomainError
 from app.domain.common.policy import Action, is_allowed
 from app.domain.common.validation import parse_moment
@@ -44,6 +46,19 @@ if TYPE_CHECKING:
 DETAILS_NOT_READ = object()
 ACTIVITY_DETAILS = by_key("activity_details_by_id", activity_sql.activity_details, {})  # id -> details (lists omit them)
 _ACTIVITY_TYPE = {m.value: m for m in ActivityType}
+ActivityOutcomeEnum = strawberry.enum(
+    ActivityOutcome, name="ActivityOutcome",
+    description="What became of the recorded change. Entries are written in the transaction of the change, "
+                "so every entry is SUCCEEDED; a refused attempt writes none (the operation log has it, under "
+                "its request id).",
+)
+_OUTCOME = {m.value: m for m in ActivityOutcome}
+
+
+@strawberry.enum(description="Order of history entries by when they were written.")
+class ActivityOrder(enum.Enum):
+    ASC = "ASC"
+    DESC = "DESC"
 
 
 @strawberry.type(name="Activity", description="One history entry: when, who, what, on whom.")
@@ -54,6 +69,10 @@ class ActivityNode(DomainView, Node):
     actor_name: str
     target_name: str | None
     summary: str
+    request_id: str | None = strawberry.field(
+        description="The id of the gateway request that wrote the entry (its X-Request-ID, as in the logs); "
+                    "null for entries of background jobs and entries written before it was recorded")
+    outcome: ActivityOutcome
     actor_id: strawberry.Private[uuid.UUID | None]
     target_user_id: strawberry.Private[uuid.UUID | None]
     _id: strawberry.Private[int]
@@ -94,8 +113,10 @@ class ActivityNode(DomainView, Node):
         return await load_user(info, self.target_user_id)
 
 
-domain_view(ActivityNode, same=("occurred_at", "actor_name", "target_name", "summary", "actor_id", "target_user_id"),
+domain_view(ActivityNode, same=("occurred_at", "actor_name", "target_name", "summary", "actor_id", "target_user_id",
+                              "request_id"),
             derived={
+                "outcome": lambda n: _OUTCOME[n._domain.outcome],
                 "id": lambda n: to_global_id("Activity", n._domain.id),
                 "type": lambda n: _ACTIVITY_TYPE[n._domain.type],
                 "_id": lambda n: n._domain.id or 0,
@@ -169,6 +190,9 @@ class ActivityFilterInput:
     actor_id: strawberry.ID | None = None
     target_user_id: strawberry.ID | None = None
     target_group_id: strawberry.ID | None = None
+    certificate_id: strawberry.ID | None = strawberry.field(default=None, description="Entries about this certificate")
+    power_of_attorney_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Entries about this power of attorney")
     search: str | None = None
 
 
@@ -176,10 +200,11 @@ class ActivityFilterInput:
 class ActivityQueries:
     @strawberry.field(
         permission_classes=requires(Action.VIEW_ACTIVITIES),
-        description="The organisation's history, newest first (reporting).",
+        description="The organisation's history, newest first (`order: ASC`: oldest first) (reporting).",
     )
     async def activities(
-        self, info: Info, first: int | None = None, after: str | None = None, filter: ActivityFilterInput | None = None
+        self, info: Info, first: int | None = None, after: str | None = None, filter: ActivityFilterInput | None = None,
+        order: ActivityOrder = ActivityOrder.DESC,
     ) -> ActivityConnection:
         ctx: Context = info.context
         f = filter or ActivityFilterInput()
@@ -192,9 +217,16 @@ class ActivityQueries:
         if f.target_group_id is not None:
             group = uuid_of(f.target_group_id, "UserGroup") or uuid.UUID(int=0)
             flt = dataclasses.replace(flt, target_group_id=group)
+        if f.certificate_id is not None:
+            # An id of another type or organisation matches nothing (as the other ids do).
+            flt = dataclasses.replace(flt, target_certificate_id=uuid_of(f.certificate_id, "Certificate") or uuid.UUID(int=0))
+        if f.power_of_attorney_id is not None:
+            power = uuid_of(f.power_of_attorney_id, "PowerOfAttorney") or uuid.UUID(int=0)
+            flt = dataclasses.replace(flt, target_power_of_attorney_id=power)
         limit = page_size(first)
         before = decode_cursor(after, "Activity")
-        rows = await ctx.reader.run(activity_sql.list_activities, flt, before, limit + 1)
+        rows = await ctx.reader.run(activity_sql.list_activities, flt, before, limit + 1,
+                                    ascending=order is ActivityOrder.ASC)
         return ActivityConnection.of(rows, limit, before, lambda: ctx.reader.run(activity_sql.count_activities, flt))
 
 

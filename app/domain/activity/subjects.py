@@ -5,6 +5,7 @@ derived from there when it is written, and every entry of those kinds can be fou
 
 from __future__ import annotations
 
+import enum
 import uuid
 from typing import Any
 
@@ -12,7 +13,7 @@ CERTIFICATE_PREFIX = "CERTIFICATE_"
 POWER_OF_ATTORNEY_PREFIX = "POWER_OF_ATTORNEY_"
 
 
-class ActivityOutcome:
+class ActivityOutcome(enum.StrEnum):
     """Entries are written in the transaction of the change they record, so only a change that
     happened has one: SUCCEEDED. (A refused attempt writes nothing; it is in the operation log under
     its request id.)"""
