@@ -684,9 +684,9 @@ async def test_send_users_for_activation_needs_user_ids_or_all_imported_and_only
     foreign = (await listed_users(env, other_org))[other_org.emails[Role.USER]]["id"]
     before = await org_snapshot(env, org)
     cases = [
-        ({"userIds": [imported], "allImported": True}, [(["userIds"], "USER_IDS_OR_ALL_IMPORTED")]),
-        ({}, [(["userIds"], "USER_IDS_OR_ALL_IMPORTED")]),
-        ({"allImported": False}, [(["userIds"], "USER_IDS_OR_ALL_IMPORTED")]),
+        ({"userIds": [imported], "allImported": True}, [(["allImported"], "MORE_THAN_ONE_SELECTOR")]),
+        ({}, [(["userIds"], "SELECTOR_REQUIRED")]),
+        ({"allImported": False}, [(["userIds"], "SELECTOR_REQUIRED")]),
         ({"userIds": [imported, active]}, [(["userIds", "1"], "INVALID_STATUS")]),
         ({"userIds": [foreign, imported]}, [(["userIds", "0"], "NOT_FOUND")]),
     ]

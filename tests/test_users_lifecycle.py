@@ -1168,8 +1168,9 @@ async def test_a_deleted_user_cannot_be_reactivated_or_deleted_again(env: Env, o
     deleted = await mutate(env, org, DELETE_USER, "deleteUser", userId=user["id"])
     updated = await mutate(env, org, UPDATE_USER, "updateUser", userId=user["id"], phone="12345678")
 
-    for payload in (reactivated, deleted, updated):
-        assert errors_of(payload) == [(["userId"], "NOT_FOUND")]
+    # `user(id)` still shows the user, as DELETED: the answers say so (not NOT_FOUND).
+    for payload, code in ((reactivated, "USER_DELETED"), (deleted, "ALREADY_DELETED"), (updated, "USER_DELETED")):
+        assert errors_of(payload) == [(["userId"], code)]
         assert payload["user"] is None
     assert await org_rows(env, org) == before
 

@@ -169,10 +169,16 @@ class ImportUsersPayload:
     user_errors: list[UserError]
 
 
-@strawberry.input
+@strawberry.input(description="Exactly one of `userIds`, `allImported: true` and `jobId` (SELECTOR_REQUIRED, "
+                  "MORE_THAN_ONE_SELECTOR).")
 class SendUsersForActivationInput:
     user_ids: list[strawberry.ID] | None = None
     all_imported: bool = strawberry.field(default=False, description="Every imported CPR user not yet sent")
+    job_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The imported CPR users of this CREATE job not yet sent (NOT_FOUND, JOB_NOT_FINISHED, "
+        "JOB_CREATED_NO_USERS)",
+    )
 
 
 @strawberry.type
@@ -233,8 +239,11 @@ class BulkMutations:
         if input.user_ids is not None:
             # Ids of other types or organisations behave as missing users.
             ids = [uuid_of(raw, "User") or uuid.UUID(int=0) for raw in input.user_ids]
+        job_id = None
+        if input.job_id is not None:
+            job_id = uuid_of(input.job_id, "BulkJob") or uuid.UUID(int=0)  # as a missing job
         outcome, errors = await in_unit_of_work(
-            info, lambda uow: uc.send_users_for_activation(uow, ids, input.all_imported)
+            info, lambda uow: uc.send_users_for_activation(uow, ids, input.all_imported, job_id)
         )
         if outcome is None:
             return SendUsersForActivationPayload(sent=[], codes=[], needs_individual_sending=[], user_errors=errors)

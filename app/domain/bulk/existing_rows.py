@@ -162,11 +162,7 @@ async def update_batch(run: ImportRun, rows: list[Row]) -> None:
     await run.uow.users.replace_rights_many({u.id: a.rights for u, a in changed if a.rights is not None})
     entries = []
     for user, applied in changed:
-        details = dict(applied.fields)
-        if applied.authenticators is not None:
-            details["authenticators"] = {"to": sorted(applied.authenticators)}
-        if applied.rights is not None:
-            details["rights"] = {"to": sorted(applied.rights)}
+        details = applied.history_details()
         entries.append((ActivityType.USER_UPDATED, user, "Changed by CSV import: " + ", ".join(sorted(details)), details))
     await run.history(entries)
     run.note_affected(u.id for u, _ in changed)

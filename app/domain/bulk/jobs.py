@@ -9,7 +9,7 @@ from typing import Any
 
 from app.domain.bulk.csv_file import COLUMNS, BulkOperation
 from app.domain.bulk.model import BulkJob, BulkJobStatus, RowError
-from app.domain.common.errors import DomainError, ValidationFailed
+from app.domain.common.errors import DomainError, NotFound, ValidationFailed
 from app.domain.common.ports import UnitOfWork
 from app.domain.notifications.delivery import notify_person
 from app.domain.users.lifecycle import send_for_activation
@@ -104,15 +104,29 @@ class SentForActivation:
     needs_individual_sending: list[User]
 
 
+SELECTORS = ("userIds", "allImported", "jobId")
+
+
 async def send_users_for_activation(
-    uow: UnitOfWork, user_ids: list[uuid.UUID] | None, all_imported: bool
+    uow: UnitOfWork, user_ids: list[uuid.UUID] | None, all_imported: bool, job_id: uuid.UUID | None = None
 ) -> SentForActivation:
-    """Named users: CPR users are emailed, date-of-birth users get a code each (returned once).
-    `all_imported`: every imported-not-sent CPR user; date-of-birth users must be sent one by one."""
-    if (user_ids is None) == (not all_imported):
-        raise DomainError("USER_IDS_OR_ALL_IMPORTED", "Give either userIds or allImported: true", ["userIds"])
+    """Exactly one selector. Named users: CPR users are emailed, date-of-birth users get a code each
+    (returned once). `all_imported`: every imported-not-sent CPR user; `job_id`: those of them that
+    this import job created. Date-of-birth users found by either must be sent one by one."""
+    given = [name for name, on in zip(SELECTORS, (user_ids is not None, all_imported, job_id is not None),
+                                      strict=True) if on]
+    if not given:
+        raise DomainError("SELECTOR_REQUIRED", "Give one of userIds, allImported: true or jobId", ["userIds"])
+    if len(given) > 1:
+        raise DomainError(
+            "MORE_THAN_ONE_SELECTOR", f"Give only one of userIds, allImported: true and jobId (not {' and '.join(given)})",
+            [given[1]],
+        )
     outcome = SentForActivation([], [], [])
-    if all_imported:
+    by_list = user_ids is not None
+    if job_id is not None:
+        candidates = await users_waiting_from_job(uow, job_id)
+    elif all_imported:
         candidates = await uow.users.ids_in_status(UserStatus.CREATED)
     else:
         candidates = list(dict.fromkeys(user_ids or []))
@@ -128,7 +142,7 @@ async def send_users_for_activation(
         raise ValidationFailed(problems)
     for user_id in candidates:
         user = users[user_id]
-        if all_imported and user.identification.value == "DATE_OF_BIRTH":
+        if not by_list and user.identification.value == "DATE_OF_BIRTH":
             outcome.needs_individual_sending.append(user)
             continue
         code = await send_for_activation(uow, user)
@@ -136,3 +150,18 @@ async def send_users_for_activation(
         if code is not None:
             outcome.codes.append((user, code))
     return outcome
+
+
+async def users_waiting_from_job(uow: UnitOfWork, job_id: uuid.UUID) -> list[uuid.UUID]:
+    """The users `job_id` created that still wait to be sent (CREATED). Another organisation's job
+    is not found, as a missing one; a job that has not finished, or that created nobody (a dry run,
+    an update or delete, a failed file), is refused."""
+    job = await uow.bulk_jobs.get(job_id)
+    if job is None:
+        raise NotFound("Import job", ["jobId"])
+    if job.status in (BulkJobStatus.QUEUED, BulkJobStatus.RUNNING):
+        raise DomainError("JOB_NOT_FINISHED", "The import job has not finished yet", ["jobId"])
+    created = (job.result or {}).get("created", 0) if job.status is BulkJobStatus.SUCCEEDED else 0
+    if job.dry_run or job.operation != BulkOperation.CREATE.value or not created:
+        raise DomainError("JOB_CREATED_NO_USERS", "The import job created no users", ["jobId"])
+    return await uow.users.ids_created_by_job(job_id, UserStatus.CREATED)

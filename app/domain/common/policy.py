@@ -22,6 +22,7 @@ class Action(enum.StrEnum):
     VIEW_OWN_PROFILE = "VIEW_OWN_PROFILE"
     CREATE_USER = "CREATE_USER"
     UPDATE_USER = "UPDATE_USER"
+    UPDATE_USER_RIGHTS = "UPDATE_USER_RIGHTS"
     SET_USER_AUTHENTICATORS = "SET_USER_AUTHENTICATORS"
     SET_USER_ORGANISATION_UNIT = "SET_USER_ORGANISATION_UNIT"
     SEND_ACTIVATION = "SEND_ACTIVATION"
@@ -70,6 +71,9 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.VIEW_OWN_PROFILE: EVERYONE,
     Action.CREATE_USER: frozenset({UA}),
     Action.UPDATE_USER: frozenset({UA}),
+    # updateUser's gate: rights administrators reach it to change rights only (the use case refuses
+    # them every other field); user administrators change everything.
+    Action.UPDATE_USER_RIGHTS: frozenset({UA, RA}),
     Action.SET_USER_AUTHENTICATORS: frozenset({UA}),
     Action.SET_USER_ORGANISATION_UNIT: frozenset({UA}),
     Action.SEND_ACTIVATION: frozenset({UA}),

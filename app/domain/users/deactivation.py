@@ -11,7 +11,7 @@ from app.domain.certificates.changes import withdraw_certificates_of
 from app.domain.common.errors import DomainError, ValidationFailed
 from app.domain.common.ports import UnitOfWork
 from app.domain.common.validation import optional, parse_moment
-from app.domain.users.lifecycle import get_live_user
+from app.domain.users.lifecycle import get_editable_user, get_live_user
 from app.domain.users.model import User, UserStatus
 from app.domain.users.rules import E
 
@@ -19,7 +19,7 @@ from app.domain.users.rules import E
 async def deactivate_user(
     uow: UnitOfWork, user_id: uuid.UUID, from_: str | None, until: str | None
 ) -> User:
-    user = await get_live_user(uow, user_id)
+    user = await get_editable_user(uow, user_id)
     now = uow.platform.now()
     errors: list[DomainError] = []
     start = end = None
@@ -51,7 +51,7 @@ async def deactivate_user(
 
 
 async def reactivate_user(uow: UnitOfWork, user_id: uuid.UUID) -> User:
-    user = await get_live_user(uow, user_id)
+    user = await get_editable_user(uow, user_id)
     if user.status is UserStatus.ACTIVE and user.deactivated_from is not None:
         # Cancels a scheduled deactivation.
         pass
@@ -102,7 +102,9 @@ async def delete_user(uow: UnitOfWork, ca: CertificateAuthority, user_id: uuid.U
     """Irreversible. The row stays (status DELETED) so history keeps its target. The user's
     certificates are revoked and their orders cancelled in the same transaction (`ca` republishes
     the CRL)."""
-    user = await get_live_user(uow, user_id)
+    user = await get_live_user(uow, user_id, allow_deleted=True)
+    if user.status is UserStatus.DELETED:  # as `user(id)` shows it; not ours or never there: NOT_FOUND
+        raise DomainError(E.ALREADY_DELETED, "The user has already been deleted", ["userId"])
     if user.id == uow.actor.user_id:
         raise DomainError(E.INVALID_STATUS, "You cannot delete yourself", ["userId"])
     user.status = UserStatus.DELETED

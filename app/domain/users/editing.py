@@ -5,18 +5,40 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from app.domain.activity.history import ActivityType, record
-from app.domain.common.errors import DomainError
+from app.domain.common.errors import DomainError, Forbidden
+from app.domain.common.policy import Action, is_allowed
 from app.domain.common.ports import UnitOfWork
 from app.domain.common.validation import Errors, check_units, optional, org_context
-from app.domain.users.lifecycle import get_live_user
+from app.domain.users.lifecycle import get_editable_user, get_live_user
 from app.domain.users.model import NotificationChannel, User
 from app.domain.users.rules import E, UserChanges, apply_user_changes, parse_authenticators
 
+# What a rights administrator may change with updateUser (UPDATE_USER_RIGHTS); the rest needs UPDATE_USER.
+RIGHTS_ONLY = frozenset({"rights"})
+_INPUT_NAMES = {
+    "email": "email", "phone": "phone", "reference": "reference", "first_name": "firstName",
+    "last_name": "lastName", "p_number": "pNumber", "se_number": "seNumber", "private_mitid": "privateMitid",
+    "rights": "rights", "can_sign": "canSign", "can_create_seal": "canCreateSeal",
+}
+
+
+def given_fields(changes: UserChanges) -> list[str]:
+    """The API names of the fields a change gives (not None), in input order."""
+    return [api for name, api in _INPUT_NAMES.items() if getattr(changes, name) is not None]
+
 
 async def update_user(uow: UnitOfWork, user_id: uuid.UUID, changes: UserChanges) -> User:
-    user = await get_live_user(uow, user_id)
+    """Change the given fields with the rules of creation. A caller allowed only UPDATE_USER_RIGHTS
+    (a rights administrator) may give `rights` and nothing else: any other field is refused
+    (Forbidden) before anything is validated or written."""
+    user = await get_editable_user(uow, user_id)
+    if not is_allowed(uow.actor.roles, Action.UPDATE_USER):
+        others = [f for f in given_fields(changes) if f not in RIGHTS_ONLY]
+        if others:
+            raise Forbidden(f"Your roles allow changing a user's rights only, not {', '.join(others)}")
     errors = Errors()
     old_email = user.email
     applied = apply_user_changes(
@@ -32,19 +54,32 @@ async def update_user(uow: UnitOfWork, user_id: uuid.UUID, changes: UserChanges)
     await uow.users.save(user)
     if applied.authenticators is not None:
         await uow.users.set_authenticators(user.id, applied.authenticators, now)
-        applied.fields["authenticators"] = {"to": sorted(applied.authenticators)}
     if applied.rights is not None:
         await uow.users.set_rights(user.id, applied.rights)
-        applied.fields["rights"] = {"to": sorted(applied.rights)}
-    await record(
-        uow, ActivityType.USER_UPDATED, "Changed " + ", ".join(sorted(applied.fields)), target=user,
-        details=applied.fields,
-    )
+    details = applied.history_details()
+    await record(uow, ActivityType.USER_UPDATED, change_summary(details), target=user, details=details)
     return user
 
 
+SUMMARY_MAX = 500  # the history's summary column
+
+
+def change_summary(details: dict[str, Any]) -> str:
+    """"Changed email, rights (added A; removed B)": the fields by name, rights by code."""
+    parts = []
+    for name in sorted(details):
+        rights = details[name] if name == "rights" else None
+        if rights is None:
+            parts.append(name)
+            continue
+        moves = [f"{verb} {', '.join(rights[verb])}" for verb in ("added", "removed") if rights[verb]]
+        parts.append(f"rights ({'; '.join(moves)})" if moves else "rights")
+    summary = "Changed " + ", ".join(parts)
+    return summary if len(summary) <= SUMMARY_MAX else summary[: SUMMARY_MAX - 1] + "…"
+
+
 async def set_user_authenticators(uow: UnitOfWork, user_id: uuid.UUID, kinds: Sequence[str]) -> User:
-    user = await get_live_user(uow, user_id)
+    user = await get_editable_user(uow, user_id)
     errors = Errors()
     parsed = parse_authenticators(errors, kinds, await uow.organisations.get_settings())
     errors.raise_if_any()
@@ -65,7 +100,7 @@ async def set_user_authenticators(uow: UnitOfWork, user_id: uuid.UUID, kinds: Se
 async def set_user_organisation_unit(
     uow: UnitOfWork, user_id: uuid.UUID, p_number: str | None, se_number: str | None
 ) -> User:
-    user = await get_live_user(uow, user_id)
+    user = await get_editable_user(uow, user_id)
     errors = Errors()
     if not optional(p_number) and not optional(se_number):
         errors.add(E.REQUIRED, "Give a P-number, an SE-number or both", "pNumber")

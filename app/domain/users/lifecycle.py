@@ -32,6 +32,15 @@ async def get_live_user(uow: UnitOfWork, user_id: uuid.UUID, *, allow_deleted: b
     return user
 
 
+async def get_editable_user(uow: UnitOfWork, user_id: uuid.UUID) -> User:
+    """The user an administrator changes, locked: a deleted one (which `user(id)` still shows, as
+    DELETED) is USER_DELETED; one that is not the organisation's, or never was, NOT_FOUND."""
+    user = await get_live_user(uow, user_id, allow_deleted=True)
+    if user.status is UserStatus.DELETED:
+        raise DomainError(E.USER_DELETED, "The user has been deleted and can no longer be changed", ["userId"])
+    return user
+
+
 async def create_user(uow: UnitOfWork, data: NewUser, *, send: bool = True) -> CreatedUser:
     """Create a user. With `send`, a CPR user is emailed an activation link and a date-of-birth
     user gets a temporary code (returned once); without it the user waits as CREATED (import)."""
@@ -105,7 +114,7 @@ def activation_mail(uow: UnitOfWork, user: User, token: str) -> OutgoingMail:
 
 
 async def resend_activation_email(uow: UnitOfWork, user_id: uuid.UUID) -> User:
-    user = await get_live_user(uow, user_id)
+    user = await get_editable_user(uow, user_id)
     if user.identification is not Identification.CPR:
         raise DomainError(
             E.WRONG_IDENTIFICATION, "Users created with a date of birth get a code, not an email", ["userId"]
@@ -115,7 +124,7 @@ async def resend_activation_email(uow: UnitOfWork, user_id: uuid.UUID) -> User:
 
 
 async def generate_activation_code(uow: UnitOfWork, user_id: uuid.UUID) -> tuple[User, str]:
-    user = await get_live_user(uow, user_id)
+    user = await get_editable_user(uow, user_id)
     if user.identification is not Identification.DATE_OF_BIRTH:
         raise DomainError(
             E.WRONG_IDENTIFICATION, "Users created with a CPR number are activated by email", ["userId"]

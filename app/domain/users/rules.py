@@ -36,6 +36,9 @@ class UserErrorCode(enum.StrEnum):
     ALREADY_ANONYMOUS = "ALREADY_ANONYMOUS"
     REQUEST_PENDING = "REQUEST_PENDING"
     CONFLICT = "CONFLICT"
+    ANONYMOUS_NAME_FIXED = "ANONYMOUS_NAME_FIXED"
+    USER_DELETED = "USER_DELETED"
+    ALREADY_DELETED = "ALREADY_DELETED"
 
 
 E = UserErrorCode
@@ -200,9 +203,23 @@ class AppliedChanges:
     fields: dict[str, dict[str, Any]]
     authenticators: list[str] | None = None  # the new set, when it changed
     rights: list[str] | None = None  # the new set, when it changed
+    rights_before: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.fields) or self.authenticators is not None or self.rights is not None
+
+    def history_details(self) -> dict[str, Any]:
+        """What changed, for the history entry: each field from/to; rights also as added/removed."""
+        details: dict[str, Any] = dict(self.fields)
+        if self.authenticators is not None:
+            details["authenticators"] = {"to": sorted(self.authenticators)}
+        if self.rights is not None:
+            before, after = set(self.rights_before), set(self.rights)
+            details["rights"] = {
+                "from": sorted(before), "to": sorted(after),
+                "added": sorted(after - before), "removed": sorted(before - after),
+            }
+        return details
 
 
 def apply_user_changes(
@@ -231,7 +248,8 @@ def apply_user_changes(
     if changes.can_sign is not None or changes.can_create_seal is not None:
         sign = user.can_sign if changes.can_sign is None else changes.can_sign
         seal = user.can_create_seal if changes.can_create_seal is None else changes.can_create_seal
-        check_signing(errors, ctx, sign, seal)
+        # Only what this change turns (or keeps) on needs the setting: taking signing away never does.
+        check_signing(errors, ctx, changes.can_sign is True, changes.can_create_seal is True)
         user.can_sign, user.can_create_seal = sign, seal
     applied = AppliedChanges({})
     if changes.private_mitid is not None:
@@ -251,6 +269,13 @@ def apply_user_changes(
         "canSign": user.can_sign, "canCreateSeal": user.can_create_seal,
     }
     applied.fields = {k: {"from": before[k], "to": after[k]} for k in before if before[k] != after[k]}
+    applied.rights_before = list(rights)
+    if user.anonymous:
+        # The person asked to be known by their UUID only: their name stays as it was when they
+        # became anonymous (a new name would be a new identity shown to administrators).
+        for name in ("firstName", "lastName"):
+            if name in applied.fields:
+                errors.add(E.ANONYMOUS_NAME_FIXED, "An anonymous user's name cannot be changed", name)
     return applied
 
 

@@ -6,16 +6,18 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.domain.activity.history import ActivityType
 from app.domain.users.model import (
     User,
     UserInsert,
     UserStatus,
 )
 from app.persistence.db import Statements, any_of, insert_many
+from app.persistence.tables.activity import activities
 from app.persistence.tables.users import user_authenticators, user_rights, users
 from app.persistence.users.reads import authenticators_by_user, rights_by_user
 from app.persistence.users.rows import (
@@ -150,6 +152,21 @@ class UserBatches:
             .order_by(users.c.created_at, users.c.id)
         )
         return list((await self._conn.execute(q)).scalars())
+
+    async def ids_created_by_job(self, job_id: uuid.UUID, status: UserStatus) -> list[uuid.UUID]:
+        """The users an import job created (its USER_CREATED history entries name the job) that are
+        now in `status`, in the order they were created."""
+        q = (
+            select(users.c.id)
+            .join(activities, and_(activities.c.target_user_id == users.c.id, activities.c.org_id == self._org_id))
+            .where(
+                users.c.org_id == self._org_id, users.c.status == status.value,
+                activities.c.type == ActivityType.USER_CREATED.value,
+                activities.c.details["bulkJob"].as_string() == str(job_id),
+            )
+            .order_by(users.c.created_at, users.c.id)
+        )
+        return list(dict.fromkeys((await self._conn.execute(q)).scalars()))
 
 
 _BY_EMAIL = Statements(

@@ -10,12 +10,13 @@ import strawberry
 from strawberry.types import Info
 
 from app.adapters.pki import pki_for
+from app.domain.common.errors import Forbidden
 from app.domain.common.policy import Action
 from app.domain.users import anonymity, deactivation, editing, lifecycle
 from app.domain.users.model import User as DomainUser
 from app.domain.users.rules import NewUser, UserChanges
 from app.persistence.activation import activate_pending
-from app.schema.runtime.base import UserError, in_unit_of_work, not_found, requires, uuid_of
+from app.schema.runtime.base import UserError, forbidden, in_unit_of_work, not_found, requires, uuid_of
 from app.schema.runtime.enums import Authenticator
 from app.schema.users.queries import AnonymityRequestNode
 from app.schema.users.types import User
@@ -48,12 +49,30 @@ class CreateUserPayload:
     user_errors: list[UserError]
 
 
-@strawberry.input
+@strawberry.input(
+    description="Only the fields given change, with the rules of createUser. User administrators may change "
+    "every field; rights administrators `rights` only (any other field given: FORBIDDEN, nothing written)."
+)
 class UpdateUserInput:
     user_id: strawberry.ID
     email: str | None = None
     phone: str | None = strawberry.field(default=None, description="An empty string clears it")
     reference: str | None = strawberry.field(default=None, description="An empty string clears it")
+    first_name: str | None = strawberry.field(
+        default=None, description="Not of an anonymous user (ANONYMOUS_NAME_FIXED)"
+    )
+    last_name: str | None = strawberry.field(
+        default=None, description="Not of an anonymous user (ANONYMOUS_NAME_FIXED)"
+    )
+    rights: list[str] | None = strawberry.field(
+        default=None, description="The user's own rights as a whole, codes from `rightsCatalogue`; [] removes all"
+    )
+    can_sign: bool | None = strawberry.field(
+        default=None, description="true only where the organisation allows certificates"
+    )
+    can_create_seal: bool | None = strawberry.field(
+        default=None, description="true only where the organisation allows certificates"
+    )
 
 
 @strawberry.type
@@ -134,7 +153,10 @@ async def _user_mutation(
     user_id = uuid_of(raw_id, "User")
     if user_id is None:
         return UserPayload(user=None, user_errors=not_found("userId", "User"))
-    user, errors = await in_unit_of_work(info, lambda uow: use_case(uow, user_id))
+    try:
+        user, errors = await in_unit_of_work(info, lambda uow: use_case(uow, user_id))
+    except Forbidden as exc:  # refused after the user was found (rolled back: nothing written)
+        raise forbidden(exc.message) from None
     return UserPayload(user=User.of(user, info) if user else None, user_errors=errors)
 
 
@@ -158,9 +180,13 @@ class UserMutations:
             user_errors=[],
         )
 
-    @strawberry.mutation(permission_classes=requires(Action.UPDATE_USER))
+    @strawberry.mutation(permission_classes=requires(Action.UPDATE_USER_RIGHTS))
     async def update_user(self, info: Info, input: UpdateUserInput) -> UserPayload:
-        changes = UserChanges(email=input.email, phone=input.phone, reference=input.reference)
+        changes = UserChanges(
+            email=input.email, phone=input.phone, reference=input.reference, first_name=input.first_name,
+            last_name=input.last_name, rights=input.rights, can_sign=input.can_sign,
+            can_create_seal=input.can_create_seal,
+        )
         return await _user_mutation(info, input.user_id, lambda uow, uid: editing.update_user(uow, uid, changes))
 
     @strawberry.mutation(permission_classes=requires(Action.SET_USER_AUTHENTICATORS))
