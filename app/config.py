@@ -59,6 +59,15 @@ class Settings:
     import_max_bytes: int = 50 * 1024 * 1024
     import_max_rows: int = 200_000
     bulk_poll_seconds: float = 2.0
+    # Webhooks and the change feed (issue 17). Private/loopback endpoint addresses (and plain http)
+    # only with WEBHOOK_ALLOW_PRIVATE_ADDRESSES=1: development and tests.
+    webhook_allow_private_addresses: bool = False
+    webhook_interval_seconds: float = 1.0
+    webhook_timeout_seconds: float = 5.0
+    webhook_retry_base_seconds: float = 5.0
+    webhook_max_attempts: int = 8
+    webhook_disable_after_failures: int = 20
+    change_feed_retention_days: int = 30
     bulk_lease_seconds: float = 1800.0
     max_query_depth: int = 15
     max_query_aliases: int = 30
@@ -111,6 +120,15 @@ class Settings:
             "import_max_bytes": int(e.get("IMPORT_MAX_BYTES") or cls.import_max_bytes),
             "import_max_rows": int(e.get("IMPORT_MAX_ROWS") or cls.import_max_rows),
             "bulk_poll_seconds": float(e.get("BULK_POLL_SECONDS") or cls.bulk_poll_seconds),
+            "webhook_allow_private_addresses": _bool(e.get("WEBHOOK_ALLOW_PRIVATE_ADDRESSES"), False),
+            "webhook_interval_seconds": float(e.get("WEBHOOK_INTERVAL_SECONDS") or cls.webhook_interval_seconds),
+            "webhook_timeout_seconds": float(e.get("WEBHOOK_TIMEOUT_SECONDS") or cls.webhook_timeout_seconds),
+            "webhook_retry_base_seconds": float(e.get("WEBHOOK_RETRY_BASE_SECONDS") or cls.webhook_retry_base_seconds),
+            "webhook_max_attempts": int(e.get("WEBHOOK_MAX_ATTEMPTS") or cls.webhook_max_attempts),
+            "webhook_disable_after_failures": int(
+                e.get("WEBHOOK_DISABLE_AFTER_FAILURES") or cls.webhook_disable_after_failures
+            ),
+            "change_feed_retention_days": int(e.get("CHANGE_FEED_RETENTION_DAYS") or cls.change_feed_retention_days),
             "bulk_lease_seconds": float(e.get("BULK_LEASE_SECONDS") or cls.bulk_lease_seconds),
             "max_query_depth": int(e.get("GRAPHQL_MAX_DEPTH") or cls.max_query_depth),
             "max_query_aliases": int(e.get("GRAPHQL_MAX_ALIASES") or cls.max_query_aliases),

@@ -28,6 +28,7 @@ from app.persistence.tables.users import users
 from app.persistence.user_groups.repository import SqlUserGroupRepository
 from app.persistence.users.repository import SqlUserRepository
 from app.persistence.users.roles import SqlRoleRepository
+from app.persistence.webhooks import SqlWebhookRepository
 
 
 class SqlUnitOfWork:
@@ -57,6 +58,7 @@ class SqlUnitOfWork:
         self.user_groups = SqlUserGroupRepository(conn, org)
         self.billing = SqlBillingRepository(conn, org)
         self.powers_of_attorney = SqlPowerOfAttorneyRepository(conn, org)
+        self.webhooks = SqlWebhookRepository(conn, org)
         self.account_requests = SqlAccountRequestRepository(conn, org, lock_rows=not is_sqlite(str(self._engine.url)))
         return self
 

@@ -60,6 +60,8 @@ class Action(enum.StrEnum):
     REVOKE_OWN_CERTIFICATE = "REVOKE_OWN_CERTIFICATE"
     DELETE_CERTIFICATE = "DELETE_CERTIFICATE"
     UPDATE_CERTIFICATE_RIGHTS = "UPDATE_CERTIFICATE_RIGHTS"
+    VIEW_CHANGES = "VIEW_CHANGES"
+    MANAGE_WEBHOOKS = "MANAGE_WEBHOOKS"
     ASSIGN_ROLE = "ASSIGN_ROLE"
     REMOVE_ROLE = "REMOVE_ROLE"
 
@@ -116,6 +118,10 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.REVOKE_OWN_CERTIFICATE: EVERYONE,
     Action.DELETE_CERTIFICATE: frozenset({UA}),
     Action.UPDATE_CERTIFICATE_RIGHTS: frozenset({UA}),
+    # The change feed (entity ids and kinds of change, for sync tools): the administrators who see
+    # the history. Webhooks send the same outside: organisation administrators register them.
+    Action.VIEW_CHANGES: frozenset({OA, UA}),
+    Action.MANAGE_WEBHOOKS: frozenset({OA}),
     # Roles held by the gateway: organisation administrators give and take them.
     Action.ASSIGN_ROLE: frozenset({OA}),
     Action.REMOVE_ROLE: frozenset({OA}),
@@ -181,6 +187,9 @@ WRAPPERS: frozenset[str] = frozenset({
     "ImportUsersPayload", "IssueCertificatePayload", "LeaveExternalGroupPayload", "MarkNotificationsReadPayload",
     "NotificationSettingsPayload", "OrganisationSettingsPayload", "PowerOfAttorneyPayload",
     "SendUsersForActivationPayload", "UserGroupPayload", "UserPayload",
+    "ChangeConnection", "ChangeEdge", "WebhookEndpointConnection", "WebhookEndpointEdge",
+    "WebhookDeliveryConnection", "WebhookDeliveryEdge", "CreateWebhookEndpointPayload",
+    "DeleteWebhookEndpointPayload",
 })
 
 TYPES: dict[str, Reach] = {
@@ -220,6 +229,10 @@ TYPES: dict[str, Reach] = {
     # certificates
     "Certificate": Reach(Action.VIEW_CERTIFICATES, own=True),
     "CertificateProfile": Reach(Action.VIEW_CERTIFICATES),
+    # the change feed and webhooks
+    "Change": Reach(Action.VIEW_CHANGES),
+    "WebhookEndpoint": Reach(Action.MANAGE_WEBHOOKS),
+    "WebhookDelivery": Reach(Action.MANAGE_WEBHOOKS),
     # shared values
     "PageInfo": THROUGH,
     "UserError": THROUGH,
@@ -275,6 +288,7 @@ RELATIONS: dict[str, Reach] = {
     "PowerOfAttorney.grantedBy": THROUGH,
     "PowerOfAttorney.grantedTo": THROUGH,
     "PowerOfAttorney.rights": THROUGH,
+    "WebhookEndpoint.deliveries": THROUGH,  # who sees the endpoint (organisation administrators)
 }
 
 

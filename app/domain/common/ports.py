@@ -20,6 +20,7 @@ from app.domain.common.rights import Right
 from app.domain.powers_of_attorney.model import PowerOfAttorney
 from app.domain.user_groups.model import ExternalUser, UserGroup
 from app.domain.users.model import AnonymityRequest, User, UserInsert, UserStatus
+from app.domain.webhooks.model import WebhookRepository
 
 
 class Platform(Protocol):
@@ -203,6 +204,7 @@ class UnitOfWork(Protocol):
     powers_of_attorney: PowerOfAttorneyRepository
     bulk_jobs: BulkJobRepository
     certificates: CertificateRepository
+    webhooks: WebhookRepository
     account_requests: AccountRequestRepository
 
     async def actor_name(self) -> str: ...
