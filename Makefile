@@ -60,7 +60,7 @@ try-latest: http-audit-deps
 	$(LATEST)/bin/lint-imports
 	$(LATEST)/bin/ruff check app tests
 
-run: $(STAMP) graphiql-assets
+run: $(STAMP) graphiql-assets console-assets
 	$(BIN)/mitid-gateway migrate
 	PUBLIC_BASE_URL=http://127.0.0.1:$(PORT) $(BIN)/mitid-gateway seed-demo --if-empty
 	PUBLIC_BASE_URL=http://127.0.0.1:$(PORT) $(BIN)/mitid-gateway tokens
@@ -70,7 +70,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/ruff check app tests
 
-test: $(STAMP) lint http-audit-deps graphiql-assets
+test: $(STAMP) lint http-audit-deps graphiql-assets console-assets
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # graphql-http's serverAudits for tests/test_http_audit.py, pinned by tests/http_audit/package-lock.json,
@@ -99,6 +99,28 @@ graphiql-assets:
 	  && (cd $(GRAPHIQL_DIR) && npm ci --silent --prefer-offline --no-audit --no-fund) \
 	  || { rm -f $(GRAPHIQL_DIR)/package-lock.json; echo "note: GraphiQL's files could not be installed:" \
 	       "its page says how; the API works as usual"; }; fi
+
+# The admin console (issue 19): web/console (Vite + React + TypeScript, urql, operations typed from
+# schema.graphql), pinned by web/console/package-lock.json, built into var/console, which the gateway
+# serves at /console. `npm ci` again only when the lock changed, the build only when the lock, the
+# sources or schema.graphql did. Without npm, or when the build fails, /console says how to build it,
+# tests/test_console_browser.py skips, and everything else works as before.
+CONSOLE_DIR := var/console
+CONSOLE_SOURCES := web/console/package.json web/console/package-lock.json web/console/index.html \
+  web/console/vite.config.ts web/console/codegen.ts web/console/tsconfig.json schema.graphql \
+  $(shell find web/console/src -path web/console/src/gql -prune -o -type f -print 2>/dev/null)
+.PHONY: console-assets
+console-assets:
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  echo "note: npm not found: the console is not built (/console says how; the API works as usual)"; \
+	else $(MAKE) -s $(CONSOLE_DIR)/.built; fi
+
+$(CONSOLE_DIR)/.built: $(CONSOLE_SOURCES)
+	@cd web/console && { cmp -s package-lock.json node_modules/.console-lock \
+	  || { npm ci --silent --prefer-offline --no-audit --no-fund && cp package-lock.json node_modules/.console-lock; }; } \
+	  && npm run --silent build >../../var/console-build.log 2>&1 \
+	  && touch ../../$@ \
+	  || echo "note: the console could not be built (see var/console-build.log): /console says how; the API works as usual"
 
 # The dashboard benchmark (issue 7) from a fresh clone: installs, generates the data, prints the table.
 bench: $(STAMP)

@@ -19,6 +19,7 @@ from app.bootstrap import Services, build_services
 from app.config import Settings
 from app.domain.bulk.csv_file import BulkOperation, template
 from app.entrypoints.http.activation import activation_routes
+from app.entrypoints.http.console import console_routes
 from app.entrypoints.http.exports import export_routes
 from app.entrypoints.http.gateway import GatewayGraphQL
 from app.entrypoints.http.graphiql import GraphiQLPage
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             *user_export_routes(services),  # /exports/users.csv
             *certificate_routes(services),  # /pki/ca.pem, /pki/crl.pem, /exports/certificates.csv
             *(ide.routes() if ide else []),  # /graphiql/…: the files of GraphiQL (its page: GET /graphql)
+            *console_routes(),  # /console: the admin console (var/console, `make console-assets`)
         ],
         lifespan=lifespan,
     )

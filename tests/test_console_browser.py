@@ -1,0 +1,397 @@
+"""The admin console (issue 19) in a real headless Chromium (Debian's package, driven by playwright),
+against the real server (uvicorn in its own process) on SQLite and PostgreSQL, with the browser's
+network off: everything comes from the gateway, under the console's Content-Security-Policy.
+
+As a user administrator: sign in with a pasted bearer token, the dashboard's counts, the users list
+(search, status filter), create a CPR user (an activation email, no code) and a date-of-birth user
+(the temporary code shown once), a userError next to its field, edit a user, deactivate, reactivate
+and delete with confirmation, billing and settings without controls. As an organisation
+administrator: no create control, change a setting (saved, as the API then says). On each page
+axe-core (the copy pinned in web/console's package-lock.json) reports no serious or critical
+violation. The token is kept in sessionStorage only, and gone after signing out.
+
+The console is built by `make console-assets` (which `make test` runs) into var/console; without
+that build, axe-core's installed file, Chromium or playwright the test is skipped, saying which.
+`CONSOLE_SCREENSHOTS=docs/console` writes the screenshots there (the README's pictures)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from app.adapters.jwt import sign_token
+from app.bootstrap import build_services
+from app.config import Settings
+from app.domain.common.principal import Role
+from app.entrypoints.http.console import CSP
+from app.persistence.migrate import upgrade
+from tests.conftest import _free_port, _postgres_database
+from tests.factories import OrgFixture, make_org
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
+BUILD = Path(os.environ.get("CONSOLE_ASSETS", ROOT / "var" / "console"))
+AXE = ROOT / "web" / "console" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_URL_PATH = "/__test__/axe.min.js"  # answered by the test itself (same origin, so the CSP allows it)
+SCREENSHOTS = os.environ.get("CONSOLE_SCREENSHOTS")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+RECORD_VIOLATIONS = """
+    window.__cspViolations = [];
+    document.addEventListener('securitypolicyviolation', e => window.__cspViolations.push(
+        {directive: e.violatedDirective, blocked: e.blockedURI, sample: e.sample}));
+"""
+AXE_RUN = """async () => {
+    const result = await axe.run(document, {resultTypes: ['violations']});
+    return result.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+        .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}));
+}"""
+STORAGE = "() => JSON.stringify({local: {...localStorage}, session: {...sessionStorage}})"
+SETTINGS_QUERY = "{ settings { userCreation { anonymityAllowed } } }"
+
+
+def _missing() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"Chromium is not installed ({CHROMIUM}); .ci/run installs Debian's chromium package"
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (pip install -e '.[test]')"
+    if not (BUILD / "index.html").is_file():
+        return f"the console is not built in {BUILD} (`make console-assets`, which needs npm)"
+    if not AXE.is_file():
+        return f"axe-core is not installed at {AXE} (`make console-assets` installs web/console's packages)"
+    return None
+
+
+@contextlib.asynccontextmanager
+async def _database(backend: str, tmp_path: Path) -> AsyncIterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'console.db'}"
+    else:
+        async with _postgres_database() as url:
+            yield url
+
+
+@contextlib.asynccontextmanager
+async def _server(database_url: str) -> AsyncIterator[str]:
+    port = _free_port()
+    origin = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "DATABASE_URL": database_url, "BACKGROUND_TASKS": "0", "CONSOLE_ASSETS": str(BUILD),
+           "PUBLIC_BASE_URL": origin}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app.entrypoints.http.app:create_app", "--factory", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning"], cwd=ROOT, env=env, start_new_session=True,
+    )
+    try:
+        async with httpx.AsyncClient() as client:
+            for _ in range(150):
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get(f"{origin}/healthz")).status_code == 200:
+                        break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("the gateway did not start")
+        yield origin
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=10)
+
+
+async def _graphql(origin: str, token: str, query: str) -> dict[str, Any]:
+    async with httpx.AsyncClient() as client:
+        response = await client.post(f"{origin}/graphql", json={"query": query},
+                                     headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+class Browser:
+    """One page with its recorders: requests elsewhere, CSP violations, console and page errors,
+    and the axe findings of every page checked."""
+
+    def __init__(self, page: Any, origin: str, shots: Path) -> None:
+        self.page, self.origin, self.shots = page, origin, shots
+        self.console_errors: list[str] = []
+        self.page_errors: list[str] = []
+        self.axe: dict[str, list[Any]] = {}
+        page.on("console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.page_errors.append(str(e)))
+
+    def main(self) -> Any:
+        return self.page.locator("main")
+
+    async def heading(self, text: str) -> None:
+        h1 = self.page.locator("main h1")
+        await h1.filter(has_text=text).wait_for(timeout=15_000)
+
+    async def check(self, name: str, *, screenshot: bool = True) -> None:
+        """axe-core on the page as it is now (injected from the installed file, same origin)."""
+        if not await self.page.evaluate("() => typeof window.axe === 'object'"):
+            await self.page.add_script_tag(url=self.origin + AXE_URL_PATH)
+        self.axe[name] = await self.page.evaluate(AXE_RUN)
+        if screenshot:
+            await self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
+
+    async def menu(self, label: str) -> None:
+        await self.page.get_by_role("navigation", name="Menu").get_by_role("link", name=label, exact=True).click()
+        await self.heading(label)
+
+    async def sign_in(self, token: str) -> None:
+        await self.page.get_by_label("Adgangstoken").fill(f"Bearer {token}")
+        await self.page.get_by_role("button", name="Log ind").click()
+
+
+async def _user_administrator(b: Browser, org: OrgFixture, token: str) -> dict[str, Any]:
+    page = b.page
+    seen: dict[str, Any] = {}
+
+    response = await page.goto(f"{b.origin}/console")
+    assert response is not None and response.status == 200
+    assert response.headers["content-security-policy"] == CSP
+    await b.heading("Log ind")
+    # A token the gateway refuses: the error is tied to the field, the console stays closed.
+    await b.sign_in("not-a-token")
+    field = page.get_by_label("Adgangstoken")
+    await page.locator("#token-fejl").wait_for(timeout=10_000)
+    assert await field.get_attribute("aria-invalid") == "true"
+    assert "token-fejl" in (await field.get_attribute("aria-describedby") or "")
+    await b.check("sign-in")
+
+    await b.sign_in(token)
+    await b.heading("Overblik")
+    # Focus moves to the page's heading after navigation (screen readers announce the new page).
+    assert await page.evaluate("() => document.activeElement?.tagName") == "H1"
+    cards = page.get_by_role("list", name="Brugere pr. status")
+    await cards.get_by_text("I alt").wait_for()
+    seen["dashboard"] = await cards.inner_text()
+    menu = await page.get_by_role("navigation", name="Menu").inner_text()
+    seen["ua_menu"] = menu
+    await b.check("dashboard")
+
+    await b.menu("Brugere")
+    assert await page.evaluate("() => document.activeElement?.textContent") == "Brugere"
+    status = page.get_by_role("status").filter(has_text="brugere")
+    await status.filter(has_text=f"af {len(Role)} brugere").wait_for(timeout=10_000)
+    await b.check("users")
+
+    # Create a CPR user: first a CPR that is no date (the userError next to its field), then a good one.
+    await page.get_by_role("link", name="Opret bruger").click()
+    await b.heading("Opret bruger")
+    await page.get_by_label("Fornavn").fill("Søren")
+    await page.get_by_label("Efternavn").fill("Ærø-Åberg")
+    await page.get_by_label("E-mail").fill(f"soeren.{org.cvr}@example.dk")
+    await page.get_by_label("CPR-nummer", exact=True).fill("320190-1234")
+    await page.get_by_role("button", name="Opret bruger").click()
+    cpr = page.get_by_label("CPR-nummer", exact=True)
+    await page.locator(".field-error").first.wait_for(timeout=10_000)
+    assert await cpr.get_attribute("aria-invalid") == "true"
+    error_id = (await cpr.get_attribute("aria-describedby") or "").split()[-1]
+    seen["cpr_error"] = await page.locator(f"[id='{error_id}']").inner_text()
+    seen["cpr_error_focused"] = await page.evaluate("() => document.activeElement?.getAttribute('name')")
+    await b.check("create-user-error", screenshot=False)
+    await cpr.fill("010190-1234")
+    await page.get_by_role("button", name="Opret bruger").click()
+    created = page.locator(".success")
+    await created.wait_for(timeout=10_000)
+    seen["cpr_created"] = await created.inner_text()
+
+    # A date-of-birth user: the temporary code, once.
+    await page.get_by_role("button", name="Opret en bruger mere").click()
+    await page.get_by_label("Fornavn").fill("Åse")
+    await page.get_by_label("Efternavn").fill("Møller")
+    await page.get_by_label("E-mail").fill(f"aase.{org.cvr}@example.dk")
+    await page.get_by_label("Fødselsdato (du får en midlertidig aktiveringskode)").check()
+    await page.get_by_label("Fødselsdato", exact=True).fill("1985-04-12")
+    await page.get_by_role("button", name="Opret bruger").click()
+    await created.wait_for(timeout=10_000)
+    seen["code"] = await created.locator(".code").inner_text()
+    seen["dob_created"] = await created.inner_text()
+    await b.check("create-user")
+    await page.get_by_role("link", name="Gå til brugeren").click()
+    await b.heading("Åse Møller")
+    seen["code_on_user_page"] = seen["code"] in await page.content()
+
+    # Edit: a bad phone number (its userError), then a good one.
+    await page.get_by_label("Telefon", exact=True).fill("12")
+    await page.get_by_role("button", name="Gem ændringer").click()
+    await page.get_by_label("Telefon", exact=True).and_(page.locator("[aria-invalid='true']")).wait_for(timeout=10_000)
+    await page.get_by_label("Telefon", exact=True).fill("+45 12 34 56 78")
+    await page.get_by_label("Reference", exact=True).fill("Lønkontoret")
+    await page.get_by_role("button", name="Gem ændringer").click()
+    await page.get_by_text("Ændringerne er gemt.").wait_for(timeout=10_000)
+    await b.check("user")
+
+    # Delete, confirmed in a dialog.
+    await page.get_by_role("button", name="Slet…").click()
+    dialog = page.get_by_role("dialog", name="Slet Åse Møller?")
+    await dialog.wait_for()
+    await b.check("delete-dialog", screenshot=False)
+    await dialog.get_by_role("button", name="Ja, slet brugeren").click()
+    await b.heading("Brugere")
+
+    # Search and filter the list; deactivate and reactivate the plain user.
+    await page.get_by_role("combobox", name="Status").select_option("DELETED")
+    await page.get_by_role("status").filter(has_text="Viser 1–1 af 1 brugere").wait_for(timeout=10_000)
+    await page.get_by_role("combobox", name="Status").select_option("")
+    await page.get_by_role("searchbox", name="Søg").fill("Søren")
+    await page.get_by_role("button", name="Søg", exact=True).click()
+    await page.get_by_role("status").filter(has_text="Viser 1–1 af 1 brugere").wait_for(timeout=10_000)
+    seen["search_rows"] = await page.locator("tbody tr").count()
+    await page.get_by_role("searchbox", name="Søg").fill(org.emails[Role.USER])
+    await page.get_by_role("button", name="Søg", exact=True).click()
+    await page.get_by_role("status").filter(has_text="Viser 1–1 af 1 brugere").wait_for(timeout=10_000)
+    await page.locator("tbody a").first.click()
+    await page.get_by_role("button", name="Deaktivér…").click()
+    dialog = page.get_by_role("dialog")
+    await dialog.get_by_role("button", name="Deaktivér", exact=True).click()
+    await page.get_by_role("button", name="Genaktivér").wait_for(timeout=10_000)
+    seen["after_deactivate"] = await page.locator("dl.facts").first.inner_text()
+    await page.get_by_role("button", name="Genaktivér").click()
+    await page.get_by_role("button", name="Deaktivér…").wait_for(timeout=10_000)
+
+    await b.menu("Fakturering")
+    await page.get_by_text("Faktureringsmåde").wait_for(timeout=10_000)
+    seen["billing_controls"] = await b.main().locator("input, select, textarea, button").count()
+    await b.check("billing")
+    await b.menu("Indstillinger")
+    await page.get_by_text("Anonyme brugere er tilladt").wait_for(timeout=10_000)
+    seen["ua_settings_controls"] = await b.main().locator("input, select, textarea, button").count()
+    await b.check("settings-read-only", screenshot=False)
+    seen["storage_signed_in"] = await page.evaluate(STORAGE)
+
+    await page.get_by_role("button", name="Log ud").click()
+    await b.heading("Log ind")
+    seen["storage_signed_out"] = await page.evaluate(STORAGE)
+    return seen
+
+
+async def _organisation_administrator(b: Browser, token: str) -> dict[str, Any]:
+    page = b.page
+    seen: dict[str, Any] = {}
+    await b.sign_in(token)
+    await b.heading("Overblik")
+    await b.menu("Brugere")
+    await page.locator("tbody tr").first.wait_for(timeout=10_000)
+    seen["create_links"] = await page.get_by_role("link", name="Opret bruger").count()
+    await b.menu("Fakturering")
+    await page.get_by_text("Faktureringsmåde").wait_for(timeout=10_000)
+    await b.menu("Indstillinger")
+    box = page.get_by_role("checkbox", name="Anonyme brugere er tilladt")
+    await box.wait_for(timeout=10_000)
+    seen["before"] = await box.is_checked()
+    await box.uncheck()
+    await page.get_by_role("button", name="Gem indstillinger").click()
+    await page.get_by_text("Indstillingerne er gemt.").wait_for(timeout=10_000)
+    await b.check("settings")
+    # A deep link, opened fresh in the same tab: the same screen, still signed in.
+    await page.goto(f"{b.origin}/console/settings")
+    await b.heading("Indstillinger")
+    seen["after_reload"] = await page.get_by_role("checkbox", name="Anonyme brugere er tilladt").is_checked()
+    return seen
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_console_main_tasks_as_user_and_organisation_administrator(backend: str, tmp_path: Path) -> None:
+    if (reason := _missing()) is not None:
+        pytest.skip(reason)
+    from playwright.async_api import Route, async_playwright
+
+    shots = Path(SCREENSHOTS) if SCREENSHOTS and backend == "sqlite" else tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
+    async with _database(backend, tmp_path) as url:
+        settings = Settings.from_env({}, database_url=url, background_tasks=False)
+        services = build_services(settings)
+        await upgrade(services.engine)
+        org = await make_org(services, name="Eksempel ApS")
+        await services.engine.dispose()
+        ua = sign_token(settings, org.people[Role.USER_ADMINISTRATOR], org.cvr, [Role.USER_ADMINISTRATOR])
+        oa = sign_token(settings, org.people[Role.ORGANISATION_ADMINISTRATOR], org.cvr,
+                        [Role.ORGANISATION_ADMINISTRATOR])
+
+        async with _server(url) as origin:
+            elsewhere: list[str] = []
+            local: list[str] = []
+
+            async def network_off(route: Route) -> None:
+                parts = urlsplit(route.request.url)
+                if parts.scheme in ("http", "https") and parts.netloc == urlsplit(origin).netloc:
+                    if parts.path == AXE_URL_PATH:
+                        await route.fulfill(path=str(AXE), content_type="text/javascript; charset=utf-8")
+                        return
+                    local.append(route.request.url)
+                    await route.continue_()
+                elif parts.scheme == "data":
+                    await route.continue_()
+                else:
+                    elsewhere.append(route.request.url)
+                    await route.abort("internetdisconnected")
+
+            async with async_playwright() as p:
+                browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+                context = await browser.new_context(service_workers="block", locale="da-DK",
+                                                    viewport={"width": 1280, "height": 860})
+                await context.route("**/*", network_off)
+                await context.add_init_script(RECORD_VIOLATIONS)
+                b = Browser(await context.new_page(), origin, shots)
+                try:
+                    as_ua = await _user_administrator(b, org, ua)
+                    as_oa = await _organisation_administrator(b, oa)
+                    violations = await b.page.evaluate("() => window.__cspViolations")
+                except Exception:
+                    failure = tmp_path / "failure.png"
+                    await b.page.screenshot(path=str(failure), full_page=True)
+                    print(f"the page when the test failed: {failure}\n{await b.main().inner_text()}")
+                    raise
+                finally:
+                    await browser.close()
+            saved = await _graphql(origin, oa, SETTINGS_QUERY)
+
+    assert elsewhere == [], f"the page tried to reach other hosts: {elsewhere}"
+    assert any("/console/assets/" in u for u in local) and any(u.endswith("/graphql") for u in local)
+    assert violations == [], f"Content-Security-Policy violations: {violations}"
+    assert b.page_errors == [], b.page_errors
+    failed_requests = [e for e in b.console_errors if "Failed to load resource" not in e]
+    assert failed_requests == [], b.console_errors
+    for name, found in b.axe.items():
+        assert found == [], f"axe-core: serious or critical violations on {name}: {found}"
+    assert {"sign-in", "dashboard", "users", "create-user", "user", "billing", "settings"} <= set(b.axe)
+
+    # User administrator.
+    assert "I alt" in as_ua["dashboard"] and str(len(Role)) in as_ua["dashboard"]
+    assert "Aktiv" in as_ua["dashboard"]
+    assert all(label in as_ua["ua_menu"] for label in ("Overblik", "Brugere", "Fakturering", "Indstillinger"))
+    assert "CPR-nummeret" in as_ua["cpr_error"]
+    assert as_ua["cpr_error_focused"] == "cpr"
+    assert "Søren Ærø-Åberg er oprettet" in as_ua["cpr_created"] and "aktiveringsmail" in as_ua["cpr_created"]
+    assert "Midlertidig aktiveringskode" not in as_ua["cpr_created"]
+    assert re.fullmatch(r"\S{6,}", as_ua["code"]), as_ua["code"]
+    assert "Åse Møller er oprettet" in as_ua["dob_created"] and "kun denne ene gang" in as_ua["dob_created"]
+    assert as_ua["code_on_user_page"] is False
+    assert as_ua["search_rows"] == 1
+    assert "Deaktiveret" in as_ua["after_deactivate"]
+    assert as_ua["billing_controls"] == 0
+    assert as_ua["ua_settings_controls"] == 0
+    assert ua in as_ua["storage_signed_in"]
+    assert ua not in as_ua["storage_signed_in"].split('"session"')[0], "the token went into localStorage"
+    assert ua not in as_ua["storage_signed_out"]
+
+    # Organisation administrator.
+    assert as_oa["create_links"] == 0
+    assert as_oa["before"] is True and as_oa["after_reload"] is False
+    assert saved["settings"]["userCreation"]["anonymityAllowed"] is False

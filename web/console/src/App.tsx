@@ -1,0 +1,140 @@
+// Sign-in, then the menu the signed-in person's roles allow, then the screen of the route.
+import { useEffect, useMemo, useState } from "react";
+import { Provider, useQuery } from "urql";
+import { loadToken, saveToken } from "./auth";
+import { makeClient } from "./client";
+import { ViewerQuery } from "./viewer";
+import type { Role } from "./gql/graphql";
+import { can, ROLE_NAMES, type Ability } from "./roles";
+import { Link, navigate, useRoute } from "./router";
+import { APP_NAME, FormErrors, Loading, Page, requestErrors } from "./ui";
+import { SignIn } from "./pages/SignIn";
+import { Dashboard } from "./pages/Dashboard";
+import { UsersList } from "./pages/UsersList";
+import { CreateUser } from "./pages/CreateUser";
+import { UserDetail } from "./pages/UserDetail";
+import { BillingPage } from "./pages/Billing";
+import { SettingsPage } from "./pages/Settings";
+
+export function App() {
+  const [token, setToken] = useState<string | null>(() => loadToken());
+  const [notice, setNotice] = useState<string | null>(null);
+  const client = useMemo(() => (token ? makeClient(token) : null), [token]);
+
+  const signIn = (value: string) => {
+    saveToken(value);
+    setNotice(null);
+    setToken(value);
+  };
+  const signOut = (message: string | null) => {
+    saveToken(null);
+    setNotice(message);
+    setToken(null);
+    navigate("/");
+  };
+
+  if (!client) return <SignIn onSignIn={signIn} notice={notice} />;
+  return (
+    <Provider value={client}>
+      <Shell onSignOut={signOut} />
+    </Provider>
+  );
+}
+
+type MenuItem = { to: string; label: string; ability?: Ability };
+const MENU: readonly MenuItem[] = [
+  { to: "/", label: "Overblik", ability: "viewUsers" },
+  { to: "/users", label: "Brugere", ability: "viewUsers" },
+  { to: "/billing", label: "Fakturering", ability: "viewBilling" },
+  { to: "/settings", label: "Indstillinger" },
+];
+
+function isCurrent(route: string, to: string): boolean {
+  return to === "/" ? route === "/" : route === to || route.startsWith(`${to}/`);
+}
+
+function Shell({ onSignOut }: { onSignOut: (message: string | null) => void }) {
+  const [{ data, fetching, error }] = useQuery({ query: ViewerQuery });
+  const route = useRoute();
+
+  const rejected = !!error?.graphQLErrors.some((e) => e.extensions?.code === "UNAUTHENTICATED");
+  useEffect(() => {
+    if (rejected) onSignOut("Adgangstokenet blev ikke godtaget (udløbet eller ugyldigt). Indsæt et nyt.");
+  }, [rejected, onSignOut]);
+  if (rejected) return null;
+  if (fetching && !data) return <Loading />;
+  if (!data) {
+    return (
+      <main id="indhold">
+        <Page title="Konsollen kunne ikke starte">
+          <FormErrors errors={requestErrors(error)} />
+          <button type="button" onClick={() => onSignOut(null)}>
+            Log ud
+          </button>
+        </Page>
+      </main>
+    );
+  }
+  const roles = data.viewer.roles as Role[];
+  const menu = MENU.filter((m) => !m.ability || can(roles, m.ability));
+
+  return (
+    <>
+      <a className="skip" href="#indhold">
+        Gå til indhold
+      </a>
+      <header className="top">
+        <span className="brand">{APP_NAME}</span>
+        <span className="who">
+          {data.viewer.user?.name ?? "Ukendt bruger"} · {roles.map((r) => ROLE_NAMES[r]).join(", ") || "ingen rolle"} ·{" "}
+          {data.viewer.organisation.name} (CVR {data.viewer.organisation.cvr})
+        </span>
+        <button type="button" className="secondary" onClick={() => onSignOut(null)}>
+          Log ud
+        </button>
+      </header>
+      <div className="layout">
+        <nav aria-label="Menu">
+          <ul>
+            {menu.map((m) => (
+              <li key={m.to}>
+                <Link to={m.to} aria-current={isCurrent(route, m.to) ? "page" : undefined}>
+                  {m.label}
+                </Link>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <main id="indhold">
+          <Screen route={route} roles={roles} />
+        </main>
+      </div>
+    </>
+  );
+}
+
+function Screen({ route, roles }: { route: string; roles: Role[] }) {
+  const viewUsers = can(roles, "viewUsers");
+  if (route === "/") return viewUsers ? <Dashboard /> : <NotForYou />;
+  if (route === "/users") return viewUsers ? <UsersList roles={roles} /> : <NotForYou />;
+  if (route === "/users/new") return can(roles, "manageUsers") ? <CreateUser /> : <NotForYou />;
+  const user = /^\/users\/([^/]+)$/.exec(route);
+  if (user) return viewUsers ? <UserDetail id={decodeURIComponent(user[1])} roles={roles} /> : <NotForYou />;
+  if (route === "/billing") return can(roles, "viewBilling") ? <BillingPage /> : <NotForYou />;
+  if (route === "/settings") return <SettingsPage canEdit={can(roles, "updateSettings")} />;
+  return (
+    <Page title="Siden findes ikke">
+      <p>
+        Der er ingen side på denne adresse. <Link to="/">Gå til overblikket</Link>.
+      </p>
+    </Page>
+  );
+}
+
+function NotForYou() {
+  return (
+    <Page title="Ingen adgang">
+      <p>Din rolle giver ikke adgang til denne side. Menuen viser de sider, du kan bruge.</p>
+    </Page>
+  );
+}

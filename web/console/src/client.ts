@@ -1,0 +1,51 @@
+// One urql client per signed-in token: the normalized cache (graphcache) never outlives the person.
+import { Client, fetchExchange } from "urql";
+import { cacheExchange, type Cache } from "@urql/exchange-graphcache";
+
+function invalidateUserLists(cache: Cache): void {
+  for (const field of cache.inspectFields("Query")) {
+    if (field.fieldName === "users") cache.invalidate("Query", field.fieldName, field.arguments);
+  }
+}
+
+const embedded = () => null; // objects without an identity of their own: stored inside their parent
+
+export function makeClient(token: string): Client {
+  return new Client({
+    url: "/graphql",
+    preferGetMethod: false,
+    fetchOptions: () => ({ headers: { Authorization: `Bearer ${token}` } }),
+    exchanges: [
+      cacheExchange({
+        keys: {
+          Viewer: () => "viewer",
+          OrganisationSettings: () => "settings",
+          Billing: () => "billing",
+          BillingCounts: embedded,
+          NemHandelDetails: embedded,
+          UserCreationSettings: embedded,
+          AuthenticatorSettings: embedded,
+          CertificateSettings: embedded,
+          PUnit: (data) => (data.pNumber as string | undefined) ?? null,
+          SeNumber: embedded,
+          Deactivation: embedded,
+          PageInfo: embedded,
+          UserError: embedded,
+          CreateUserPayload: embedded,
+          UserPayload: embedded,
+          GenerateActivationCodePayload: embedded,
+          OrganisationSettingsPayload: embedded,
+        },
+        updates: {
+          Mutation: {
+            createUser: (_result, _args, cache) => invalidateUserLists(cache),
+            deleteUser: (_result, _args, cache) => invalidateUserLists(cache),
+            deactivateUser: (_result, _args, cache) => invalidateUserLists(cache),
+            reactivateUser: (_result, _args, cache) => invalidateUserLists(cache),
+          },
+        },
+      }),
+      fetchExchange,
+    ],
+  });
+}
