@@ -4,6 +4,7 @@ anonymous users, and the history entry each change leaves."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from typing import Any
@@ -12,7 +13,11 @@ from sqlalchemy import select
 
 from app.domain.common.organisation import OrganisationSettings
 from app.domain.common.principal import Role
-from app.domain.users.rules import UserChanges
+from app.domain.common.validation import Errors, OrgContext
+from app.domain.users.editing import SUMMARY_MAX, change_summary, given_fields
+from app.domain.users.model import Identification, UserStatus
+from app.domain.users.model import User as DomainUser
+from app.domain.users.rules import AppliedChanges, UserChanges, apply_user_changes
 from app.persistence.tables.activity import activities
 from app.persistence.tables.users import user_rights, users
 from app.schema.runtime.base import to_global_id
@@ -283,10 +288,64 @@ async def test_an_anonymous_users_name_is_fixed_but_the_rest_can_change(env: Env
 
 
 def test_given_fields_names_every_field_a_change_gives() -> None:
-    from app.domain.users.editing import given_fields
-
     assert given_fields(UserChanges()) == []
     assert given_fields(UserChanges(rights=[])) == ["rights"]
     assert given_fields(UserChanges(phone="", can_sign=False, first_name="A")) == ["phone", "firstName", "canSign"]
     every = UserChanges(**{name: "x" for name in UserChanges.__slots__})  # type: ignore[arg-type]
     assert len(given_fields(every)) == len(UserChanges.__slots__)
+
+
+def _user(**extra: Any) -> DomainUser:
+    values: dict[str, Any] = dict(
+        id=uuid.uuid4(), org_id=1, first_name="Rita", last_name="Rettighed", email="rita@example.dk", phone=None,
+        reference=None, identification=Identification.DATE_OF_BIRTH, cpr_masked=None,
+        date_of_birth=dt.date(1990, 1, 1), anonymous=False, status=UserStatus.ACTIVE, p_number=None, se_number=None,
+        can_sign=False, can_create_seal=False, created_at=dt.datetime.now(dt.UTC),
+    )
+    return DomainUser(**{**values, **extra})
+
+
+def _apply(
+    user: DomainUser, changes: UserChanges, rights: list[str], *, signing: bool = True
+) -> tuple[AppliedChanges, list[Any]]:
+    settings = OrganisationSettings(user_certificates_allowed=signing, organisation_certificates_allowed=signing)
+    ctx = OrgContext(1, settings, frozenset(), frozenset(), dt.date.today(), frozenset({"A.X", "B.Y", "C.Z"}))
+    errors = Errors()
+    applied = apply_user_changes(user, [], rights, changes, ctx, errors)
+    return applied, [(e.field, e.code) for e in errors.items]
+
+
+def test_the_history_of_a_rights_change_lists_what_was_added_and_removed() -> None:
+    applied, errors = _apply(_user(), UserChanges(rights=["c.z", "A.X", "A.X"]), ["A.X", "B.Y"])
+    assert errors == []
+    assert applied.history_details() == {
+        "rights": {"from": ["A.X", "B.Y"], "to": ["A.X", "C.Z"], "added": ["C.Z"], "removed": ["B.Y"]}}
+    same, _ = _apply(_user(), UserChanges(rights=["B.Y", "A.X"]), ["A.X", "B.Y"])
+    assert not same and same.history_details() == {}
+
+
+def test_an_anonymous_users_name_is_refused_only_when_it_would_change() -> None:
+    _, errors = _apply(_user(anonymous=True), UserChanges(first_name="Ny", last_name="Rettighed"), [])
+    assert errors == [(["firstName"], "ANONYMOUS_NAME_FIXED")]
+    _, errors = _apply(_user(anonymous=True), UserChanges(first_name=" Rita ", reference="x"), [])
+    assert errors == []
+    _, errors = _apply(_user(), UserChanges(first_name="Ny"), [])
+    assert errors == []
+
+
+def test_signing_is_checked_only_when_turned_on() -> None:
+    signing = _user(can_sign=True, can_create_seal=True)
+    _, errors = _apply(signing, UserChanges(can_create_seal=False), [], signing=False)
+    assert errors == []  # taking the seal away while signing stays: the setting is not asked
+    _, errors = _apply(_user(), UserChanges(can_sign=True, can_create_seal=True), [], signing=False)
+    assert errors == [(["canSign"], "SIGNING_NOT_ALLOWED")]
+    _, errors = _apply(_user(), UserChanges(can_sign=True, can_create_seal=True), [], signing=True)
+    assert errors == []
+
+
+def test_the_summary_names_the_fields_and_the_rights_moved_within_the_column() -> None:
+    assert change_summary({"email": {}, "rights": {"added": ["A.X"], "removed": []}}) == (
+        "Changed email, rights (added A.X)")
+    assert change_summary({"rights": {"added": [], "removed": []}}) == "Changed rights"
+    long = change_summary({"rights": {"added": [f"AREA.RIGHT_{i}" for i in range(100)], "removed": []}})
+    assert len(long) == SUMMARY_MAX and long.endswith("\u2026")
