@@ -229,6 +229,15 @@ TYPES: dict[str, Reach] = {
     # certificates
     "Certificate": Reach(Action.VIEW_CERTIFICATES, own=True),
     "CertificateProfile": Reach(Action.VIEW_CERTIFICATES),
+    # reporting (counts only: whoever may list the users / certificates)
+    "UserStats": Reach(Action.VIEW_USERS),
+    "UserStatusCount": THROUGH,
+    "IdentificationCount": THROUGH,
+    "AuthenticatorCount": THROUGH,
+    "OrganisationUnitCount": THROUGH,
+    "CertificateStats": Reach(Action.VIEW_CERTIFICATES),
+    "CertificateKindCount": THROUGH,
+    "CertificateStatusCount": THROUGH,
     # the change feed and webhooks
     "Change": Reach(Action.VIEW_CHANGES),
     "WebhookEndpoint": Reach(Action.MANAGE_WEBHOOKS),
@@ -277,6 +286,13 @@ RELATIONS: dict[str, Reach] = {
     "BulkJob.rowErrors": THROUGH,
     "BulkJobResult.affectedUsers": THROUGH,  # BulkJob is for user administrators; each User is checked too
     "Viewer.user": THROUGH,
+    # The aggregates' breakdowns: counts, as the aggregate itself.
+    "UserStats.byStatus": THROUGH,
+    "UserStats.byIdentification": THROUGH,
+    "UserStats.byAuthenticator": THROUGH,
+    "UserStats.byOrganisationUnit": THROUGH,
+    "CertificateStats.byKind": THROUGH,
+    "CertificateStats.byStatus": THROUGH,
     "Viewer.organisation": Reach(Action.VIEW_ORGANISATION),
     "Organisation.pUnits": THROUGH,
     "Organisation.seNumbers": THROUGH,

@@ -148,6 +148,15 @@ def _filtered(q: Select[Any], org_id: int, f: CertificateFilter, now: dt.datetim
         q = q.where(c.not_after < f.expires_before)
     if f.user_id is not None:
         q = q.where(c.user_id == f.user_id)
+    if f.p_number is not None:
+        q = q.where(c.p_number == f.p_number)
+    if f.se_number is not None:
+        q = q.where(c.se_number == f.se_number)
+    for column, start, end in ((c.issued_at, f.issued_from, f.issued_to), (c.revoked_at, f.revoked_from, f.revoked_to)):
+        if start is not None:
+            q = q.where(column >= start)
+        if end is not None:
+            q = q.where(column < end)
     if f.search and f.search.strip():
         term = f.search.strip().lower()
         like = f"%{term.replace('%', '').replace('_', '')}%"

@@ -1,0 +1,130 @@
+"""The filters reporting asks for (issue 17): users by right (own or through a group, as
+effectiveRights), by authenticator and by creation date range; certificates by P-unit / SE-number and
+by issue and revocation date ranges. Combined with the other filters, totals follow them, bad input
+is a typed error."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from app.domain.common.principal import Role
+from tests.conftest import Env, OrgFixture, token_for
+from tests.test_certificates import REVOKE, issued_org_certificate, order_org, payload, ua
+from tests.test_user_groups import ADD_USERS, active_user, create_group, ok
+from tests.test_users_lifecycle import create
+
+USERS = """query($f: UserFilterInput) { users(first: 100, filter: $f) { totalCount edges { node { uuid } } } }"""
+CERTIFICATES = """query($f: CertificateFilter) { certificates(first: 100, filter: $f) {
+  totalCount edges { node { uuid status } } } }"""
+
+
+async def users(env: Env, org: OrgFixture, **f: Any) -> set[str]:
+    body = await env.gql(USERS, {"f": f}, token=token_for(env, org, Role.USER_ADMINISTRATOR))
+    assert "errors" not in body, body
+    page = body["data"]["users"]
+    found = {e["node"]["uuid"] for e in page["edges"]}
+    assert page["totalCount"] == len(found)
+    return found
+
+
+async def refused(env: Env, query: str, token: str, **f: Any) -> tuple[str, str]:
+    body = await env.gql(query, {"f": f}, token=token)
+    assert body.get("data") is None, body
+    ext = body["errors"][0]["extensions"]
+    return ext["code"], ext.get("field")
+
+
+async def certificates(env: Env, org: OrgFixture, **f: Any) -> set[str]:
+    body = await env.gql(CERTIFICATES, {"f": f}, token=ua(env, org))
+    assert "errors" not in body, body
+    page = body["data"]["certificates"]
+    found = {e["node"]["uuid"] for e in page["edges"]}
+    assert page["totalCount"] == len(found)
+    return found
+
+
+async def test_users_by_right_own_or_through_a_group(env: Env, org: OrgFixture) -> None:
+    own = await active_user(env, org, "Moms", rights=["SKAT.MOMS"])
+    member = await active_user(env, org, "Gruppemedlem")
+    await active_user(env, org, "Uden")
+    group = await create_group(env, org, "Momsfolk", rights=["SKAT.MOMS"])
+    added = ok(await env.gql(ADD_USERS, {"g": group, "u": [member["id"]]},
+                             token=token_for(env, org, Role.USER_ADMINISTRATOR)))["addUsersToGroup"]
+    assert added["userErrors"] == []
+    assert await users(env, org, right="SKAT.MOMS") == {own["uuid"], member["uuid"]}
+    assert await users(env, org, right="SKAT.MOMS", search="Gruppemedlem") == {member["uuid"]}
+    assert await users(env, org, right="SKAT.REFUSION") == set()
+    code, field = await refused(env, USERS, ua(env, org), right="SKAT.NO_SUCH_RIGHT")
+    assert (code, field) == ("BAD_USER_INPUT", "right")
+
+
+async def test_users_by_authenticator_and_status(env: Env, org: OrgFixture) -> None:
+    chip = (await create(env, org, authenticators=["CHIP", "MITID_APP"]))["user"]["uuid"]
+    app = (await create(env, org, authenticators=["MITID_APP"]))["user"]["uuid"]
+    assert await users(env, org, authenticator="CHIP") == {chip}
+    assert await users(env, org, authenticator="MITID_APP") == {chip, app}
+    assert await users(env, org, authenticator="MITID_APP", status="ACTIVE") == set()  # both wait for activation
+    assert await users(env, org, authenticator="AUDIO_CODE_READER") == set()
+    code, _ = await refused(env, USERS, ua(env, org), authenticator="PASSWORD")
+    assert code in ("BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST"), code
+
+
+async def test_users_by_creation_range(env: Env, org: OrgFixture) -> None:
+    first = (await create(env, org))["user"]
+    second = (await create(env, org))["user"]
+    today = dt.date.today()
+    everyone = await users(env, org)
+    assert await users(env, org, createdFrom=(today - dt.timedelta(days=1)).isoformat()) == everyone
+    assert await users(env, org, createdTo=(today - dt.timedelta(days=2)).isoformat()) == set()
+    assert await users(env, org, createdFrom=second["createdAt"]) == {second["uuid"]}
+    assert first["uuid"] in await users(env, org, createdTo=second["createdAt"])
+    assert second["uuid"] not in await users(env, org, createdTo=second["createdAt"])  # the end is exclusive
+    assert await users(env, org, createdFrom=first["createdAt"], createdTo=second["createdAt"]) == {first["uuid"]}
+    token = ua(env, org)
+    assert await refused(env, USERS, token, createdFrom="2026-02-01", createdTo="2026-01-01") == (
+        "BAD_USER_INPUT", "createdTo")
+    assert await refused(env, USERS, token, createdFrom="01-02-2026") == ("BAD_USER_INPUT", "createdFrom")
+    assert await refused(env, USERS, token, createdTo="2026-13-01") == ("BAD_USER_INPUT", "createdTo")
+    # one day is a range: from and to the same date
+    day = today.isoformat()
+    assert await users(env, org, createdFrom=day, createdTo=day) >= {first["uuid"], second["uuid"]}
+
+
+async def test_certificates_by_unit_se_number_issue_and_revocation(env: Env, org: OrgFixture) -> None:
+    unit = org.p_numbers[1]
+    in_unit = await order_org(env, org, pNumber=unit)
+    with_se = await order_org(env, org, seNumber=org.se_numbers[1])
+    issued = await issued_org_certificate(env, org)
+    issued_id = issued["ordered"]["uuid"]
+    assert await certificates(env, org, pNumber=unit) == {in_unit["uuid"]}
+    assert await certificates(env, org, seNumber=org.se_numbers[1]) == {with_se["uuid"]}
+    assert await certificates(env, org, pNumber=unit, kind="USER") == set()
+    today = dt.date.today()
+    assert await certificates(env, org, issuedFrom=today.isoformat()) == {issued_id}
+    assert await certificates(env, org, issuedTo=(today - dt.timedelta(days=1)).isoformat()) == set()
+    assert await certificates(env, org, revokedFrom=today.isoformat()) == set()
+    payload(await env.gql(REVOKE, {"input": {"certificateId": issued["certificate"]["id"], "reason": "KEY_LOST"}},
+                          token=ua(env, org)), "revokeCertificate")
+    assert await certificates(env, org, revokedFrom=today.isoformat(), revokedTo=today.isoformat()) == {issued_id}
+    assert await certificates(env, org, revokedFrom=(today + dt.timedelta(days=1)).isoformat()) == set()
+    assert await certificates(env, org, revokedFrom=today.isoformat(), status="ISSUED") == set()
+    token = ua(env, org)
+    assert await refused(env, CERTIFICATES, token, issuedFrom="2026-05-02", issuedTo="2026-05-01") == (
+        "BAD_USER_INPUT", "issuedTo")
+    assert await refused(env, CERTIFICATES, token, revokedTo="yesterday") == ("BAD_USER_INPUT", "revokedTo")
+    assert await refused(env, CERTIFICATES, token, pNumber="12") == ("BAD_USER_INPUT", "pNumber")
+    assert await refused(env, CERTIFICATES, token, seNumber="12345678") == ("BAD_USER_INPUT", "seNumber")
+
+
+async def test_the_certificate_export_takes_the_same_new_filters(env: Env, org: OrgFixture) -> None:
+    unit = org.p_numbers[0]
+    ordered = await order_org(env, org, pNumber=unit)
+    response = await env.client.get(f"/exports/certificates.csv?pNumber={unit}",
+                                    headers={"Authorization": f"Bearer {ua(env, org)}"})
+    assert response.status_code == 200, response.text
+    lines = [line for line in response.text.splitlines()[1:] if line]
+    assert len(lines) == 1 and ordered["uuid"] in lines[0]
+    bad = await env.client.get("/exports/certificates.csv?issuedFrom=2026-05-02&issuedTo=2026-05-01",
+                               headers={"Authorization": f"Bearer {ua(env, org)}"})
+    assert bad.status_code == 400
