@@ -237,9 +237,14 @@ async def _user_administrator(b: Browser, org: OrgFixture, token: str) -> dict[s
     await page.get_by_text("Ændringerne er gemt.").wait_for(timeout=10_000)
     await b.check("user")
 
-    # Delete, confirmed in a dialog.
+    # Delete, confirmed in a modal dialog; Escape closes it and the focus returns to its opener.
     await page.get_by_role("button", name="Slet…").click()
     dialog = page.get_by_role("dialog", name="Slet Åse Møller?")
+    await dialog.wait_for()
+    await page.keyboard.press("Escape")
+    await dialog.wait_for(state="hidden")
+    seen["focus_after_escape"] = await page.evaluate("() => document.activeElement?.textContent")
+    await page.get_by_role("button", name="Slet…").click()
     await dialog.wait_for()
     await b.check("delete-dialog", screenshot=False)
     await dialog.get_by_role("button", name="Ja, slet brugeren").click()
@@ -250,7 +255,7 @@ async def _user_administrator(b: Browser, org: OrgFixture, token: str) -> dict[s
     await page.get_by_role("status").filter(has_text="Viser 1–1 af 1 brugere").wait_for(timeout=10_000)
     await page.get_by_role("combobox", name="Status").select_option("")
     await page.get_by_role("searchbox", name="Søg").fill("Søren")
-    await page.get_by_role("button", name="Søg", exact=True).click()
+    await page.keyboard.press("Enter")  # the search is a form: Enter submits it
     await page.get_by_role("status").filter(has_text="Viser 1–1 af 1 brugere").wait_for(timeout=10_000)
     seen["search_rows"] = await page.locator("tbody tr").count()
     await page.get_by_role("searchbox", name="Søg").fill(org.emails[Role.USER])
@@ -384,6 +389,7 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
     assert "Åse Møller er oprettet" in as_ua["dob_created"] and "kun denne ene gang" in as_ua["dob_created"]
     assert as_ua["code_on_user_page"] is False
     assert as_ua["search_rows"] == 1
+    assert as_ua["focus_after_escape"] == "Slet…"
     assert "Deaktiveret" in as_ua["after_deactivate"]
     assert as_ua["billing_controls"] == 0
     assert as_ua["ua_settings_controls"] == 0
@@ -395,3 +401,55 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
     assert as_oa["create_links"] == 0
     assert as_oa["before"] is True and as_oa["after_reload"] is False
     assert saved["settings"]["userCreation"]["anonymityAllowed"] is False
+
+
+# --- the serving alone (no browser, no build needed) -------------------------------------------------
+
+def _console_client(build: Path) -> httpx.AsyncClient:
+    from starlette.applications import Starlette
+
+    from app.entrypoints.http.console import console_routes
+
+    app = Starlette(routes=console_routes(build))
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+
+
+async def test_console_without_a_build_says_how_to_build_it(tmp_path: Path) -> None:
+    async with _console_client(tmp_path / "absent") as client:
+        for path in ("/console", "/console/users/abc"):
+            response = await client.get(path)
+            assert response.status_code == 503
+            assert "make console-assets" in response.text
+            assert response.headers["content-security-policy"] == CSP
+        assert (await client.get("/console/assets/index-abc.js")).status_code == 404
+
+
+async def test_console_serves_its_page_for_every_client_route_and_only_its_hashed_files(tmp_path: Path) -> None:
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "index.html").write_text('<!doctype html><script type="module" src="/console/assets/i-1.js"></script>')
+    (tmp_path / "assets" / "i-1.js").write_text("console.log('æøå');\n" * 50, encoding="utf-8")
+    (tmp_path / "assets" / ".hidden.js").write_text("hidden")
+    (tmp_path / "secret.js").write_text("outside assets/")
+    async with _console_client(tmp_path) as client:
+        for path in ("/console", "/console/", "/console/users", "/console/users/VXNlcjox", "/console/settings"):
+            page = await client.get(path)
+            assert page.status_code == 200, path
+            assert page.headers["content-type"].startswith("text/html")
+            assert page.headers["cache-control"] == "no-store"
+            assert page.headers["content-security-policy"] == CSP
+            assert "/console/assets/i-1.js" in page.text
+        assert "script-src 'self';" in CSP and "unsafe-inline" not in CSP and "unsafe-eval" not in CSP
+        assert "connect-src 'self'" in CSP and "frame-ancestors 'none'" in CSP
+
+        asset = await client.get("/console/assets/i-1.js", headers={"Accept-Encoding": "gzip"})
+        assert asset.status_code == 200
+        assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert asset.headers["content-type"] == "text/javascript; charset=utf-8"
+        assert asset.headers["content-encoding"] == "gzip" and "æøå" in asset.text
+        head = await client.head("/console/assets/i-1.js")
+        assert head.status_code == 200
+        for path in ("/console/assets/.hidden.js", "/console/assets/%2e%2e%2fsecret.js", "/console/assets/nope.js",
+                     "/console/assets/index.html", "/console/assets/sub%2fi-1.js"):
+            response = await client.get(path)
+            assert response.status_code == 404, path
+            assert "outside assets/" not in response.text and "hidden" not in response.text
