@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 
@@ -12,7 +13,8 @@ from app.adapters.crypto import SystemPlatform
 from app.adapters.hub import NotificationHub
 from app.adapters.jobs import JobBoard
 from app.adapters.jwt import TokenVerifier
-from app.config import Settings, refuse_unsafe
+from app.adapters.pki_hierarchy import RootSource, RootUnavailable
+from app.config import Settings, UnsafeSettings, refuse_unsafe
 from app.domain.bulk.jobs import BulkLimits
 from app.domain.common.principal import Actor
 from app.observability import Metrics
@@ -47,8 +49,19 @@ class Services:
             self.hub.publish(recipient, notification_id)
 
 
+def refuse_unopenable_root(settings: Settings) -> None:
+    """In production the root CA's files must open with their passphrase at start-up, not at the
+    first certificate."""
+    if settings.production:
+        try:
+            RootSource.of(settings).load(dt.datetime.now(dt.UTC))
+        except RootUnavailable as exc:
+            raise UnsafeSettings([f"PKI_ROOT_KEY_FILE: {exc}"]) from exc
+
+
 def build_services(settings: Settings) -> Services:
     refuse_unsafe(settings)  # GATEWAY_ENV=production with development secrets or a loopback address
+    refuse_unopenable_root(settings)
     s = settings
     engine = make_engine(s.database_url)
     verifier = TokenVerifier(s)

@@ -11,6 +11,11 @@ from urllib.parse import urlparse
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
 DEV_DATA_KEY = "dev-only-data-key-change-me-in-production"
+# Development only: without PKI_ROOT_KEY_FILE the gateway makes its root CA once into this file, one
+# per PUBLIC_BASE_URL as the root names its CRL's URL (certificate and PKCS#8 key encrypted with this
+# published passphrase); production refuses both.
+DEV_PKI_ROOT_FILE = "var/pki/dev-root-{address}.pem"
+DEV_PKI_ROOT_PASSPHRASE = "dev-only-pki-root-passphrase-change-me"
 
 # The base of the certificate policy identifiers (standard: <base>.1, qualified: <base>.2). The
 # default is under IANA enterprise number 32473, which RFC 5612 reserves for documentation and
@@ -80,6 +85,11 @@ class Settings:
     # GATEWAY_ENV=production: start only with real secrets and a public address (production_problems).
     production: bool = False
     pki_policy_oid: str = DEFAULT_PKI_POLICY_OID
+    # The root CA lives outside the database: PEM files (the key PKCS#8, encrypted with the passphrase);
+    # the certificate may be in the key's file. Unset in development: DEV_PKI_ROOT_FILE, made on first use.
+    pki_root_key_file: str | None = None
+    pki_root_cert_file: str | None = None
+    pki_root_key_passphrase: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -144,6 +154,9 @@ class Settings:
             ),
             "production": _environment(e.get("GATEWAY_ENV")) == "production",
             "pki_policy_oid": (e.get("PKI_POLICY_OID") or cls.pki_policy_oid).strip(),
+            "pki_root_key_file": e.get("PKI_ROOT_KEY_FILE") or None,
+            "pki_root_cert_file": e.get("PKI_ROOT_CERT_FILE") or None,
+            "pki_root_key_passphrase": e.get("PKI_ROOT_KEY_PASSPHRASE") or None,
         }
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]
@@ -170,6 +183,17 @@ class Settings:
         if self.pki_key is None or self.pki_key in (self.data_key, DEV_DATA_KEY) or len(self.pki_key.encode()) < MIN_SECRET:
             problems.append(f"PKI_KEY (the CA key's passphrase) must be set, at least {MIN_SECRET} bytes, and not "
                             "equal to DATA_KEY")
+        if self.pki_root_key_file is None:
+            problems.append("PKI_ROOT_KEY_FILE (the root CA's encrypted PKCS#8 key, PEM, kept outside the database; "
+                            "the certificate in it or in PKI_ROOT_CERT_FILE) must be set")
+        else:
+            for name, path in (("PKI_ROOT_KEY_FILE", self.pki_root_key_file), ("PKI_ROOT_CERT_FILE", self.pki_root_cert_file)):
+                if path is not None and not os.path.isfile(path):
+                    problems.append(f"{name} ({path}) is not a readable file")
+        passphrase = self.pki_root_key_passphrase
+        if passphrase is None or passphrase == DEV_PKI_ROOT_PASSPHRASE or len(passphrase.encode()) < MIN_SECRET:
+            problems.append(f"PKI_ROOT_KEY_PASSPHRASE (the root CA key's passphrase) must be set, at least {MIN_SECRET} "
+                            "bytes, and not the development default")
         url = urlparse(self.public_base_url)
         host = (url.hostname or "").lower()
         if url.scheme != "https" or not host or host == "localhost" or host.endswith(".localhost") or _is_local(host):

@@ -158,7 +158,8 @@ def verify_against_ca(cert: x509.Certificate, ca: x509.Certificate, tmp_path: Pa
     (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     text = openssl("x509", "-in", "cert.pem", "-noout", "-text", cwd=tmp_path)
     assert text.returncode == 0, text.stderr
-    verified = openssl("verify", "-CAfile", "ca.pem", "cert.pem", cwd=tmp_path)
+    # the issuing CA as the anchor (its root is checked in tests/test_pki_relying_party.py)
+    verified = openssl("verify", "-partial_chain", "-CAfile", "ca.pem", "cert.pem", cwd=tmp_path)
     assert verified.returncode == 0 and "cert.pem: OK" in verified.stdout, (verified.stdout, verified.stderr)
 
 
@@ -219,7 +220,8 @@ async def test_a_user_certificate_is_ordered_emailed_issued_with_a_generated_key
     assert bundled == cert and isinstance(key, rsa.RSAPrivateKey)
     assert key.public_key().public_numbers() == cert.public_key().public_numbers()  # type: ignore[union-attr]
     ca = await ca_certificate(env)
-    assert extra == [ca]
+    root = x509.load_pem_x509_certificate((await env.client.get("/pki/root.pem")).content)
+    assert extra == [ca, root]  # the chain: issuing CA, root
     verify_against_ca(cert, ca, tmp_path)
 
     # subject: the organisation with its CVR, the user's UUID, the email
@@ -266,7 +268,7 @@ async def test_a_user_certificate_is_ordered_emailed_issued_with_a_generated_key
     payload(twice, "revokeCertificate", "ALREADY_REVOKED")
     if OPENSSL is not None:
         (tmp_path / "crl.pem").write_bytes(listed.public_bytes(serialization.Encoding.PEM))
-        checked = openssl("verify", "-crl_check", "-CAfile", "ca.pem", "-CRLfile", "crl.pem", "cert.pem", cwd=tmp_path)
+        checked = openssl("verify", "-partial_chain", "-crl_check", "-CAfile", "ca.pem", "-CRLfile", "crl.pem", "cert.pem", cwd=tmp_path)
         assert checked.returncode != 0 and "revoked" in (checked.stdout + checked.stderr), checked
 
     assert (await history_types(env, org, holder))[-3:] == [
@@ -467,8 +469,10 @@ async def test_the_ca_key_is_stored_encrypted_and_the_ca_certificate_is_served(e
         serialization.load_pem_private_key(row["encrypted_key_pem"].encode(), None)
     assert row["certificate_pem"].encode() == ca.public_bytes(serialization.Encoding.PEM)
     constraints = ca.extensions.get_extension_for_class(x509.BasicConstraints)
-    assert constraints.critical and constraints.value.ca is True
-    ca.verify_directly_issued_by(ca)
+    assert constraints.critical and constraints.value.ca is True and constraints.value.path_length == 0
+    root = x509.load_pem_x509_certificate((await env.client.get("/pki/root.pem")).content)
+    ca.verify_directly_issued_by(root)  # the issuing CA is the root's; the root is self-signed
+    root.verify_directly_issued_by(root)
 
 
 # --- rules and states --------------------------------------------------------------------------------------

@@ -41,16 +41,17 @@ from app.persistence.migrate import upgrade
 from tests.conftest import Env, MailSink, _postgres_database
 from tests.factories import OrgFixture, make_org
 from tests.test_certificates import (
-    ORDER_ORG,
     PASSWORD,
-    RETRIEVE,
+    RENEW,
     REVOKE,
     csr_for,
+    gid,
     issue_user,
     issued_org_certificate,
     order_user,
     payload,
 )
+from tests.test_certificates_holder import DELETE_USER
 from tests.test_scale_out import gateway
 
 OPENSSL = shutil.which("openssl")
@@ -177,6 +178,7 @@ async def test_an_issued_certificate_names_the_der_ca_and_crl_urls(env: Env, org
     base = env.settings.public_base_url
     aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
     assert [(d.access_method, d.access_location.value) for d in aia] == [
+        (AuthorityInformationAccessOID.OCSP, f"{base}/pki/ocsp"),
         (AuthorityInformationAccessOID.CA_ISSUERS, f"{base}/pki/ca.cer"),
     ]
     [point] = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
@@ -220,9 +222,21 @@ async def served_database(backend: str, tmp: Path) -> AsyncIterator[str]:
             yield url
 
 
-async def test_openssl_fetches_the_crl_a_certificate_names_and_sees_its_revocation(
+def ocsp_status(done: subprocess.CompletedProcess[str], name: str) -> str:
+    """openssl ocsp's verdict on `name` (good / revoked / unknown), once it verified the response."""
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    assert "Response verify OK" in done.stdout + done.stderr, (done.stdout, done.stderr)
+    [line] = [line for line in done.stdout.splitlines() if line.startswith(f"{name}: ")]
+    return line.split(": ", 1)[1].strip()
+
+
+async def test_openssl_verify_and_ocsp_agree_with_our_status_after_issue_revocation_deletion_and_renewal(
     env: Env, smtp: tuple[MailSink, int], tmp_path: Path
 ) -> None:
+    """A served gateway; openssl fetches the root and the issuing CA (DER, from the URLs the
+    certificates name), then for each certificate `verify -crl_check_all -crl_download` (both CRLs,
+    from the distribution points) and `ocsp` against the URL in the AIA, both checked against our
+    status after issue, revokeCertificate, deleteUser (the holder left) and renewCertificate."""
     if reason := crl_download_missing():
         pytest.skip(reason)
     async with served_database(env.backend, tmp_path) as database:
@@ -230,40 +244,95 @@ async def test_openssl_fetches_the_crl_a_certificate_names_and_sees_its_revocati
         services = build_services(settings)
         await upgrade(services.engine)
         org = await make_org(services)
+        holder = org.people[Role.USER]
         await services.engine.dispose()
-        token = {"Authorization": f"Bearer {_ua(settings, org)}"}
 
         async with gateway(database, smtp[1], tmp_path) as base, httpx.AsyncClient(base_url=base) as client:
+            served = Env(env.backend, settings, services, client, smtp[0])
+            token = _ua(settings, org)
 
-            async def gql(query: str, variables: dict[str, Any]) -> dict[str, Any]:
-                response = await client.post("/graphql", json={"query": query, "variables": variables}, headers=token)
-                assert response.status_code == 200, response.text
-                return response.json()
+            async def fetch(path: str, name: str) -> x509.Certificate:
+                (tmp_path / f"{name}.cer").write_bytes((await client.get(path)).content)
+                converted = openssl("x509", "-inform", "DER", "-in", f"{name}.cer", "-out", f"{name}.pem", cwd=tmp_path)
+                assert converted.returncode == 0, converted.stderr
+                return x509.load_pem_x509_certificate((tmp_path / f"{name}.pem").read_bytes())
 
-            ordered = payload(await gql(ORDER_ORG, {"input": {
-                "name": "Lønsystem", "email": f"system.{org.cvr}@example.dk",
-                "contactName": "Kim Kontakt", "contactEmail": "kim.kontakt@example.dk",
-            }}), "orderOrganisationCertificate")["certificate"]
-            retrieved = payload(await gql(RETRIEVE, {"input": {"certificateId": ordered["id"], "password": PASSWORD}}),
-                                "retrieveOrganisationCertificate")
-            cert = issued(retrieved)
-            [point] = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
-            assert [name.value for name in point.full_name or []] == [f"{base}/pki/crl.crl"]
-            (tmp_path / "cert.pem").write_text(retrieved["certificatePem"])
+            def save(body: dict[str, Any], name: str) -> x509.Certificate:
+                (tmp_path / f"{name}.pem").write_text(body["certificatePem"])
+                return issued(body)
 
-            # The CA as a relying party gets it: DER from the caIssuers URL, read by openssl as DER.
-            (tmp_path / "ca.cer").write_bytes((await client.get("/pki/ca.cer")).content)
-            converted = openssl("x509", "-inform", "DER", "-in", "ca.cer", "-out", "ca.pem", cwd=tmp_path)
-            assert converted.returncode == 0, converted.stderr
-            ca = x509.load_pem_x509_certificate((tmp_path / "ca.pem").read_bytes())
-            assert ca == x509.load_pem_x509_certificate((await client.get("/pki/ca.pem")).content)
+            async def verdicts(name: str) -> tuple[str, str]:
+                verified = await asyncio.to_thread(
+                    openssl, "verify", "-crl_check_all", "-crl_download", "-CAfile", "root.pem", "-untrusted", "ca.pem",
+                    f"{name}.pem", cwd=tmp_path,
+                )
+                output = verified.stdout + verified.stderr
+                verify = "ok" if verified.returncode == 0 and f"{name}.pem: OK" in verified.stdout else output
+                asked = await asyncio.to_thread(
+                    openssl, "ocsp", "-issuer", "ca.pem", "-cert", f"{name}.pem", "-url", f"{base}/pki/ocsp",
+                    "-CAfile", "root.pem", "-verify_other", "ca.pem", "-nonce", cwd=tmp_path,
+                )
+                return verify, ocsp_status(asked, f"{name}.pem")
 
-            verify = ("verify", "-crl_check", "-crl_download", "-CAfile", "ca.pem", "cert.pem")
-            fresh = await asyncio.to_thread(openssl, *verify, cwd=tmp_path)
-            assert fresh.returncode == 0 and "cert.pem: OK" in fresh.stdout, (fresh.stdout, fresh.stderr)
+            async def our_status(certificate_id: str) -> str:
+                body = await served.gql("query($id: ID!) { certificate(id: $id) { status } }", {"id": certificate_id},
+                                        token=token)
+                return str(body["data"]["certificate"]["status"])
 
-            payload(await gql(REVOKE, {"input": {"certificateId": ordered["id"], "reason": "KEY_COMPROMISE_SUSPECTED"}}),
+            root = await fetch("/pki/root.cer", "root")
+            ca = await fetch("/pki/ca.cer", "ca")
+            assert root.subject == root.issuer and ca.issuer == root.subject
+            chain = x509.load_pem_x509_certificates((await client.get("/pki/ca.pem")).content)
+            assert chain == [ca, root]
+
+            # issued: both tools say so, the OCSP URL is the one in the certificate
+            system = await issued_org_certificate(served, org)
+            cert = save(system, "system")
+            aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+            assert [d.access_location.value for d in aia if d.access_method == AuthorityInformationAccessOID.OCSP] == [
+                f"{base}/pki/ocsp"
+            ]
+            assert await our_status(system["certificate"]["id"]) == "ISSUED"
+            assert await verdicts("system") == ("ok", "good")
+
+            # revoked by an administrator
+            payload(await served.gql(REVOKE, {"input": {"certificateId": system["certificate"]["id"],
+                                                        "reason": "KEY_COMPROMISE_SUSPECTED"}}, token=token),
                     "revokeCertificate")
-            after = await asyncio.to_thread(openssl, *verify, cwd=tmp_path)
-            assert after.returncode != 0, (after.stdout, after.stderr)
-            assert "certificate revoked" in after.stdout + after.stderr, (after.stdout, after.stderr)
+            assert await our_status(system["certificate"]["id"]) == "REVOKED"
+            verify, status = await verdicts("system")
+            assert "certificate revoked" in verify and status == "revoked"
+            detail = await asyncio.to_thread(
+                openssl, "ocsp", "-issuer", "ca.pem", "-cert", "system.pem", "-url", f"{base}/pki/ocsp",
+                "-CAfile", "root.pem", "-verify_other", "ca.pem", "-resp_text", cwd=tmp_path,
+            )
+            assert "Reason: keyCompromise" in detail.stdout, detail.stdout
+
+            # the holder is deleted: their certificate is revoked in the same transaction
+            ordered = await order_user(served, org, holder)
+            save(await issue_user(served, org, holder, ordered["id"], password=PASSWORD), "personal")
+            assert await verdicts("personal") == ("ok", "good")
+            payload(await served.gql(DELETE_USER, {"input": {"userId": gid("User", holder)}}, token=token), "deleteUser")
+            assert await our_status(ordered["id"]) == "REVOKED"
+            verify, status = await verdicts("personal")
+            assert "certificate revoked" in verify and status == "revoked"
+
+            # renewal: the successor is good, the predecessor as we say it is
+            first = await issued_org_certificate(served, org)
+            save(first, "first")
+            renewed = payload(await served.gql(RENEW, {"input": {"certificateId": first["certificate"]["id"],
+                                                                "password": PASSWORD}}, token=token), "renewCertificate")
+            successor = save(renewed, "successor")
+            assert successor.serial_number != cert.serial_number
+            assert await verdicts("successor") == ("ok", "good")
+            expected = {"ISSUED": ("ok", "good")}.get(await our_status(first["certificate"]["id"]))
+            verify, status = await verdicts("first")
+            assert expected is None or (verify, status) == expected
+            assert expected is not None or ("certificate revoked" in verify and status == "revoked")
+
+            # a serial this CA never issued
+            asked = await asyncio.to_thread(
+                openssl, "ocsp", "-issuer", "ca.pem", "-serial", "0x1234567890ABCDEF", "-url", f"{base}/pki/ocsp",
+                "-CAfile", "root.pem", "-verify_other", "ca.pem", cwd=tmp_path,
+            )
+            assert ocsp_status(asked, "0x1234567890ABCDEF") == "unknown"

@@ -4,18 +4,27 @@ every certificate would name 127.0.0.1 for years); development stays zero-config
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
+from app.adapters.pki_hierarchy import write_root_file
 from app.bootstrap import build_services
-from app.config import Settings, UnsafeSettings
+from app.config import DEV_PKI_ROOT_PASSPHRASE, Settings, UnsafeSettings
 
 ROOT = Path(__file__).resolve().parent.parent
+# The root CA an operator made (outside the database, encrypted): one for the module.
+ROOT_CA_FILE = Path(tempfile.mkdtemp(prefix="production-root-")) / "root.pem"
+ROOT_CA_PASSPHRASE = "r" * 40
+write_root_file(str(ROOT_CA_FILE), ROOT_CA_PASSPHRASE, dt.datetime.now(dt.UTC), "https://erhverv.example.dk")
 GOOD = {
+    "PKI_ROOT_KEY_FILE": str(ROOT_CA_FILE),
+    "PKI_ROOT_KEY_PASSPHRASE": ROOT_CA_PASSPHRASE,
     "GATEWAY_ENV": "production",
     "JWT_SECRET": "j" * 40,
     "DATA_KEY": "d" * 40,
@@ -45,6 +54,12 @@ def test_a_complete_production_configuration_starts(tmp_path: Path) -> None:
     ({"PUBLIC_BASE_URL": "https://localhost:8443"}, "PUBLIC_BASE_URL"),
     ({"PUBLIC_BASE_URL": "https://10.0.0.5"}, "PUBLIC_BASE_URL"),
     ({"PUBLIC_BASE_URL": "http://erhverv.example.dk"}, "PUBLIC_BASE_URL"),
+    ({"PKI_ROOT_KEY_FILE": ""}, "PKI_ROOT_KEY_FILE"),  # no root outside the database
+    ({"PKI_ROOT_KEY_FILE": "/nonexistent/root.pem"}, "PKI_ROOT_KEY_FILE"),
+    ({"PKI_ROOT_CERT_FILE": "/nonexistent/root.cer"}, "PKI_ROOT_CERT_FILE"),
+    ({"PKI_ROOT_KEY_PASSPHRASE": ""}, "PKI_ROOT_KEY_PASSPHRASE"),
+    ({"PKI_ROOT_KEY_PASSPHRASE": DEV_PKI_ROOT_PASSPHRASE}, "PKI_ROOT_KEY_PASSPHRASE"),
+    ({"PKI_ROOT_KEY_PASSPHRASE": "short"}, "PKI_ROOT_KEY_PASSPHRASE"),
 ])
 def test_each_unsafe_setting_is_named_and_refused(tmp_path: Path, change: dict[str, str], named: str) -> None:
     settings = Settings.from_env({**GOOD, **change, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'p.db'}"})
@@ -52,6 +67,30 @@ def test_each_unsafe_setting_is_named_and_refused(tmp_path: Path, change: dict[s
     assert len(problems) == 1 and problems[0].startswith(named), problems
     with pytest.raises(UnsafeSettings, match=named):
         build_services(settings)
+
+
+def test_a_root_file_the_passphrase_does_not_open_is_refused_at_start_up(tmp_path: Path) -> None:
+    settings = Settings.from_env({**GOOD, "PKI_ROOT_KEY_PASSPHRASE": "w" * 40,
+                                  "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'p.db'}"})
+    assert settings.production_problems() == []  # the file is there: only opening it tells
+    with pytest.raises(UnsafeSettings, match="PKI_ROOT_KEY_FILE: the root CA's key .* PKI_ROOT_KEY_PASSPHRASE opens"):
+        build_services(settings)
+    not_a_root = tmp_path / "not-a-root.pem"
+    not_a_root.write_text("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+    with pytest.raises(UnsafeSettings, match="PKI_ROOT_KEY_FILE"):
+        build_services(Settings.from_env({**GOOD, "PKI_ROOT_KEY_FILE": str(not_a_root)}))
+
+
+def test_development_makes_its_root_once_per_address_outside_the_database(tmp_path: Path) -> None:
+    from app.adapters.pki_hierarchy import RootSource
+
+    source = RootSource.development("http://127.0.0.1:8000")
+    assert source.key_file == "var/pki/dev-root-127.0.0.1_8000.pem" and source.passphrase == DEV_PKI_ROOT_PASSPHRASE
+    here = RootSource(str(tmp_path / "root.pem"), DEV_PKI_ROOT_PASSPHRASE, generate="http://127.0.0.1:8000")
+    first = here.load(dt.datetime.now(dt.UTC))
+    assert here.load(dt.datetime.now(dt.UTC)).certificate == first.certificate  # made once, then read
+    text = (tmp_path / "root.pem").read_text()
+    assert "BEGIN ENCRYPTED PRIVATE KEY" in text and "BEGIN PRIVATE KEY" not in text
 
 
 def test_jwt_keys_of_an_identity_provider_need_no_jwt_secret(tmp_path: Path) -> None:
@@ -72,7 +111,8 @@ def test_serve_and_migrate_refuse_with_every_problem_listed_and_no_traceback(tmp
     for command in ("serve", "migrate"):
         done = _cli(command, env=env)
         assert done.returncode == 2, done
-        for name in ("JWT_SECRET", "DATA_KEY", "PKI_KEY", "PUBLIC_BASE_URL"):
+        for name in ("JWT_SECRET", "DATA_KEY", "PKI_KEY", "PUBLIC_BASE_URL", "PKI_ROOT_KEY_FILE",
+                     "PKI_ROOT_KEY_PASSPHRASE"):
             assert name in done.stderr
         assert "Traceback" not in done.stderr
     assert not (tmp_path / "p.db").exists() or (tmp_path / "p.db").stat().st_size == 0  # nothing created

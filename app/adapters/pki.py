@@ -1,17 +1,23 @@
 """The gateway's issuing CA, built on `cryptography` (no hand-written ASN.1).
 
-The CA's key and self-signed certificate are made the first time a certificate, the CA or the CRL
-is needed, and stored in the database with the key as encrypted PKCS#8 (the passphrase is derived
-from PKI_KEY, by default from DATA_KEY). Issued certificates carry the organisation (name, CVR in
-serialNumber and organizationIdentifier), the holder (user UUID, or the organisation profile) and the
-email if any; they are valid 3 years, with key usages by purpose, one policy OID under
-PKI_POLICY_OID, and the DER URLs of the CA certificate and the CRL. Keys we generate are handed out
-once in a password-protected PKCS#12 and never stored."""
+The issuing CA's key and certificate (signed by the root, see app/adapters/pki_hierarchy.py, whose
+key is not in the database) are made the first time a certificate, the CA or the CRL is needed, and
+stored in the database with the key as encrypted PKCS#8 (the passphrase is derived from PKI_KEY, by
+default from DATA_KEY), beside the root's certificate and CRL and the delegated OCSP responder's
+certificate and key (encrypted the same way). A CA from before the hierarchy (self-signed) keeps its
+key and subject and is certified by the root, so what it issued chains to the root too.
+
+Issued certificates carry the organisation (name, CVR in serialNumber and organizationIdentifier),
+the holder (user UUID, or the organisation profile) and the email if any; they are valid 3 years,
+with key usages by purpose, one policy OID under PKI_POLICY_OID, the OCSP responder's URL and the
+DER URLs of the CA certificate and the CRL. Keys we generate are handed out once in a
+password-protected PKCS#12 (with the chain) and never stored."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import datetime as dt
 import functools
 import uuid
@@ -26,6 +32,16 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
+from app.adapters.pki_hierarchy import (
+    OCSP_PATH,
+    RESPONDER_RENEWAL,
+    Root,
+    RootSource,
+    RootUnavailable,
+    issuing_certificate,
+    responder_certificate,
+    root_crl,
+)
 from app.adapters.pki_profile import extended_usages, key_usage, subject_of, usage_of
 from app.config import DEFAULT_PKI_POLICY_OID, Settings, check_policy_oid
 from app.domain.certificates.model import (
@@ -81,7 +97,10 @@ class Pki:
     """Implements the domain's CertificateAuthority. Signing runs in a worker thread so key
     generation does not stall the event loop."""
 
-    def __init__(self, secret: str, public_base_url: str, policy_oid: str = DEFAULT_PKI_POLICY_OID) -> None:
+    def __init__(
+        self, secret: str, public_base_url: str, policy_oid: str = DEFAULT_PKI_POLICY_OID,
+        root: RootSource | None = None,
+    ) -> None:
         derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"mitid-gateway pki ca key").derive(
             secret.encode()
         )
@@ -90,11 +109,28 @@ class Pki:
         check_policy_oid(policy_oid)
         self.policy_standard, self.policy_qualified = policy_identifiers(policy_oid)
         self._opened: dict[str, tuple[x509.Certificate, PrivateKey]] = {}
+        self._root_source = root or RootSource.development(self._base_url)
+        self._root: Root | None = None
 
     # --- the port -----------------------------------------------------------------------------------
 
     async def new_authority(self, now: dt.datetime) -> AuthorityRecord:
         return await asyncio.to_thread(self._new_authority, now)
+
+    async def under_root(self, legacy: AuthorityRecord, now: dt.datetime) -> AuthorityRecord:
+        return await asyncio.to_thread(self._under_root, legacy, now)
+
+    async def root_revocation_list(self, authority: AuthorityRecord, now: dt.datetime) -> tuple[str, dt.datetime]:
+        return root_crl(self._root_of(authority, now), now)
+
+    async def new_responder(self, authority: AuthorityRecord, now: dt.datetime) -> tuple[str, str, dt.datetime]:
+        ca_cert, ca_key = self._open(authority)
+        cert, key = responder_certificate(ca_cert, ca_key, now)
+        return (cert.public_bytes(serialization.Encoding.PEM).decode(), self._encrypt(key),
+                cert.not_valid_after_utc)
+
+    def responder_renewal(self) -> dt.timedelta:
+        return RESPONDER_RENEWAL
 
     async def issue(
         self, authority: AuthorityRecord, spec: CertificateSpec, *, csr_pem: str | None, password: str | None
@@ -113,7 +149,73 @@ class Pki:
 
     # --- the CA ---------------------------------------------------------------------------------------
 
+    def root(self, now: dt.datetime) -> Root:
+        """The root, read from its file (in development made there first) once per process."""
+        if self._root is None:
+            self._root = self._root_source.load(now)
+        return self._root
+
+    def _root_of(self, authority: AuthorityRecord, now: dt.datetime) -> Root:
+        root = self.root(now)
+        if authority.root_certificate_pem is not None and root.certificate != x509.load_pem_x509_certificate(
+            authority.root_certificate_pem.encode()
+        ):
+            raise RootUnavailable("the root CA in PKI_ROOT_KEY_FILE is not the one that certified the issuing CA")
+        return root
+
+    def _encrypt(self, key: PrivateKey) -> str:
+        return key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(self._passphrase),
+        ).decode()
+
     def _new_authority(self, now: dt.datetime) -> AuthorityRecord:
+        root = self.root(now)
+        key = rsa.generate_private_key(public_exponent=65537, key_size=CA_KEY_BITS)
+        name = _issuing_name(now)
+        start = now.astimezone(dt.UTC).replace(microsecond=0)
+        cert = issuing_certificate(root, name, key.public_key(), now, add_years(start, CA_VALIDITY_YEARS), self._base_url)
+        record = AuthorityRecord(
+            certificate_pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
+            encrypted_key_pem=self._encrypt(key), created_at=now,
+        )
+        crl_pem, next_update = _crl(cert, key, [], 1, now)
+        return self._with_hierarchy(record, root, cert, key, now, crl_number=1, crl_pem=crl_pem,
+                                    crl_next_update=next_update)
+
+    def _under_root(self, legacy: AuthorityRecord, now: dt.datetime) -> AuthorityRecord:
+        old_cert, key = self._open(legacy)
+        root = self.root(now)
+        cert = issuing_certificate(root, old_cert.subject, key.public_key(), now, old_cert.not_valid_after_utc,
+                                   self._base_url)
+        return self._with_hierarchy(legacy, root, cert, key, now, legacy_certificate_pem=legacy.certificate_pem)
+
+    def _with_hierarchy(
+        self, record: AuthorityRecord, root: Root, cert: x509.Certificate, key: PrivateKey, now: dt.datetime,
+        **changes: Any,
+    ) -> AuthorityRecord:
+        root_crl_pem, root_next_update = root_crl(root, now)
+        responder, responder_key = responder_certificate(cert, key, now)
+        return dataclasses.replace(
+            record, certificate_pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
+            root_certificate_pem=root.certificate.public_bytes(serialization.Encoding.PEM).decode(),
+            root_crl_pem=root_crl_pem, root_crl_next_update=root_next_update,
+            responder_certificate_pem=responder.public_bytes(serialization.Encoding.PEM).decode(),
+            responder_key_pem=self._encrypt(responder_key), responder_not_after=responder.not_valid_after_utc,
+            **changes,
+        )
+
+    def open_responder(self, authority: AuthorityRecord) -> tuple[x509.Certificate, PrivateKey]:
+        """The OCSP responder's certificate and decrypted key (cached like the CA's)."""
+        assert authority.responder_certificate_pem and authority.responder_key_pem
+        return self._open_pair(authority.responder_certificate_pem, authority.responder_key_pem)
+
+    def issuing_certificate(self, authority: AuthorityRecord) -> x509.Certificate:
+        return self._open(authority)[0]
+
+    def pre_hierarchy_authority(self, now: dt.datetime) -> AuthorityRecord:
+        """A self-signed CA as installations made before the root existed (for the tests of what
+        becomes of one)."""
         key = rsa.generate_private_key(public_exponent=65537, key_size=CA_KEY_BITS)
         name = x509.Name([
             x509.NameAttribute(NameOID.COUNTRY_NAME, "DK"),
@@ -149,15 +251,18 @@ class Pki:
 
     def _open(self, authority: AuthorityRecord) -> tuple[x509.Certificate, PrivateKey]:
         """The CA's certificate and decrypted key, decrypted once per process."""
-        cached = self._opened.get(authority.certificate_pem)
+        return self._open_pair(authority.certificate_pem, authority.encrypted_key_pem)
+
+    def _open_pair(self, certificate_pem: str, key_pem: str) -> tuple[x509.Certificate, PrivateKey]:
+        cached = self._opened.get(certificate_pem)
         if cached is None:
-            cert = x509.load_pem_x509_certificate(authority.certificate_pem.encode())
+            cert = x509.load_pem_x509_certificate(certificate_pem.encode())
             try:
-                key = serialization.load_pem_private_key(authority.encrypted_key_pem.encode(), self._passphrase)
+                key = serialization.load_pem_private_key(key_pem.encode(), self._passphrase)
             except ValueError as exc:
                 raise RuntimeError("The CA key cannot be decrypted: PKI_KEY (or DATA_KEY) has changed") from exc
             assert isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey)
-            cached = self._opened[authority.certificate_pem] = (cert, key)
+            cached = self._opened[certificate_pem] = (cert, key)
         return cached
 
     def _issue(
@@ -198,10 +303,16 @@ class Pki:
                 critical=False,
             )
             .add_extension(
-                x509.AuthorityInformationAccess([x509.AccessDescription(
-                    AuthorityInformationAccessOID.CA_ISSUERS,
-                    x509.UniformResourceIdentifier(f"{self._base_url}{CA_CERTIFICATE_PATH}"),
-                )]),
+                x509.AuthorityInformationAccess([
+                    x509.AccessDescription(
+                        AuthorityInformationAccessOID.OCSP,
+                        x509.UniformResourceIdentifier(f"{self._base_url}{OCSP_PATH}"),
+                    ),
+                    x509.AccessDescription(
+                        AuthorityInformationAccessOID.CA_ISSUERS,
+                        x509.UniformResourceIdentifier(f"{self._base_url}{CA_CERTIFICATE_PATH}"),
+                    ),
+                ]),
                 critical=False,
             )
         )
@@ -214,7 +325,7 @@ class Pki:
         if key is not None:
             assert password is not None
             bundle = pkcs12.serialize_key_and_certificates(
-                name=spec.common_name.encode(), key=key, cert=cert, cas=[ca_cert],
+                name=spec.common_name.encode(), key=key, cert=cert, cas=[ca_cert, *_root_of_record(authority)],
                 encryption_algorithm=serialization.BestAvailableEncryption(password.encode()),
             )
         return IssuedMaterial(
@@ -229,13 +340,27 @@ class Pki:
 
 
 @functools.cache
-def _pki(secret: str, base_url: str, policy_oid: str) -> Pki:
-    return Pki(secret, base_url, policy_oid)
+def _pki(secret: str, base_url: str, policy_oid: str, root: RootSource) -> Pki:
+    return Pki(secret, base_url, policy_oid, root)
 
 
 def pki_for(settings: Settings) -> Pki:
     """One CA front per configuration, so the decrypted CA key is cached for the process."""
-    return _pki(pki_secret(settings), settings.public_base_url, settings.pki_policy_oid)
+    return _pki(pki_secret(settings), settings.public_base_url, settings.pki_policy_oid, RootSource.of(settings))
+
+
+def _issuing_name(now: dt.datetime) -> x509.Name:
+    return x509.Name([
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "DK"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "MitID Erhverv Gateway"),
+        x509.NameAttribute(NameOID.COMMON_NAME, f"{CA_NAME} {now:%Y-%m}"),
+    ])
+
+
+def _root_of_record(authority: AuthorityRecord) -> list[x509.Certificate]:
+    if authority.root_certificate_pem is None:
+        return []
+    return [x509.load_pem_x509_certificate(authority.root_certificate_pem.encode())]
 
 
 def serial_hex(serial: int) -> str:

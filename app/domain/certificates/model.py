@@ -166,13 +166,6 @@ class CertificateFilter:
     qualified: bool | None = None
     expires_before: dt.datetime | None = None
     user_id: uuid.UUID | None = None
-    # Issue 17: by P-unit / SE-number, issued and revoked in [from, to).
-    p_number: str | None = None
-    se_number: str | None = None
-    issued_from: dt.datetime | None = None
-    issued_to: dt.datetime | None = None
-    revoked_from: dt.datetime | None = None
-    revoked_to: dt.datetime | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -186,8 +179,11 @@ class CertificateOrder:
 
 @dataclass(slots=True)
 class AuthorityRecord:
-    """The gateway's CA as stored: its certificate, its private key (PKCS#8, encrypted) and the
-    latest CRL. One per installation."""
+    """The gateway's issuing CA as stored: its certificate, its private key (PKCS#8, encrypted) and the
+    latest CRL. One per installation. Above it the root (kept outside the database): its certificate
+    and its latest CRL as published; beside it the delegated OCSP responder (certificate, encrypted
+    key). A CA from before the hierarchy (self-signed, no root) keeps its key and subject and is
+    certified by the root; its self-signed certificate stays in `legacy_certificate_pem`."""
 
     certificate_pem: str
     encrypted_key_pem: str
@@ -195,6 +191,13 @@ class AuthorityRecord:
     crl_number: int = 0
     crl_pem: str | None = None
     crl_next_update: dt.datetime | None = None
+    root_certificate_pem: str | None = None
+    root_crl_pem: str | None = None
+    root_crl_next_update: dt.datetime | None = None
+    responder_certificate_pem: str | None = None
+    responder_key_pem: str | None = None
+    responder_not_after: dt.datetime | None = None
+    legacy_certificate_pem: str | None = None
 
 
 @dataclass(slots=True, frozen=True)

@@ -11,6 +11,7 @@ from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.domain.certificates.authority import SerialStatus
 from app.domain.certificates.model import (
     AuthorityRecord,
     Certificate,
@@ -57,7 +58,7 @@ class SqlAuthorityStore:
             "id": AUTHORITY_ID, "certificate_pem": record.certificate_pem,
             "encrypted_key_pem": record.encrypted_key_pem, "created_at": record.created_at,
             "crl_number": record.crl_number, "crl_pem": record.crl_pem, "crl_updated_at": record.created_at,
-            "crl_next_update": record.crl_next_update,
+            "crl_next_update": record.crl_next_update, **_hierarchy_values(record),
         }
         dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
         await self._conn.execute(dialect.insert(certificate_authority).values(**values).on_conflict_do_nothing())
@@ -72,6 +73,38 @@ class SqlAuthorityStore:
             .values(crl_number=number, crl_pem=pem, crl_updated_at=now, crl_next_update=next_update)
         )
 
+    async def save_hierarchy(self, record: AuthorityRecord) -> None:
+        """The issuing CA's certificate under the root, the root's, its CRL, the responder."""
+        await self._conn.execute(
+            update(certificate_authority)
+            .where(certificate_authority.c.id == AUTHORITY_ID)
+            .values(certificate_pem=record.certificate_pem, **_hierarchy_values(record))
+        )
+
+    async def save_root_revocation_list(self, pem: str, next_update: dt.datetime) -> None:
+        await self._conn.execute(
+            update(certificate_authority)
+            .where(certificate_authority.c.id == AUTHORITY_ID)
+            .values(root_crl_pem=pem, root_crl_next_update=next_update)
+        )
+
+    async def save_responder(self, certificate_pem: str, key_pem: str, not_after: dt.datetime) -> None:
+        await self._conn.execute(
+            update(certificate_authority)
+            .where(certificate_authority.c.id == AUTHORITY_ID)
+            .values(responder_certificate_pem=certificate_pem, responder_key_pem=key_pem,
+                    responder_not_after=not_after)
+        )
+
+    async def serial_status(self, serial_number: str) -> SerialStatus | None:
+        """What OCSP says of a serial: one indexed read (uq_certificates_serial_number)."""
+        q = select(c.status, c.revoked_at, c.revocation_reason).where(c.serial_number == serial_number)
+        row = (await self._conn.execute(q)).first()
+        if row is None:
+            return None
+        reason = RevocationReason(row.revocation_reason) if row.revocation_reason else None
+        return SerialStatus(CertificateStatus(row.status), row.revoked_at, reason)
+
     async def revocations(self) -> list[Revocation]:
         """Every organisation's revoked serials: a CRL is the CA's, and lists nothing else."""
         q = (
@@ -83,6 +116,16 @@ class SqlAuthorityStore:
             Revocation(r.serial_number, r.revoked_at, RevocationReason(r.revocation_reason))
             for r in await self._conn.execute(q)
         ]
+
+
+def _hierarchy_values(record: AuthorityRecord) -> dict[str, Any]:
+    return {
+        "root_certificate_pem": record.root_certificate_pem, "root_crl_pem": record.root_crl_pem,
+        "root_crl_next_update": record.root_crl_next_update,
+        "responder_certificate_pem": record.responder_certificate_pem,
+        "responder_key_pem": record.responder_key_pem, "responder_not_after": record.responder_not_after,
+        "legacy_certificate_pem": record.legacy_certificate_pem,
+    }
 
 
 class SqlCertificateRepository(SqlAuthorityStore):

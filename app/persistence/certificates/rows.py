@@ -103,4 +103,8 @@ def authority_from_row(r: Any) -> AuthorityRecord:
     return AuthorityRecord(
         certificate_pem=r.certificate_pem, encrypted_key_pem=r.encrypted_key_pem, created_at=r.created_at,
         crl_number=int(r.crl_number), crl_pem=r.crl_pem, crl_next_update=r.crl_next_update,
+        root_certificate_pem=r.root_certificate_pem, root_crl_pem=r.root_crl_pem,
+        root_crl_next_update=r.root_crl_next_update, responder_certificate_pem=r.responder_certificate_pem,
+        responder_key_pem=r.responder_key_pem, responder_not_after=r.responder_not_after,
+        legacy_certificate_pem=r.legacy_certificate_pem,
     )

@@ -16,7 +16,9 @@ from sqlalchemy import (
 
 from app.persistence.base import UUID, UTCDateTime, metadata
 
-# The issuing CA: one row (id 1) for the installation; the key is PKCS#8 encrypted with PKI_KEY.
+# The issuing CA: one row (id 1) for the installation; the key is PKCS#8 encrypted with PKI_KEY. The
+# root's certificate and CRL as published (its key is not here), the OCSP responder's certificate and
+# key (encrypted like the CA's), and a pre-hierarchy self-signed CA certificate if there was one.
 certificate_authority = Table(
     "certificate_authority",
     metadata,
@@ -28,6 +30,13 @@ certificate_authority = Table(
     Column("crl_pem", Text),
     Column("crl_updated_at", UTCDateTime),
     Column("crl_next_update", UTCDateTime),
+    Column("root_certificate_pem", Text),
+    Column("root_crl_pem", Text),
+    Column("root_crl_next_update", UTCDateTime),
+    Column("responder_certificate_pem", Text),
+    Column("responder_key_pem", Text),
+    Column("responder_not_after", UTCDateTime),
+    Column("legacy_certificate_pem", Text),
 )
 
 certificate_profiles = Table(
