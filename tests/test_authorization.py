@@ -17,10 +17,10 @@ from app.persistence.tables.users import anonymity_requests, users
 from app.schema import schema
 from app.schema.runtime.base import required_action, to_global_id
 from tests.conftest import Env, token_for
-from tests.factories import OrgFixture
+from tests.factories import OrgFixture, valid_cvr
 
 # Root fields anyone may call without being gated by `requires(...)`.
-PUBLIC_FIELDS = {"activateUser"}
+PUBLIC_FIELDS = {"activateUser", "requestUserAccount", "confirmUserAccountRequest"}
 
 ALL_ROLES = list(Role)
 
@@ -71,6 +71,14 @@ def _not_found(value: Any) -> None:
 
 def _no_user_errors(value: Any) -> None:
     assert value["userErrors"] == [], value
+
+
+def _accepted(value: Any) -> None:
+    assert value == {"accepted": True, "userErrors": []}, value
+
+
+def _not_confirmed(value: Any) -> None:
+    assert value["confirmed"] is False and value["userErrors"][0]["code"] == "INVALID_CONFIRMATION", value
 
 
 def _operations(org: OrgFixture, role: Role) -> dict[str, tuple[str, dict[str, Any], Check]]:
@@ -162,6 +170,29 @@ def _operations(org: OrgFixture, role: Role) -> dict[str, tuple[str, dict[str, A
                 activated userUuid userErrors { code } } }""",
             {},
             not_activated,
+        ),
+        "userAccountRequests": ("query { userAccountRequests { totalCount } }", {}, _has_total),
+        "requestUserAccount": (
+            """mutation($input: RequestUserAccountInput!) { requestUserAccount(input: $input) {
+                accepted userErrors { field code } } }""",
+            {"input": {"cvr": valid_cvr(), "firstName": "Mia", "lastName": "Matrix",
+                       "email": f"matrix.{uuid.uuid4().hex[:8]}@example.dk"}},
+            _accepted,
+        ),
+        "confirmUserAccountRequest": (
+            """mutation { confirmUserAccountRequest(input: {token: "not-a-real-token"}) {
+                confirmed userErrors { code } } }""",
+            {}, _not_confirmed,
+        ),
+        "approveUserAccountRequest": (
+            """mutation($input: ApproveUserAccountRequestInput!) { approveUserAccountRequest(input: $input) {
+                request { id } userErrors { field code message } } }""",
+            {"input": {"requestId": _gid("UserAccountRequest"), "dateOfBirth": "1990-05-17"}}, _not_found,
+        ),
+        "rejectUserAccountRequest": (
+            """mutation($input: RejectUserAccountRequestInput!) { rejectUserAccountRequest(input: $input) {
+                request { id } userErrors { field code message } } }""",
+            {"input": {"requestId": _gid("UserAccountRequest")}}, _not_found,
         ),
         "updateNotificationSettings": (
             """mutation { updateNotificationSettings(input: {channel: IN_APP}) {

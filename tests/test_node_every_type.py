@@ -21,6 +21,7 @@ from app.schema import schema
 from app.schema.runtime.base import to_global_id
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture, make_org
+from tests.test_account_requests import confirmed_request
 from tests.test_bulk_import import csv_file, person, run_job
 from tests.test_certificates import order_org, order_user
 from tests.test_external_members import deactivate, handle_for
@@ -141,6 +142,10 @@ async def _certificate_profiles(w: World) -> list[Case]:
     return [Case("from orderOrganisationCertificate", ordered["profile"]["id"], frozenset({OA, UA}))]
 
 
+async def _user_account_requests(w: World) -> list[Case]:
+    return [Case("confirmed, from the public form", await confirmed_request(w.env, w.org), frozenset({UA}))]
+
+
 async def _organisations(w: World) -> list[Case]:
     own = (await w.gql("{ organisation { id } }", role=U))["organisation"]["id"]
     return [Case("one's own, from organisation", own, EVERYONE)]
@@ -158,6 +163,7 @@ PRODUCERS: dict[str, Callable[[World], Awaitable[list[Case]]]] = {
     "Certificate": _certificates,
     "CertificateProfile": _certificate_profiles,
     "Organisation": _organisations,
+    "UserAccountRequest": _user_account_requests,
 }
 
 

@@ -22,7 +22,7 @@ from tests.conftest import Env, token_for
 from tests.factories import OrgFixture, make_org
 
 TYPES = ["User", "UserGroup", "Activity", "Notification", "BulkJob", "AnonymityRequest", "ExternalUser",
-         "Certificate", "PowerOfAttorney", "Offset", "Organisation"]
+         "Certificate", "PowerOfAttorney", "Offset", "Organisation", "UserAccountRequest"]
 
 QUERIES = {
     "user": "query($id: ID!) { user(id: $id) { id email } }",
@@ -72,6 +72,8 @@ MUTATIONS = {
     "revokeOwnCertificate": _m("revokeOwnCertificate", "", "certificateId: $id, reason: KEY_LOST"),
     "deleteCertificate": _m("deleteCertificate", "", "certificateId: $id"),
     "updateCertificateRights": _m("updateCertificateRights", "", "certificateId: $id, canSeal: true"),
+    "approveUserAccountRequest": _m("approveUserAccountRequest", "", 'requestId: $id, cpr: "0101901234"'),
+    "rejectUserAccountRequest": _m("rejectUserAccountRequest", "", "requestId: $id"),
 }
 # What a refused foreign or unknown id may answer with: "not there", or a rule that fires before
 # the id is looked at (e.g. the caller's own state). Never success.

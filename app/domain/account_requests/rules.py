@@ -27,10 +27,10 @@ E = AccountRequestErrorCode
 
 
 # The public form's budgets, each a number of requests per minute (a token bucket: that many at
-# once, refilled over a minute), per client address, per e-mail address and per CVR number. Only one
-# open request per e-mail address and organisation is mailed at a time, so an address cannot be
-# flooded with confirmation mail either.
-RATE_LIMITS: tuple[tuple[str, int], ...] = (("ip", 10), ("email", 3), ("cvr", 30))
+# once, refilled over a minute), per client address (an office behind one NAT address shares it),
+# per e-mail address and per CVR number. Only one open request per e-mail address and organisation
+# is mailed at a time, so an address cannot be flooded with confirmation mail either.
+RATE_LIMITS: tuple[tuple[str, int], ...] = (("ip", 20), ("email", 3), ("cvr", 30))
 
 
 @dataclass(slots=True)

@@ -60,6 +60,8 @@ class Action(enum.StrEnum):
     REVOKE_OWN_CERTIFICATE = "REVOKE_OWN_CERTIFICATE"
     DELETE_CERTIFICATE = "DELETE_CERTIFICATE"
     UPDATE_CERTIFICATE_RIGHTS = "UPDATE_CERTIFICATE_RIGHTS"
+    VIEW_USER_ACCOUNT_REQUESTS = "VIEW_USER_ACCOUNT_REQUESTS"
+    DECIDE_USER_ACCOUNT_REQUEST = "DECIDE_USER_ACCOUNT_REQUEST"
     VIEW_CHANGES = "VIEW_CHANGES"
     MANAGE_WEBHOOKS = "MANAGE_WEBHOOKS"
     ASSIGN_ROLE = "ASSIGN_ROLE"
@@ -118,6 +120,9 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.REVOKE_OWN_CERTIFICATE: EVERYONE,
     Action.DELETE_CERTIFICATE: frozenset({UA}),
     Action.UPDATE_CERTIFICATE_RIGHTS: frozenset({UA}),
+    # Employees' requests for a user account (asked for on a public form): user administrators.
+    Action.VIEW_USER_ACCOUNT_REQUESTS: frozenset({UA}),
+    Action.DECIDE_USER_ACCOUNT_REQUEST: frozenset({UA}),
     # The change feed (entity ids and kinds of change, for sync tools): the administrators who see
     # the history. Webhooks send the same outside: organisation administrators register them.
     Action.VIEW_CHANGES: frozenset({OA, UA}),
@@ -187,6 +192,8 @@ WRAPPERS: frozenset[str] = frozenset({
     "ImportUsersPayload", "IssueCertificatePayload", "LeaveExternalGroupPayload", "MarkNotificationsReadPayload",
     "NotificationSettingsPayload", "OrganisationSettingsPayload", "PowerOfAttorneyPayload",
     "SendUsersForActivationPayload", "UserGroupPayload", "UserPayload",
+    "UserAccountRequestConnection", "UserAccountRequestEdge", "RequestUserAccountPayload",
+    "ConfirmUserAccountRequestPayload", "UserAccountRequestPayload",
     "ChangeConnection", "ChangeEdge", "WebhookEndpointConnection", "WebhookEndpointEdge",
     "WebhookDeliveryConnection", "WebhookDeliveryEdge", "CreateWebhookEndpointPayload",
     "DeleteWebhookEndpointPayload",
@@ -229,6 +236,8 @@ TYPES: dict[str, Reach] = {
     # certificates
     "Certificate": Reach(Action.VIEW_CERTIFICATES, own=True),
     "CertificateProfile": Reach(Action.VIEW_CERTIFICATES),
+    # employees' requests for a user account
+    "UserAccountRequest": Reach(Action.VIEW_USER_ACCOUNT_REQUESTS),
     # reporting (counts only: whoever may list the users / certificates)
     "UserStats": Reach(Action.VIEW_USERS),
     "UserStatusCount": THROUGH,
@@ -304,6 +313,8 @@ RELATIONS: dict[str, Reach] = {
     "PowerOfAttorney.grantedBy": THROUGH,
     "PowerOfAttorney.grantedTo": THROUGH,
     "PowerOfAttorney.rights": THROUGH,
+    "UserAccountRequest.user": THROUGH,
+    "UserAccountRequest.decidedBy": THROUGH,
     "WebhookEndpoint.deliveries": THROUGH,  # who sees the endpoint (organisation administrators)
 }
 

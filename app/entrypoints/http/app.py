@@ -18,6 +18,7 @@ from starlette.routing import Route, WebSocketRoute
 from app.bootstrap import Services, build_services
 from app.config import Settings
 from app.domain.bulk.csv_file import BulkOperation, template
+from app.entrypoints.http.account_requests import account_request_routes
 from app.entrypoints.http.activation import activation_routes
 from app.entrypoints.http.console import console_routes
 from app.entrypoints.http.exports import export_routes
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
             Route("/healthz", healthz),
             Route("/metrics", metrics),
             *activation_routes(services),  # /activate
+            *account_request_routes(services),  # /account-requests/confirm
             Route("/templates/users-{operation}.csv", csv_template),
             *export_routes(services),  # /exports/activities.csv
             *user_export_routes(services),  # /exports/users.csv
