@@ -135,3 +135,51 @@ def test_an_entry_is_about_the_certificate_or_power_of_attorney_its_details_name
     assert subjects_of("GROUP_UPDATED", {"id": str(poa)}) == (None, None)
     assert subjects_of("CERTIFICATE_ORDERED", {"certificateId": "not-a-uuid"}) == (None, None)
     assert subjects_of("USER_UPDATED", {}) == (None, None)
+
+
+async def test_migration_0009_finds_the_subjects_of_entries_written_before_it(env: Env, tmp_path: Any) -> None:
+    """Entries from before 0009 get their certificate / power of attorney from their details."""
+    import contextlib
+    import datetime as dt
+    import json
+
+    from sqlalchemy import select, text
+
+    from app.domain.common.organisation import OrganisationSettings, PUnit, SeNumber
+    from app.persistence.db import make_engine
+    from app.persistence.migrate import upgrade
+    from app.persistence.organisations import create_organisation
+    from app.persistence.tables.activity import activities as A
+    from tests.conftest import _postgres_database
+
+    cert, poa = uuid.uuid4(), uuid.uuid4()
+    async with contextlib.AsyncExitStack() as stack:
+        if env.backend == "sqlite":
+            url = f"sqlite+aiosqlite:///{tmp_path / 'before-0009.db'}"
+        else:
+            url = await stack.enter_async_context(_postgres_database())
+        engine = make_engine(url)
+        stack.push_async_callback(engine.dispose)
+        await upgrade(engine, "0008")
+        now = dt.datetime.now(dt.UTC)
+        async with engine.begin() as conn:
+            org_id = await create_organisation(conn, cvr="12345674", name="Før ApS", p_units=[PUnit("1000000001", "U")],
+                                               se_numbers=[SeNumber("12345674", "Før")],
+                                               settings=OrganisationSettings(), now=now)
+            for type_, details in (("CERTIFICATE_REVOKED", {"certificateId": str(cert), "reason": "KEY_LOST"}),
+                                   ("POWER_OF_ATTORNEY_CREATED", {"id": str(poa)}),
+                                   ("GROUP_UPDATED", {"id": str(poa)}),
+                                   ("CERTIFICATE_ORDERED", {"certificateId": "x" * 36})):
+                await conn.execute(text("INSERT INTO activities (org_id, occurred_at, type, summary, details)"
+                                        " VALUES (:org, :at, :type, 's', :details)"),
+                                   {"org": org_id, "at": now, "type": type_, "details": json.dumps(details)})
+        await upgrade(engine, "0009")
+        async with engine.connect() as conn:
+            rows = (await conn.execute(select(A.c.type, A.c.target_certificate_id, A.c.target_power_of_attorney_id,
+                                              A.c.outcome, A.c.request_id).order_by(A.c.id))).all()
+    assert [tuple(r) for r in rows] == [
+        ("CERTIFICATE_REVOKED", cert, None, "SUCCEEDED", None),
+        ("POWER_OF_ATTORNEY_CREATED", None, poa, "SUCCEEDED", None),
+        ("GROUP_UPDATED", None, None, "SUCCEEDED", None),
+        ("CERTIFICATE_ORDERED", None, None, "SUCCEEDED", None),
+    ]

@@ -128,3 +128,28 @@ async def test_the_certificate_export_takes_the_same_new_filters(env: Env, org: 
     bad = await env.client.get("/exports/certificates.csv?issuedFrom=2026-05-02&issuedTo=2026-05-01",
                                headers={"Authorization": f"Bearer {ua(env, org)}"})
     assert bad.status_code == 400
+
+
+def test_a_range_runs_from_the_start_of_its_first_day_to_the_end_of_its_last() -> None:
+    import pytest
+
+    from app.domain.common.errors import DomainError
+    from app.domain.reporting import Bucket, buckets, expiring_window, moment_range
+
+    r = moment_range("2026-03-01", "2026-03-01", "createdFrom", "createdTo")
+    assert r.start is not None and r.end is not None and r.end - r.start == dt.timedelta(days=1)
+    assert r.start.isoformat() == "2026-02-28T23:00:00+00:00"  # midnight in Copenhagen
+    assert moment_range(None, None, "a", "b").start is None
+    with pytest.raises(DomainError) as empty:
+        moment_range("2026-03-02", "2026-03-01", "issuedFrom", "issuedTo")
+    assert (empty.value.code, empty.value.field) == ("INVALID_RANGE", ["issuedTo"])
+    with pytest.raises(DomainError) as bad:
+        moment_range("2026-02-30", None, "revokedFrom", "revokedTo")
+    assert bad.value.field == ["revokedFrom"]
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    assert expiring_window(None, now) == (30, now + dt.timedelta(days=30))
+    assert expiring_window(3650, now)[0] == 3650
+    for days in (0, -1, 3651):
+        with pytest.raises(DomainError):
+            expiring_window(days, now)
+    assert buckets({"B": 2, None: 5, "A": 2}) == (Bucket(None, 5), Bucket("A", 2), Bucket("B", 2))

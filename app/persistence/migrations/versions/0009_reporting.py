@@ -50,13 +50,15 @@ def _backfill() -> None:
         )
     else:
         # SQLite keeps UUIDs as 32 hex digits (SQLAlchemy's Uuid without a native type).
+        h = "[0-9a-fA-F]"
+        uuid_glob = f"'{h * 8}-{h * 4}-{h * 4}-{h * 4}-{h * 12}'"
         op.execute(
             "UPDATE activities SET target_certificate_id = lower(replace(json_extract(details, '$.certificateId'), '-', ''))"
-            " WHERE length(json_extract(details, '$.certificateId')) = 36"
+            f" WHERE json_extract(details, '$.certificateId') GLOB {uuid_glob}"
         )
         op.execute(
             "UPDATE activities SET target_power_of_attorney_id = lower(replace(json_extract(details, '$.id'), '-', ''))"
-            " WHERE type LIKE 'POWER_OF_ATTORNEY_%' AND length(json_extract(details, '$.id')) = 36"
+            f" WHERE type LIKE 'POWER_OF_ATTORNEY_%' AND json_extract(details, '$.id') GLOB {uuid_glob}"
         )
 
 
