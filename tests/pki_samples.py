@@ -1,7 +1,8 @@
 """One of each document the CA publishes, obtained over the API as a client would, for the relying
-parties' tools (tests/test_x509_go.py): the CA certificate, user and organisation certificates with
-a generated key and from RSA and EC CSRs (standard and qualified), and the CRL after a revocation,
-so that it has an entry. Each as DER, by a name that says what it is.
+parties' tools (tests/test_x509_go.py): the root and the issuing CA certificates, user and
+organisation certificates with a generated key and from RSA and EC CSRs (standard and qualified),
+the CRL after a revocation, so that it has an entry, the root's CRL, and an OCSP response with the
+delegated responder's certificate in it. Each as DER, by a name that says what it is.
 
 The `samples` fixture issues them from a gateway of its own whose PUBLIC_BASE_URL is a public name,
 as in production: the certificates carry it (CRL distribution point, CA issuers), and the session's
@@ -19,8 +20,10 @@ import httpx
 import pytest
 import pytest_asyncio
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509 import ocsp
 
 from app.bootstrap import build_services
 from app.config import Settings
@@ -47,13 +50,18 @@ PUBLIC_BASE_URL = "https://mitid-gateway.example.com"  # RFC 2606's name for exa
 
 @dataclass(frozen=True)
 class Samples:
-    ca: bytes
+    ca: bytes  # the issuing CA
     users: dict[str, bytes]  # natural persons
     organisations: dict[str, bytes]  # legal persons (systems)
     crl: bytes
+    root: bytes = b""
+    root_crl: bytes = b""
+    responder: bytes = b""  # the OCSP responder's certificate, as an OCSP response carries it
+    ocsp_response: bytes = b""  # "good" for the first user certificate
 
     def certificates(self) -> dict[str, bytes]:
-        return {"ca": self.ca, **self.users, **self.organisations}
+        return {"root": self.root, "ca": self.ca, "ocsp-responder": self.responder, **self.users,
+                **self.organisations}
 
 
 def _der(pem: str) -> bytes:
@@ -94,9 +102,24 @@ async def issued_samples(env: Env) -> Samples:
     payload(body, "revokeCertificate")
     ca = await env.client.get("/pki/ca.pem")
     crl = await env.client.get("/pki/crl.pem")
-    assert ca.status_code == 200 and crl.status_code == 200, (ca.text, crl.text)
+    root = await env.client.get("/pki/root.cer")
+    root_crl = await env.client.get("/pki/root-crl.crl")
+    assert {r.status_code for r in (ca, crl, root, root_crl)} == {200}, (ca.text, crl.text)
     crl_der = x509.load_pem_x509_crl(crl.content).public_bytes(Encoding.DER)
-    return Samples(_der(ca.text), users, organisations, crl_der)
+    issuing = x509.load_pem_x509_certificate(ca.content)
+    asked = (
+        ocsp.OCSPRequestBuilder()
+        .add_certificate(x509.load_der_x509_certificate(users["user-csr-rsa"]), issuing, hashes.SHA1())
+        .build()
+    )
+    answer = await env.client.post("/pki/ocsp", content=asked.public_bytes(Encoding.DER),
+                                   headers={"Content-Type": "application/ocsp-request"})
+    response = ocsp.load_der_ocsp_response(answer.content)
+    assert response.response_status is ocsp.OCSPResponseStatus.SUCCESSFUL
+    assert response.certificate_status is ocsp.OCSPCertStatus.GOOD
+    [responder] = response.certificates
+    return Samples(_der(ca.text), users, organisations, crl_der, root=root.content, root_crl=root_crl.content,
+                   responder=responder.public_bytes(Encoding.DER), ocsp_response=answer.content)
 
 
 @pytest_asyncio.fixture(scope="module")
