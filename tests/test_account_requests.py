@@ -275,6 +275,44 @@ async def test_the_same_address_is_mailed_once_while_its_request_is_open(
     assert len(queued) == 1
 
 
+async def test_an_address_a_user_already_has_is_answered_the_same_and_not_stored(
+    env: Env, open_org: OrgFixture, client: Client
+) -> None:
+    taken = open_org.emails[Role.USER]
+    body = await client.gql(REQUEST, {"input": _form(open_org.cvr, taken.upper())})
+    assert body["data"]["requestUserAccount"] == {"accepted": True, "userErrors": []}
+    async with env.engine.connect() as conn:
+        stored = (await conn.execute(select(user_account_requests.c.id)
+                                     .where(user_account_requests.c.org_id == open_org.org_id))).all()
+        queued = (await conn.execute(select(outbox.c.id).where(outbox.c.org_id == open_org.org_id))).all()
+    assert stored == [] and queued == []
+
+
+async def test_a_request_taken_by_a_colleague_meanwhile_is_refused_as_createuser_refuses_it(
+    env: Env, open_org: OrgFixture, client: Client
+) -> None:
+    ua = token_for(env, open_org, Role.USER_ADMINISTRATOR)
+    email = _email()
+    request_id = await _request_and_confirm(env, client, open_org, email)
+    made = await env.gql("""mutation($input: CreateUserInput!) { createUser(input: $input) { userErrors { code } } }""",
+                         {"input": {"firstName": "Anden", "lastName": "Person", "email": email,
+                                    "dateOfBirth": "1980-01-01"}}, token=ua)
+    assert made["data"]["createUser"]["userErrors"] == []
+    body = await env.gql(APPROVE, {"input": {"requestId": request_id, "cpr": _cpr()}}, token=ua)
+    assert body["data"]["approveUserAccountRequest"]["userErrors"] == [{"field": ["email"], "code": "DUPLICATE_EMAIL"}]
+    assert (await _stored(env, email))[0].status == "PENDING"
+
+
+async def test_user_administrators_are_told_of_a_confirmed_request(
+    env: Env, open_org: OrgFixture, client: Client
+) -> None:
+    await _request_and_confirm(env, client, open_org, _email())
+    body = await env.gql("query { notifications(first: 5) { edges { node { title } } } }",
+                         token=token_for(env, open_org, Role.USER_ADMINISTRATOR))
+    titles = [e["node"]["title"] for e in body["data"]["notifications"]["edges"]]
+    assert titles == ["A request for a user account"], body
+
+
 async def test_unconfirmed_requests_are_invisible_to_user_administrators(
     env: Env, open_org: OrgFixture, client: Client
 ) -> None:

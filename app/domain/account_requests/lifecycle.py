@@ -24,12 +24,15 @@ S = AccountRequestStatus
 
 
 async def submit_request(uow: UnitOfWork, data: ValidRequest, confirmation_link: Callable[[str], str]) -> None:
-    """Nothing happens (and the caller is told nothing) where requests are not allowed, or while the
-    address has an open request here: one confirmation mail per request, not one per form sent."""
+    """Nothing happens (and the caller is told nothing) where requests are not allowed, while the
+    address has an open request here (one confirmation mail per request, not one per form sent), or
+    when a user of the organisation already has the address (approving could only fail)."""
     if not (await uow.organisations.get_settings()).employees_may_request_user:
         return
     now = uow.platform.now()
     if await uow.account_requests.open_request_for(data.email, now) is not None:
+        return
+    if await uow.users.email_taken(data.email):
         return
     token = uow.platform.new_token()
     request = AccountRequest(
