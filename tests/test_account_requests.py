@@ -350,6 +350,21 @@ async def test_an_expired_or_used_confirmation_link_is_refused(env: Env, open_or
         assert (await client.gql(CONFIRM, {"token": bogus}))["data"]["confirmUserAccountRequest"] == refused
 
 
+async def test_a_link_is_refused_once_the_organisation_stops_taking_requests(
+    env: Env, open_org: OrgFixture, client: Client
+) -> None:
+    email = _email()
+    await client.gql(REQUEST, {"input": _form(open_org.cvr, email)})
+    token = await _token_mailed(env, email)
+    oa = token_for(env, open_org, Role.ORGANISATION_ADMINISTRATOR)
+    off = await env.gql("mutation { updateOrganisationSettings(input: {userCreation: {employeesMayRequestUser: false}})"
+                        " { userErrors { code } } }", token=oa)
+    assert off["data"]["updateOrganisationSettings"]["userErrors"] == []
+    body = await client.gql(CONFIRM, {"token": token})
+    assert body["data"]["confirmUserAccountRequest"]["confirmed"] is False
+    assert (await _stored(env, email))[0].status == "PENDING_CONFIRMATION"
+
+
 async def test_the_form_is_rate_limited_per_client_address_and_per_email_address(
     env: Env, open_org: OrgFixture, client: Client
 ) -> None:

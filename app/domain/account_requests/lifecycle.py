@@ -56,13 +56,14 @@ def confirmation_mail(uow: UnitOfWork, request: AccountRequest, link: str) -> Ou
 
 
 async def confirm_request(uow: UnitOfWork, request_id: uuid.UUID, token_hash: str) -> AccountRequest:
-    """The link's token, once and before it expires: the request is then PENDING, and the
-    organisation's administrators are told."""
+    """The link's token, once, before it expires and while the organisation still takes requests:
+    the request is then PENDING, and the organisation's administrators are told."""
     request = await uow.account_requests.get(request_id, for_update=True)
     now = uow.platform.now()
     if (
         request is None or request.status is not S.PENDING_CONFIRMATION or request.token_hash != token_hash
         or request.token_expires_at is None or request.token_expires_at <= now
+        or not (await uow.organisations.get_settings()).employees_may_request_user
     ):
         raise DomainError(E.INVALID_CONFIRMATION, "The confirmation link is invalid or has expired", ["token"])
     request.status, request.confirmed_at = S.PENDING, now
