@@ -12,7 +12,7 @@ from sqlalchemy import Select, bindparam, func, insert, literal, or_, select, te
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.domain.activity.model import Activity, ActivityFilter
+from app.domain.activity.model import Activity, ActivityFilter, ActivityOutcome
 from app.domain.activity.subjects import subjects_of
 from app.observability import request_id_var
 from app.persistence.base import UUID
@@ -40,9 +40,12 @@ def activity_from_row(r: Any) -> Activity:
         id=id_, org_id=org_id, occurred_at=occurred_at, actor_id=actor_id, actor_name=actor_name or "",
         type=type_, target_user_id=target_user_id, target_name=target_name, summary=summary,
         details=(r[14] if len(r) > 14 else None) or {}, target_group_id=target_group_id,
-        request_id=request_id, outcome=outcome, target_certificate_id=certificate_id,
+        request_id=request_id, outcome=_OUTCOME[outcome], target_certificate_id=certificate_id,
         target_power_of_attorney_id=power_id,
     )
+
+
+_OUTCOME = {m.value: m for m in ActivityOutcome}
 
 
 def _row_of(a: Activity) -> dict[str, Any]:
@@ -53,7 +56,7 @@ def _row_of(a: Activity) -> dict[str, Any]:
         "org_id": a.org_id, "occurred_at": a.occurred_at, "actor_id": a.actor_id, "actor_name": a.actor_name,
         "type": a.type, "target_user_id": a.target_user_id, "target_group_id": a.target_group_id,
         "target_name": a.target_name, "summary": a.summary, "details": a.details,
-        "request_id": a.request_id or request_id_var.get(), "outcome": a.outcome,
+        "request_id": a.request_id or request_id_var.get(), "outcome": a.outcome.value,
         "target_certificate_id": a.target_certificate_id or certificate,
         "target_power_of_attorney_id": a.target_power_of_attorney_id or power,
     }

@@ -12,8 +12,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from app.domain.activity.model import Activity, ActivityFilter
-from app.domain.activity.subjects import ActivityOutcome
+from app.domain.activity.model import Activity, ActivityFilter, ActivityOutcome
 from app.domain.common.errors import DomainError
 from app.domain.common.policy import Action, is_allowed
 from app.domain.common.validation import parse_moment
@@ -52,7 +51,6 @@ ActivityOutcomeEnum = strawberry.enum(
                 "so every entry is SUCCEEDED; a refused attempt writes none (the operation log has it, under "
                 "its request id).",
 )
-_OUTCOME = {m.value: m for m in ActivityOutcome}
 
 
 @strawberry.enum(description="Order of history entries by when they were written.")
@@ -114,9 +112,8 @@ class ActivityNode(DomainView, Node):
 
 
 domain_view(ActivityNode, same=("occurred_at", "actor_name", "target_name", "summary", "actor_id", "target_user_id",
-                              "request_id"),
+                              "request_id", "outcome"),
             derived={
-                "outcome": lambda n: _OUTCOME[n._domain.outcome],
                 "id": lambda n: to_global_id("Activity", n._domain.id),
                 "type": lambda n: _ACTIVITY_TYPE[n._domain.type],
                 "_id": lambda n: n._domain.id or 0,

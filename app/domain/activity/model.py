@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import uuid
 from dataclasses import dataclass
 from typing import Any
+
+
+class ActivityOutcome(enum.StrEnum):
+    """Entries are written in the transaction of the change they record, so only a change that
+    happened has one: SUCCEEDED. (A refused attempt writes nothing; it is in the operation log under
+    its request id.)"""
+
+    SUCCEEDED = "SUCCEEDED"
 
 
 @dataclass(slots=True)
@@ -26,7 +35,7 @@ class Activity:
     target_power_of_attorney_id: uuid.UUID | None = None
     # The gateway request that wrote it (X-Request-ID; None from background jobs and before 0009).
     request_id: str | None = None
-    outcome: str = "SUCCEEDED"
+    outcome: ActivityOutcome = ActivityOutcome.SUCCEEDED
 
 
 @dataclass(slots=True, frozen=True)

@@ -5,20 +5,10 @@ derived from there when it is written, and every entry of those kinds can be fou
 
 from __future__ import annotations
 
-import enum
 import uuid
 from typing import Any
 
-CERTIFICATE_PREFIX = "CERTIFICATE_"
 POWER_OF_ATTORNEY_PREFIX = "POWER_OF_ATTORNEY_"
-
-
-class ActivityOutcome(enum.StrEnum):
-    """Entries are written in the transaction of the change they record, so only a change that
-    happened has one: SUCCEEDED. (A refused attempt writes nothing; it is in the operation log under
-    its request id.)"""
-
-    SUCCEEDED = "SUCCEEDED"
 
 
 def _uuid(raw: Any) -> uuid.UUID | None:
