@@ -60,6 +60,8 @@ AXE_RUN = """async () => {
         .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.target.join(' '))}));
 }"""
 STORAGE = "() => JSON.stringify({local: {...localStorage}, session: {...sessionStorage}})"
+ISSUE = """mutation($input: IssueCertificateInput!) { issueUserCertificate(input: $input) {
+    certificate { id status } userErrors { field code message } } }"""
 SETTINGS_QUERY = "{ settings { userCreation { anonymityAllowed } } }"
 
 
@@ -111,9 +113,9 @@ async def _server(database_url: str) -> AsyncIterator[str]:
         server.wait(timeout=10)
 
 
-async def _graphql(origin: str, token: str, query: str) -> dict[str, Any]:
+async def _graphql(origin: str, token: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
     async with httpx.AsyncClient() as client:
-        response = await client.post(f"{origin}/graphql", json={"query": query},
+        response = await client.post(f"{origin}/graphql", json={"query": query, "variables": variables or {}},
                                      headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
@@ -157,7 +159,7 @@ class Browser:
         await self.page.get_by_role("button", name="Log ind").click()
 
 
-async def _user_administrator(b: Browser, org: OrgFixture, token: str) -> dict[str, Any]:
+async def _user_administrator(b: Browser, org: OrgFixture, token: str, holder: str) -> dict[str, Any]:
     page = b.page
     seen: dict[str, Any] = {}
 
@@ -252,15 +254,15 @@ async def _user_administrator(b: Browser, org: OrgFixture, token: str) -> dict[s
 
     # Search and filter the list; deactivate and reactivate the plain user.
     await page.get_by_role("combobox", name="Status").select_option("DELETED")
-    await page.get_by_role("status").filter(has_text="Viser 1–1 af 1 brugere").wait_for(timeout=10_000)
+    await page.get_by_role("status").filter(has_text="Viser 1–1 af 1 bruger").wait_for(timeout=10_000)
     await page.get_by_role("combobox", name="Status").select_option("")
     await page.get_by_role("searchbox", name="Søg").fill("Søren")
     await page.keyboard.press("Enter")  # the search is a form: Enter submits it
-    await page.get_by_role("status").filter(has_text="Viser 1–1 af 1 brugere").wait_for(timeout=10_000)
+    await page.get_by_role("status").filter(has_text="Viser 1–1 af 1 bruger").wait_for(timeout=10_000)
     seen["search_rows"] = await page.locator("tbody tr").count()
     await page.get_by_role("searchbox", name="Søg").fill(org.emails[Role.USER])
     await page.get_by_role("button", name="Søg", exact=True).click()
-    await page.get_by_role("status").filter(has_text="Viser 1–1 af 1 brugere").wait_for(timeout=10_000)
+    await page.get_by_role("status").filter(has_text="Viser 1–1 af 1 bruger").wait_for(timeout=10_000)
     await page.locator("tbody a").first.click()
     await page.get_by_role("button", name="Deaktivér…").click()
     dialog = page.get_by_role("dialog")
@@ -269,6 +271,42 @@ async def _user_administrator(b: Browser, org: OrgFixture, token: str) -> dict[s
     seen["after_deactivate"] = await page.locator("dl.facts").first.inner_text()
     await page.get_by_role("button", name="Genaktivér").click()
     await page.get_by_role("button", name="Deaktivér…").wait_for(timeout=10_000)
+
+    # Order a user certificate for them; the holder issues it through the API (a password: a
+    # generated key); then revoke it from the certificates list.
+    await page.get_by_role("button", name="Bestil medarbejdercertifikat").click()
+    await page.get_by_text("Certifikatet er bestilt.").wait_for(timeout=15_000)
+    mine = await _graphql(b.origin, holder, "{ viewer { user { certificates { id status } } } }")
+    ordered = [c for c in mine["viewer"]["user"]["certificates"] if c["status"] == "ORDERED"]
+    assert len(ordered) == 1, mine
+    issued = await _graphql(b.origin, holder, ISSUE, {"input": {"certificateId": ordered[0]["id"],
+                                                                 "password": "Hemmeligt-kodeord-1"}})
+    assert issued["issueUserCertificate"]["userErrors"] == [], issued
+    await b.menu("Certifikater")
+    row = page.locator("tbody tr").filter(has_text="Udstedt")
+    await row.first.wait_for(timeout=10_000)
+    seen["certificate_row"] = await row.first.inner_text()
+    await b.check("certificates")
+    await row.first.get_by_role("button", name=re.compile("^Spær")).click()
+    dialog = page.get_by_role("dialog")
+    await dialog.wait_for()
+    await dialog.get_by_role("button", name="Spær certifikatet").click()  # no reason chosen: its error
+    await dialog.locator(".field-error").wait_for(timeout=5_000)
+    await b.check("revoke-dialog", screenshot=False)
+    await dialog.get_by_label("Årsag").select_option("KEY_LOST")
+    await dialog.get_by_role("button", name="Spær certifikatet").click()
+    await page.get_by_role("status").filter(has_text="certifikat er spærret").wait_for(timeout=10_000)
+    await page.locator("tbody tr").filter(has_text="Spærret").first.wait_for(timeout=10_000)
+    seen["revoked"] = await _graphql(b.origin, holder, "{ viewer { user { certificates { id status revocationReason } } } }")
+
+    await b.menu("Brugergrupper")
+    await page.get_by_role("status").filter(has_text="grupper").wait_for(timeout=10_000)
+    seen["groups"] = await b.main().locator("tbody").inner_text()
+    await b.check("groups")
+    await page.locator("tbody tr").filter(has_text=org.p_numbers[0]).get_by_role("link").click()
+    await page.get_by_role("heading", name=re.compile("^Medlemmer")).wait_for(timeout=10_000)
+    seen["members"] = await b.main().inner_text()
+    await b.check("group")
 
     await b.menu("Fakturering")
     await page.get_by_text("Faktureringsmåde").wait_for(timeout=10_000)
@@ -326,6 +364,7 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
         org = await make_org(services, name="Eksempel ApS")
         await services.engine.dispose()
         ua = sign_token(settings, org.people[Role.USER_ADMINISTRATOR], org.cvr, [Role.USER_ADMINISTRATOR])
+        holder = sign_token(settings, org.people[Role.USER], org.cvr, [Role.USER])
         oa = sign_token(settings, org.people[Role.ORGANISATION_ADMINISTRATOR], org.cvr,
                         [Role.ORGANISATION_ADMINISTRATOR])
 
@@ -355,7 +394,7 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
                 await context.add_init_script(RECORD_VIOLATIONS)
                 b = Browser(await context.new_page(), origin, shots)
                 try:
-                    as_ua = await _user_administrator(b, org, ua)
+                    as_ua = await _user_administrator(b, org, ua, holder)
                     as_oa = await _organisation_administrator(b, oa)
                     violations = await b.page.evaluate("() => window.__cspViolations")
                 except Exception:
@@ -375,7 +414,8 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
     assert failed_requests == [], b.console_errors
     for name, found in b.axe.items():
         assert found == [], f"axe-core: serious or critical violations on {name}: {found}"
-    assert {"sign-in", "dashboard", "users", "create-user", "user", "billing", "settings"} <= set(b.axe)
+    assert {"sign-in", "dashboard", "users", "create-user", "user", "certificates", "groups", "group", "billing",
+            "settings"} <= set(b.axe)
 
     # User administrator.
     assert "I alt" in as_ua["dashboard"] and str(len(Role)) in as_ua["dashboard"]
@@ -391,6 +431,11 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
     assert as_ua["search_rows"] == 1
     assert as_ua["focus_after_escape"] == "Slet…"
     assert "Deaktiveret" in as_ua["after_deactivate"]
+    assert "Medarbejder" in as_ua["certificate_row"] and "User Person" in as_ua["certificate_row"]
+    assert [(c["status"], c["revocationReason"]) for c in as_ua["revoked"]["viewer"]["user"]["certificates"]] == [
+        ("REVOKED", "KEY_LOST")]
+    assert "Systemgruppe" in as_ua["groups"] and org.p_numbers[0] in as_ua["groups"]
+    assert "Medlemmer (" in as_ua["members"] and "Egen organisation" in as_ua["members"]
     assert as_ua["billing_controls"] == 0
     assert as_ua["ua_settings_controls"] == 0
     assert ua in as_ua["storage_signed_in"]

@@ -15,6 +15,8 @@ import { CreateUser } from "./pages/CreateUser";
 import { UserDetail } from "./pages/UserDetail";
 import { BillingPage } from "./pages/Billing";
 import { SettingsPage } from "./pages/Settings";
+import { CertificatesPage } from "./pages/Certificates";
+import { GroupDetail, GroupsPage } from "./pages/Groups";
 
 export function App() {
   const [token, setToken] = useState<string | null>(() => loadToken());
@@ -45,6 +47,8 @@ type MenuItem = { to: string; label: string; ability?: Ability };
 const MENU: readonly MenuItem[] = [
   { to: "/", label: "Overblik", ability: "viewUsers" },
   { to: "/users", label: "Brugere", ability: "viewUsers" },
+  { to: "/groups", label: "Brugergrupper", ability: "viewGroups" },
+  { to: "/certificates", label: "Certifikater", ability: "viewCertificates" },
   { to: "/billing", label: "Fakturering", ability: "viewBilling" },
   { to: "/settings", label: "Indstillinger" },
 ];
@@ -120,6 +124,10 @@ function Screen({ route, roles }: { route: string; roles: Role[] }) {
   if (route === "/users/new") return can(roles, "manageUsers") ? <CreateUser /> : <NotForYou />;
   const user = /^\/users\/([^/]+)$/.exec(route);
   if (user) return viewUsers ? <UserDetail id={decodeURIComponent(user[1])} roles={roles} /> : <NotForYou />;
+  if (route === "/groups") return can(roles, "viewGroups") ? <GroupsPage /> : <NotForYou />;
+  const group = /^\/groups\/([^/]+)$/.exec(route);
+  if (group) return can(roles, "viewGroups") ? <GroupDetail id={decodeURIComponent(group[1])} /> : <NotForYou />;
+  if (route === "/certificates") return can(roles, "viewCertificates") ? <CertificatesPage roles={roles} /> : <NotForYou />;
   if (route === "/billing") return can(roles, "viewBilling") ? <BillingPage /> : <NotForYou />;
   if (route === "/settings") return <SettingsPage canEdit={can(roles, "updateSettings")} />;
   return (

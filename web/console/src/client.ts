@@ -2,11 +2,12 @@
 import { Client, fetchExchange } from "urql";
 import { cacheExchange, type Cache } from "@urql/exchange-graphcache";
 
-function invalidateUserLists(cache: Cache): void {
+function invalidateLists(cache: Cache, name: string): void {
   for (const field of cache.inspectFields("Query")) {
-    if (field.fieldName === "users") cache.invalidate("Query", field.fieldName, field.arguments);
+    if (field.fieldName === name) cache.invalidate("Query", field.fieldName, field.arguments);
   }
 }
+const invalidateUserLists = (cache: Cache) => invalidateLists(cache, "users");
 
 const embedded = () => null; // objects without an identity of their own: stored inside their parent
 
@@ -35,6 +36,10 @@ export function makeClient(token: string): Client {
           UserPayload: embedded,
           GenerateActivationCodePayload: embedded,
           OrganisationSettingsPayload: embedded,
+          CertificatePayload: embedded,
+          GroupMemberConnection: embedded,
+          GroupMemberEdge: embedded,
+          ExternalOrganisation: embedded,
         },
         updates: {
           Mutation: {
@@ -42,6 +47,8 @@ export function makeClient(token: string): Client {
             deleteUser: (_result, _args, cache) => invalidateUserLists(cache),
             deactivateUser: (_result, _args, cache) => invalidateUserLists(cache),
             reactivateUser: (_result, _args, cache) => invalidateUserLists(cache),
+            orderUserCertificate: (_result, _args, cache) => invalidateLists(cache, "certificates"),
+            revokeCertificate: (_result, _args, cache) => invalidateLists(cache, "certificates"),
           },
         },
       }),

@@ -6,13 +6,23 @@ const OA: Role = "ORGANISATION_ADMINISTRATOR";
 const UA: Role = "USER_ADMINISTRATOR";
 const RA: Role = "RIGHTS_ADMINISTRATOR";
 
-export type Ability = "viewUsers" | "manageUsers" | "viewBilling" | "updateSettings";
+export type Ability =
+  | "viewUsers"
+  | "manageUsers"
+  | "viewBilling"
+  | "updateSettings"
+  | "viewCertificates"
+  | "manageCertificates"
+  | "viewGroups";
 
 const WHO: Record<Ability, readonly Role[]> = {
   viewUsers: [OA, UA, RA],
   manageUsers: [UA],
   viewBilling: [OA, UA],
   updateSettings: [OA],
+  viewCertificates: [OA, UA],
+  manageCertificates: [UA],
+  viewGroups: [OA, UA, RA],
 };
 
 export function can(roles: readonly Role[], ability: Ability): boolean {

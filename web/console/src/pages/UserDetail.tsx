@@ -4,7 +4,7 @@ import { graphql } from "../gql";
 import type { Role } from "../gql/graphql";
 import { can } from "../roles";
 import { Link, navigate } from "../router";
-import { byField, formatDate, FormErrors, Loading, Page, requestErrors, STATUS_NAMES, TextField, type FieldErrors } from "../ui";
+import { byField, formatDate, messageOf, FormErrors, Loading, Page, requestErrors, STATUS_NAMES, TextField, type FieldErrors } from "../ui";
 
 const UserQuery = graphql(`
   query UserDetail($id: ID!) {
@@ -123,6 +123,23 @@ const NewCode = graphql(`
   }
 `);
 
+const OrderCertificate = graphql(`
+  mutation OrderUserCertificate($input: OrderUserCertificateInput!) {
+    orderUserCertificate(input: $input) {
+      certificate {
+        id
+        status
+        name
+      }
+      userErrors {
+        field
+        code
+        message
+      }
+    }
+  }
+`);
+
 const ResendActivation = graphql(`
   mutation ResendActivationEmail($input: UserIdInput!) {
     resendActivationEmail(input: $input) {
@@ -195,6 +212,7 @@ export function UserDetail({ id, roles }: { id: string; roles: Role[] }) {
             </dl>
           )}
           {manage ? <Lifecycle id={user.id} name={title} status={user.status} identification={user.identification} /> : null}
+          {manage && can(roles, "manageCertificates") && user.status === "ACTIVE" ? <OrderUserCertificate id={user.id} /> : null}
         </>
       ) : null}
     </Page>
@@ -386,6 +404,30 @@ function Lifecycle({ id, name, status, identification }: { id: string; name: str
           </button>
         </div>
       </Confirm>
+    </section>
+  );
+}
+
+/** A standard user certificate with a generated key: the holder is emailed a link and issues it. */
+function OrderUserCertificate({ id }: { id: string }) {
+  const [{ fetching }, order] = useMutation(OrderCertificate);
+  const [errors, setErrors] = useState<string[] | undefined>();
+  const [message, setMessage] = useState<string | null>(null);
+  const submit = async () => {
+    const outcome = await order({ input: { userId: id } });
+    const payload = outcome.data?.orderUserCertificate;
+    if (!payload) return setErrors(requestErrors(outcome.error) ?? ["Certifikatet blev ikke bestilt."]);
+    setErrors(payload.userErrors.length ? payload.userErrors.map(messageOf) : undefined);
+    if (!payload.userErrors.length) setMessage("Certifikatet er bestilt. Brugeren får en mail med et link til at hente det.");
+  };
+  return (
+    <section aria-labelledby="certifikat">
+      <h2 id="certifikat">Medarbejdercertifikat</h2>
+      <FormErrors errors={errors} />
+      <p role="status" className="muted">{message}</p>
+      <button type="button" className="secondary" disabled={fetching} onClick={submit}>
+        Bestil medarbejdercertifikat
+      </button>
     </section>
   );
 }

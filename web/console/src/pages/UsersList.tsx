@@ -95,7 +95,7 @@ export function UsersList({ roles }: { roles: Role[] }) {
         {users
           ? users.totalCount === 0
             ? "Ingen brugere matcher."
-            : `Viser ${from}–${to} af ${users.totalCount} brugere`
+            : `Viser ${from}–${to} af ${users.totalCount} ${users.totalCount === 1 ? "bruger" : "brugere"}`
           : fetching
             ? "Henter…"
             : ""}
