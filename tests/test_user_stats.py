@@ -12,11 +12,11 @@ from tests.conftest import Env, OrgFixture, token_for
 from tests.test_users_lifecycle import DELETE_USER, create, mutate, new_cpr
 
 STATS = """query { userStats { total byStatus { key count } byIdentification { key count }
-  byAuthenticator { key count } byOrganisationUnit { key count } } }"""
+  byAuthenticator { key count } byOrganisationUnit { key name count } } }"""
 COUNT = "query($f: UserFilterInput) { users(first: 0, filter: $f) { totalCount } }"
 
 
-def as_dict(buckets: list[dict[str, Any]]) -> dict[Any, int]:
+def as_dict(buckets: list[dict[str, Any]]) -> dict[Any, int]:  # key -> count
     return {b["key"]: b["count"] for b in buckets}
 
 
@@ -70,6 +70,10 @@ async def test_user_stats_of_a_fresh_organisation_count_its_four_people(env: Env
     assert s["total"] == len(Role) == await listed(env, org)
     assert as_dict(s["byStatus"]) == {"ACTIVE": len(Role)}
     assert s["byAuthenticator"] == []
+    units = {b["key"]: (b["name"], b["count"]) for b in s["byOrganisationUnit"]}
+    assert set(units) >= set(org.p_numbers)  # every P-unit of the organisation, empty ones too
+    assert all(units[p][0] == f"Unit {p}" for p in org.p_numbers)
+    assert sum(n for _, n in units.values()) == len(Role)
 
 
 async def test_user_stats_are_one_statement(env: Env, org: OrgFixture) -> None:

@@ -46,13 +46,15 @@ def expiring_window(days: int | None, now: dt.datetime) -> tuple[int, dt.datetim
 class Bucket:
     key: str | None
     count: int
+    name: str | None = None  # what the key names, where it has a name (a P-unit's)
 
 
 @dataclass(slots=True, frozen=True)
 class UserStats:
     """What `users` lists by default (everyone not DELETED) in `total` and every breakdown but
     `by_status`, which also has the DELETED users (as `users(filter: {status: DELETED})` lists them).
-    A user with several authenticators counts once under each."""
+    A user with several authenticators counts once under each; every P-unit of the organisation has
+    a bucket (0 when no one is in it), users without one are under None."""
 
     total: int
     by_status: tuple[Bucket, ...]
@@ -74,6 +76,8 @@ class CertificateStats:
     expiring_within_days: int
 
 
-def buckets(counts: dict[str | None, int]) -> tuple[Bucket, ...]:
+def buckets(counts: dict[str | None, int], names: dict[str, str] | None = None) -> tuple[Bucket, ...]:
     """Largest first, then by key (None last): a stable order for reports."""
-    return tuple(Bucket(k, n) for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0] is None, kv[0] or "")))
+    names = names or {}
+    return tuple(Bucket(k, n, names.get(k) if k is not None else None)
+                 for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0] is None, kv[0] or "")))

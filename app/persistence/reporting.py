@@ -16,6 +16,7 @@ from app.domain.reporting import CertificateStats, UserStats, buckets
 from app.domain.users.model import UserStatus
 from app.persistence.db import Statements
 from app.persistence.tables.certificates import certificates
+from app.persistence.tables.organisations import p_units
 from app.persistence.tables.users import user_authenticators, users
 
 _DELETED = UserStatus.DELETED.value
@@ -23,9 +24,9 @@ _ISSUED = CertificateStatus.ISSUED.value
 
 
 def _user_stats_statement(_dialect: str) -> Any:
-    """Rows (part, status, identification, p_number, authenticator, n): part 'u' is the users'
+    """Rows (part, status, identification, p_number, authenticator or name, n): part 'u' is the users'
     status x identification x P-unit cross-tab (all statuses), part 'a' the live users per
-    authenticator."""
+    authenticator, part 'p' the organisation's P-units with their names."""
     u = users.c
     cross = (
         select(literal("u").label("part"), u.status, u.identification, u.p_number,
@@ -40,7 +41,10 @@ def _user_stats_statement(_dialect: str) -> Any:
         .where(u.org_id == bindparam("org"), u.status != _DELETED)
         .group_by(a.kind)
     )
-    return union_all(cross, by_authenticator)
+    units = select(literal("p"), null(), null(), p_units.c.p_number, p_units.c.name, literal(0)).where(
+        p_units.c.org_id == bindparam("org")
+    )
+    return union_all(cross, by_authenticator, units)
 
 
 _USER_STATS = Statements(_user_stats_statement)
@@ -51,9 +55,14 @@ async def user_stats(conn: AsyncConnection, org_id: int) -> UserStats:
     identification: Counter[str | None] = Counter()
     unit: Counter[str | None] = Counter()
     authenticator: Counter[str | None] = Counter()
+    names: dict[str, str] = {}
     for part, st, ident, p_number, kind, n in await conn.execute(_USER_STATS.get(conn), {"org": org_id}):
         if part == "a":
             authenticator[kind] += n
+            continue
+        if part == "p":
+            names[p_number] = kind
+            unit[p_number] += 0
             continue
         status[st] += n
         if st != _DELETED:
@@ -62,7 +71,7 @@ async def user_stats(conn: AsyncConnection, org_id: int) -> UserStats:
     return UserStats(
         total=sum(n for s, n in status.items() if s != _DELETED),
         by_status=buckets(dict(status)), by_identification=buckets(dict(identification)),
-        by_authenticator=buckets(dict(authenticator)), by_organisation_unit=buckets(dict(unit)),
+        by_authenticator=buckets(dict(authenticator)), by_organisation_unit=buckets(dict(unit), names),
     )
 
 

@@ -40,9 +40,11 @@ class AuthenticatorCount:
     count: int
 
 
-@strawberry.type(description="Users (not deleted) of one P-unit; `key` null: users without a P-unit.")
+@strawberry.type(description="Users (not deleted) of one P-unit (every P-unit of the organisation, 0 when empty); "
+                 "`key` null: users without a P-unit.")
 class OrganisationUnitCount:
     key: str | None = strawberry.field(description="The P-number")
+    name: str | None = strawberry.field(description="The P-unit's name")
     count: int
 
 
@@ -77,7 +79,7 @@ class UserStats:
                                for b in s.by_identification],
             by_authenticator=[AuthenticatorCount(key=Authenticator(b.key), count=b.count)
                               for b in _known(s.by_authenticator, Authenticator)],
-            by_organisation_unit=[OrganisationUnitCount(key=b.key, count=b.count) for b in s.by_organisation_unit],
+            by_organisation_unit=[OrganisationUnitCount(key=b.key, name=b.name, count=b.count) for b in s.by_organisation_unit],
         )
 
 
