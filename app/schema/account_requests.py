@@ -4,8 +4,10 @@ administrators do with confirmed requests (`userAccountRequests`, approve, rejec
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import enum
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +17,12 @@ from strawberry.types import Info
 
 from app.domain.account_requests import lifecycle as uc
 from app.domain.account_requests.model import AccountRequest
-from app.domain.account_requests.rules import RequestForm, rate_limit_keys, validate_request
+from app.domain.account_requests.rules import (
+    ANSWER_FLOOR_SECONDS,
+    RequestForm,
+    rate_limit_keys,
+    validate_request,
+)
 from app.domain.common.errors import DomainError
 from app.domain.common.policy import Action, is_allowed
 from app.persistence import account_requests as account_requests_sql
@@ -210,6 +217,7 @@ class AccountRequestQueries:
 class AccountRequestMutations:
     @strawberry.mutation(description="An employee asks for a user account (public: no token needed).")
     async def request_user_account(self, info: Info, input: RequestUserAccountInput) -> RequestUserAccountPayload:
+        started = time.monotonic()
         form = RequestForm(cvr=input.cvr, first_name=input.first_name, last_name=input.last_name, email=input.email,
                            message=input.message)
         await _charge(info, form)
@@ -221,6 +229,8 @@ class AccountRequestMutations:
         await account_requests_sql.submit_request(
             services.engine, services.unit_of_work, valid, confirmation_link(services.settings.public_base_url)
         )
+        # The same answer at the same time for an unknown CVR, a closed organisation and a stored request.
+        await asyncio.sleep(max(0.0, started + ANSWER_FLOOR_SECONDS - time.monotonic()))
         return RequestUserAccountPayload(accepted=True, user_errors=[])
 
     @strawberry.mutation(description="The requester confirms with the mailed link's token (public: no token needed).")
