@@ -11,7 +11,7 @@ from typing import Any
 from app.domain.common.principal import Role
 from tests.conftest import Env, OrgFixture, token_for
 from tests.test_certificates import REVOKE, issued_org_certificate, order_org, payload, ua
-from tests.test_user_groups import ADD_USERS, active_user, create_group, ok
+from tests.test_user_groups import ADD_USERS, GROUPS, active_user, create_group, ok
 from tests.test_users_lifecycle import create
 
 USERS = """query($f: UserFilterInput) { users(first: 100, filter: $f) { totalCount edges { node { uuid } } } }"""
@@ -57,6 +57,26 @@ async def test_users_by_right_own_or_through_a_group(env: Env, org: OrgFixture) 
     assert await users(env, org, right="SKAT.REFUSION") == set()
     code, field = await refused(env, USERS, ua(env, org), right="SKAT.NO_SUCH_RIGHT")
     assert (code, field) == ("BAD_USER_INPUT", "right")
+
+
+async def test_users_by_right_through_their_p_units_system_group_match_effective_rights(
+    env: Env, org: OrgFixture
+) -> None:
+    ua_token, oa = ua(env, org), token_for(env, org, Role.ORGANISATION_ADMINISTRATOR)
+    systems = ok(await env.gql(GROUPS, {"kind": "SYSTEM"}, token=ua_token))["userGroups"]["edges"]
+    unit_group = {g["node"]["pNumber"]: g["node"]["id"] for g in systems}[org.p_numbers[1]]
+    updated = ok(await env.gql(
+        "mutation($g: ID!) { updateUserGroup(input: {groupId: $g, rights: [\"SKAT.REFUSION\"]}) { userErrors { code } } }",
+        {"g": unit_group}, token=oa))["updateUserGroup"]
+    assert updated["userErrors"] == []
+    in_unit = await active_user(env, org, "Enhed", p_number=org.p_numbers[1])
+    await active_user(env, org, "Andenenhed", p_number=org.p_numbers[0])
+    found = await users(env, org, right="SKAT.REFUSION")
+    assert found == {in_unit["uuid"]}
+    # the filter and User.effectiveRights agree on everyone of the organisation
+    body = await env.gql("{ users(first: 100) { edges { node { uuid effectiveRights } } } }", token=ua_token)
+    holders = {e["node"]["uuid"] for e in ok(body)["users"]["edges"] if "SKAT.REFUSION" in e["node"]["effectiveRights"]}
+    assert holders == found
 
 
 async def test_users_by_authenticator_and_status(env: Env, org: OrgFixture) -> None:
