@@ -173,3 +173,22 @@ def test_a_range_runs_from_the_start_of_its_first_day_to_the_end_of_its_last() -
         with pytest.raises(DomainError):
             expiring_window(days, now)
     assert buckets({"B": 2, None: 5, "A": 2}) == (Bucket(None, 5), Bucket("A", 2), Bucket("B", 2))
+
+
+async def test_the_new_filters_keep_the_statements_of_a_page_constant(env: Env, org: OrgFixture) -> None:
+    for _ in range(3):
+        await create(env, org, authenticators=["MITID_APP"], rights=["SKAT.MOMS"])
+    token = ua(env, org)
+    page = "query($f: UserFilterInput, $n: Int) { users(first: $n, filter: $f) { totalCount edges { node { uuid authenticators } } } }"
+
+    async def statements(n: int, **f: Any) -> int:
+        await env.gql(page, {"f": f, "n": n}, token=token)  # warm
+        with env.count_statements() as seen:
+            body = await env.gql(page, {"f": f, "n": n}, token=token)
+        assert "errors" not in body, body
+        return len(seen)
+
+    plain = await statements(1, status="PENDING_ACTIVATION")
+    assert await statements(1, authenticator="MITID_APP", createdFrom="2020-01-01") == plain
+    assert await statements(3, authenticator="MITID_APP", createdFrom="2020-01-01") == plain
+    assert await statements(3, right="SKAT.MOMS", authenticator="MITID_APP") == plain + 1  # the catalogue, once
