@@ -93,6 +93,25 @@ def test_development_makes_its_root_once_per_address_outside_the_database(tmp_pa
     assert "BEGIN ENCRYPTED PRIVATE KEY" in text and "BEGIN PRIVATE KEY" not in text
 
 
+def test_an_operator_makes_the_root_with_the_module_and_production_starts_with_it(tmp_path: Path) -> None:
+    clean = {k: v for k, v in os.environ.items() if k not in GOOD}
+    made = tmp_path / "root.pem"
+
+    def make(**env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "app.adapters.pki_hierarchy", str(made)], cwd=ROOT,
+                              env={**clean, **env}, capture_output=True, text=True, timeout=120)
+
+    refused = make(PKI_ROOT_KEY_PASSPHRASE=DEV_PKI_ROOT_PASSPHRASE)
+    assert refused.returncode == 2 and "PKI_ROOT_KEY_PASSPHRASE" in refused.stderr and not made.exists()
+    done = make(PKI_ROOT_KEY_PASSPHRASE="q" * 40, PUBLIC_BASE_URL="https://erhverv.example.dk")
+    assert done.returncode == 0 and "SHA-256" in done.stdout, done
+    assert "BEGIN ENCRYPTED PRIVATE KEY" in made.read_text() and "q" * 40 not in done.stdout + done.stderr
+    assert make(PKI_ROOT_KEY_PASSPHRASE="q" * 40).returncode == 2  # never over an existing root
+    settings = Settings.from_env({**GOOD, "PKI_ROOT_KEY_FILE": str(made), "PKI_ROOT_KEY_PASSPHRASE": "q" * 40,
+                                  "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'p.db'}"})
+    build_services(settings)  # does not raise
+
+
 def test_jwt_keys_of_an_identity_provider_need_no_jwt_secret(tmp_path: Path) -> None:
     keys = tmp_path / "jwks.json"
     keys.write_text('{"keys": []}')

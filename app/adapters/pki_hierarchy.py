@@ -282,3 +282,35 @@ def _hash_for(key: PrivateKey) -> hashes.HashAlgorithm:
     if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size >= 384:
         return hashes.SHA384()
     return hashes.SHA256()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m app.adapters.pki_hierarchy FILE`: make a root CA into FILE (never over an existing
+    one), its key encrypted with PKI_ROOT_KEY_PASSPHRASE, naming PUBLIC_BASE_URL's root CRL; then set
+    PKI_ROOT_KEY_FILE=FILE. Prints the certificate's SHA-256 fingerprint, nothing secret."""
+    import sys
+
+    from app.config import MIN_SECRET
+
+    args = sys.argv[1:] if argv is None else argv
+    settings = Settings.from_env()
+    passphrase = settings.pki_root_key_passphrase or ""
+    if len(args) != 1:
+        print("usage: python -m app.adapters.pki_hierarchy FILE", file=sys.stderr)
+        return 2
+    if passphrase == DEV_PKI_ROOT_PASSPHRASE or len(passphrase.encode()) < MIN_SECRET:
+        print(f"PKI_ROOT_KEY_PASSPHRASE must be set, at least {MIN_SECRET} bytes, and not the development default",
+              file=sys.stderr)
+        return 2
+    if os.path.exists(args[0]):
+        print(f"{args[0]} exists: a root is never overwritten", file=sys.stderr)
+        return 2
+    write_root_file(args[0], passphrase, dt.datetime.now(dt.UTC), settings.public_base_url)
+    root = RootSource(args[0], passphrase).load(dt.datetime.now(dt.UTC))
+    print(f"{args[0]}: {root.certificate.subject.rfc4514_string()}, SHA-256 "
+          f"{root.certificate.fingerprint(hashes.SHA256()).hex().upper()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
