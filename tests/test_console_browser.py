@@ -62,6 +62,8 @@ AXE_RUN = """async () => {
 STORAGE = "() => JSON.stringify({local: {...localStorage}, session: {...sessionStorage}})"
 ISSUE = """mutation($input: IssueCertificateInput!) { issueUserCertificate(input: $input) {
     certificate { id status } userErrors { field code message } } }"""
+CREATE_GROUP = """mutation($input: CreateUserGroupInput!) { createUserGroup(input: $input) {
+    group { id } userErrors { field code message } } }"""
 SETTINGS_QUERY = "{ settings { userCreation { anonymityAllowed } } }"
 
 
@@ -159,7 +161,8 @@ class Browser:
         await self.page.get_by_role("button", name="Log ind").click()
 
 
-async def _user_administrator(b: Browser, org: OrgFixture, token: str, holder: str) -> dict[str, Any]:
+async def _user_administrator(b: Browser, org: OrgFixture, partner: OrgFixture, token: str, holder: str
+                              ) -> dict[str, Any]:
     page = b.page
     seen: dict[str, Any] = {}
 
@@ -306,6 +309,26 @@ async def _user_administrator(b: Browser, org: OrgFixture, token: str, holder: s
     await page.locator("tbody tr").filter(has_text=org.p_numbers[0]).get_by_role("link").click()
     await page.get_by_role("heading", name=re.compile("^Medlemmer")).wait_for(timeout=10_000)
     seen["members"] = await b.main().inner_text()
+
+    # A custom group: add a member of our own, then a partner's user found by CVR and e-mail.
+    await b.menu("Brugergrupper")
+    await page.get_by_role("link", name="Løn og personale").click()
+    await b.heading("Løn og personale")
+    await page.get_by_role("searchbox", name="Find bruger").fill(org.emails[Role.USER])
+    await page.get_by_role("button", name="Find", exact=True).click()
+    await page.get_by_role("button", name=re.compile("^Tilføj User")).click()
+    await page.get_by_role("status").filter(has_text="er tilføjet.").wait_for(timeout=10_000)
+    await page.get_by_label("Organisationens CVR-nummer").fill(partner.cvr)
+    await page.get_by_label("Brugerens e-mail").fill("ingen.saadan@example.dk")
+    await page.get_by_role("button", name="Find ekstern bruger").click()
+    await page.get_by_text("Ingen aktiv bruger med det CVR-nummer og den e-mail.").wait_for(timeout=10_000)
+    await page.get_by_label("Brugerens e-mail").fill(partner.emails[Role.USER])
+    await page.get_by_role("button", name="Find ekstern bruger").click()
+    await page.get_by_role("button", name=re.compile("som ekstern bruger$")).click()
+    await page.get_by_role("status").filter(has_text="er tilføjet som ekstern bruger").wait_for(timeout=10_000)
+    members = page.get_by_role("table").filter(has_text="Organisation")
+    await members.get_by_text(f"CVR {partner.cvr}").wait_for(timeout=10_000)
+    seen["custom_members"] = await members.inner_text()
     await b.check("group")
 
     await b.menu("Fakturering")
@@ -332,6 +355,11 @@ async def _organisation_administrator(b: Browser, token: str) -> dict[str, Any]:
     await b.menu("Brugere")
     await page.locator("tbody tr").first.wait_for(timeout=10_000)
     seen["create_links"] = await page.get_by_role("link", name="Opret bruger").count()
+    await b.menu("Brugergrupper")
+    await page.get_by_label("Gruppens navn").fill("Økonomi & regnskab")
+    await page.get_by_role("button", name="Opret gruppe").click()
+    await b.heading("Økonomi & regnskab")
+    seen["new_group"] = await b.main().inner_text()
     await b.menu("Fakturering")
     await page.get_by_text("Faktureringsmåde").wait_for(timeout=10_000)
     await b.menu("Indstillinger")
@@ -362,6 +390,7 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
         services = build_services(settings)
         await upgrade(services.engine)
         org = await make_org(services, name="Eksempel ApS")
+        partner = await make_org(services, name="Partner Revision A/S")
         await services.engine.dispose()
         ua = sign_token(settings, org.people[Role.USER_ADMINISTRATOR], org.cvr, [Role.USER_ADMINISTRATOR])
         holder = sign_token(settings, org.people[Role.USER], org.cvr, [Role.USER])
@@ -369,6 +398,8 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
                         [Role.ORGANISATION_ADMINISTRATOR])
 
         async with _server(url) as origin:
+            made = await _graphql(origin, oa, CREATE_GROUP, {"input": {"name": "Løn og personale"}})
+            assert made["createUserGroup"]["userErrors"] == [], made
             elsewhere: list[str] = []
             local: list[str] = []
 
@@ -394,7 +425,7 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
                 await context.add_init_script(RECORD_VIOLATIONS)
                 b = Browser(await context.new_page(), origin, shots)
                 try:
-                    as_ua = await _user_administrator(b, org, ua, holder)
+                    as_ua = await _user_administrator(b, org, partner, ua, holder)
                     as_oa = await _organisation_administrator(b, oa)
                     violations = await b.page.evaluate("() => window.__cspViolations")
                 except Exception:
@@ -436,6 +467,8 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
         ("REVOKED", "KEY_LOST")]
     assert "Systemgruppe" in as_ua["groups"] and org.p_numbers[0] in as_ua["groups"]
     assert "Medlemmer (" in as_ua["members"] and "Egen organisation" in as_ua["members"]
+    assert "User Person" in as_ua["custom_members"] and "Egen organisation" in as_ua["custom_members"]
+    assert f"{partner.name} (CVR {partner.cvr}), ekstern" in as_ua["custom_members"]
     assert as_ua["billing_controls"] == 0
     assert as_ua["ua_settings_controls"] == 0
     assert ua in as_ua["storage_signed_in"]
@@ -444,6 +477,7 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
 
     # Organisation administrator.
     assert as_oa["create_links"] == 0
+    assert "Egen gruppe" in as_oa["new_group"] and "Tilføj medlem" not in as_oa["new_group"]  # members: UA, RA
     assert as_oa["before"] is True and as_oa["after_reload"] is False
     assert saved["settings"]["userCreation"]["anonymityAllowed"] is False
 

@@ -124,9 +124,9 @@ function Screen({ route, roles }: { route: string; roles: Role[] }) {
   if (route === "/users/new") return can(roles, "manageUsers") ? <CreateUser /> : <NotForYou />;
   const user = /^\/users\/([^/]+)$/.exec(route);
   if (user) return viewUsers ? <UserDetail id={decodeURIComponent(user[1])} roles={roles} /> : <NotForYou />;
-  if (route === "/groups") return can(roles, "viewGroups") ? <GroupsPage /> : <NotForYou />;
+  if (route === "/groups") return can(roles, "viewGroups") ? <GroupsPage roles={roles} /> : <NotForYou />;
   const group = /^\/groups\/([^/]+)$/.exec(route);
-  if (group) return can(roles, "viewGroups") ? <GroupDetail id={decodeURIComponent(group[1])} /> : <NotForYou />;
+  if (group) return can(roles, "viewGroups") ? <GroupDetail id={decodeURIComponent(group[1])} roles={roles} /> : <NotForYou />;
   if (route === "/certificates") return can(roles, "viewCertificates") ? <CertificatesPage roles={roles} /> : <NotForYou />;
   if (route === "/billing") return can(roles, "viewBilling") ? <BillingPage /> : <NotForYou />;
   if (route === "/settings") return <SettingsPage canEdit={can(roles, "updateSettings")} />;

@@ -49,6 +49,7 @@ export function makeClient(token: string): Client {
             reactivateUser: (_result, _args, cache) => invalidateUserLists(cache),
             orderUserCertificate: (_result, _args, cache) => invalidateLists(cache, "certificates"),
             revokeCertificate: (_result, _args, cache) => invalidateLists(cache, "certificates"),
+            createUserGroup: (_result, _args, cache) => invalidateLists(cache, "userGroups"),
           },
         },
       }),

@@ -13,7 +13,9 @@ export type Ability =
   | "updateSettings"
   | "viewCertificates"
   | "manageCertificates"
-  | "viewGroups";
+  | "viewGroups"
+  | "manageGroups"
+  | "manageGroupMembers";
 
 const WHO: Record<Ability, readonly Role[]> = {
   viewUsers: [OA, UA, RA],
@@ -23,6 +25,8 @@ const WHO: Record<Ability, readonly Role[]> = {
   viewCertificates: [OA, UA],
   manageCertificates: [UA],
   viewGroups: [OA, UA, RA],
+  manageGroups: [OA],
+  manageGroupMembers: [UA, RA],
 };
 
 export function can(roles: readonly Role[], ability: Ability): boolean {
