@@ -126,6 +126,8 @@ def _operations(org: OrgFixture, role: Role) -> dict[str, tuple[str, dict[str, A
         "user": ("query($id: ID!) { user(id: $id) { id } }", {"id": bogus_user}, _is_null),
         "anonymityRequests": ("query { anonymityRequests { id } }", {}, lambda v: None if v == [] else _is_null(v)),
         "activities": ("query { activities(first: 1) { totalCount } }", {}, _has_total),
+        "userStats": ("query { userStats { total byStatus { key count } } }", {},
+                      lambda v: None if isinstance(v["total"], int) else _is_null(v)),
         "notifications": ("query { notifications(first: 1) { totalCount unreadCount } }", {}, _has_total),
         "notificationSettings": ("query { notificationSettings { channel } }", {}, lambda v: None),
         # --- mutations
@@ -300,6 +302,8 @@ def _certificate_operations(bogus_user: str) -> dict[str, tuple[str, dict[str, A
     issue = "certificate { id } certificatePem pkcs12"
     return {
         "certificates": ("query { certificates(first: 1) { totalCount } }", {}, _has_total),
+        "certificateStats": ("query { certificateStats { total expiringSoon } }", {},
+                             lambda v: None if isinstance(v["total"], int) else _is_null(v)),
         "certificate": ("query($id: ID!) { certificate(id: $id) { id } }", {"id": bogus["certificateId"]}, _is_null),
         "certificateProfiles": ("query { certificateProfiles { id } }", {}, lambda v: None if isinstance(v, list) else _is_null(v)),
         "orderUserCertificate": (
