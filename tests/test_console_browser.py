@@ -532,3 +532,63 @@ async def test_console_serves_its_page_for_every_client_route_and_only_its_hashe
             response = await client.get(path)
             assert response.status_code == 404, path
             assert "outside assets/" not in response.text and "hidden" not in response.text
+
+
+# --- the README's figures (opt-in: needs bench/'s data set) ------------------------------------------
+
+FIGURES_RUNS = 6
+FIRST_LOAD = """() => {
+    const nav = performance.getEntriesByType('navigation')[0];
+    const files = performance.getEntriesByType('resource').filter(e => !e.name.endsWith('/graphql'));
+    return {transferred: nav.transferSize + files.reduce((a, e) => a + e.transferSize, 0),
+            decoded: nav.decodedBodySize + files.reduce((a, e) => a + e.decodedBodySize, 0),
+            requests: performance.getEntriesByType('resource').filter(e => e.name.endsWith('/graphql')).length};
+}"""
+
+
+async def test_console_figures_on_the_benchmark_data() -> None:
+    """`CONSOLE_FIGURES=1` (after `.venv/bin/python -m bench.data --db sqlite`, or CONSOLE_FIGURES_DB=<url>):
+    the first load's size and the time from navigation to the users list, cold cache, as a user
+    administrator of bench/'s organisation. Prints them; asserts only that the list arrived."""
+    if not os.environ.get("CONSOLE_FIGURES"):
+        pytest.skip("figures only on request: CONSOLE_FIGURES=1 (needs bench/'s data set)")
+    if (reason := _missing()) is not None:
+        pytest.skip(reason)
+    import statistics
+    import time
+
+    from playwright.async_api import async_playwright
+
+    from bench.data import default_url, find_dataset
+
+    url = os.environ.get("CONSOLE_FIGURES_DB") or default_url("sqlite", 1.0)
+    dataset = await find_dataset(url)
+    if dataset is None:
+        pytest.skip(f"no benchmark data set at {url}: .venv/bin/python -m bench.data --db sqlite")
+    settings = Settings.from_env({}, database_url=url, background_tasks=False)
+    token = sign_token(settings, dataset.admin_id, dataset.cvr, [Role.USER_ADMINISTRATOR])
+    runs: list[tuple[float, dict[str, int], str]] = []
+    async with _server(url) as origin, async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            for _ in range(FIGURES_RUNS):
+                context = await browser.new_context()  # a cold cache each time
+                await context.add_init_script(f"sessionStorage.setItem('console:token', {token!r})")
+                page = await context.new_page()
+                start = time.perf_counter()
+                await page.goto(f"{origin}/console/users")
+                status = page.get_by_role("status").filter(has_text="Viser 1–20 af")
+                await status.wait_for(timeout=60_000)
+                runs.append(((time.perf_counter() - start) * 1000, await page.evaluate(FIRST_LOAD),
+                             await status.inner_text()))
+                await context.close()
+        finally:
+            await browser.close()
+    load = runs[-1][1]
+    times = [ms for ms, _, _ in runs[1:]]  # the first run also warms the server
+    print(f"\nconsole on {dataset.db}, scale {dataset.scale:g} ({runs[-1][2]}):"
+          f"\n  first load: {load['transferred'] / 1000:.1f} kB transferred ({load['decoded'] / 1000:.1f} kB"
+          f" decoded), then {load['requests']} GraphQL requests"
+          f"\n  navigation to the users list: median {statistics.median(times):.0f} ms,"
+          f" min {min(times):.0f}, max {max(times):.0f} (runs 2-{FIGURES_RUNS}, cold browser cache)")
+    assert all("Viser 1–20 af" in text for _, _, text in runs)
