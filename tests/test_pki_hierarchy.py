@@ -197,3 +197,37 @@ def test_a_development_root_is_written_once_and_kept(tmp_path: Path) -> None:
     with pytest.raises(RootUnavailable, match="cannot be read"):
         RootSource(str(tmp_path / "missing.pem"), DEV_PKI_ROOT_PASSPHRASE).load(now)
     assert serialization.load_pem_private_key(first, DEV_PKI_ROOT_PASSPHRASE.encode()) is not None
+
+
+def test_the_responder_and_the_root_crl_are_renewed_within_their_margins() -> None:
+    """The domain's rules for when the responder certificate and the root's CRL are made again."""
+    from app.domain.certificates.authority import (
+        ROOT_CRL_REFRESH_MARGIN,
+        needs_writing,
+        responder_is_fresh,
+        root_list_is_fresh,
+    )
+    from app.domain.certificates.model import AuthorityRecord
+
+    now = dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.UTC)
+    pki = Pki("s" * 40, "https://ca.example.com")
+    base = AuthorityRecord(certificate_pem="c", encrypted_key_pem="k", created_at=now)
+    assert needs_writing(None) and needs_writing(base)  # no CA, or one from before the root
+    assert not needs_writing(AuthorityRecord("c", "k", now, root_certificate_pem="r"))
+
+    def responder(not_after: dt.datetime | None, pem: str | None = "p") -> AuthorityRecord:
+        return AuthorityRecord("c", "k", now, responder_certificate_pem=pem, responder_key_pem=pem,
+                               responder_not_after=not_after)
+
+    margin = pki.responder_renewal()
+    assert responder_is_fresh(responder(now + margin + dt.timedelta(seconds=1)), pki, now)
+    assert not responder_is_fresh(responder(now + margin), pki, now)
+    assert not responder_is_fresh(responder(now + 3 * margin, pem=None), pki, now)
+    assert not responder_is_fresh(responder(None), pki, now)
+
+    def root_list(next_update: dt.datetime | None) -> AuthorityRecord:
+        return AuthorityRecord("c", "k", now, root_crl_pem="l", root_crl_next_update=next_update)
+
+    assert root_list_is_fresh(root_list(now + ROOT_CRL_REFRESH_MARGIN + dt.timedelta(seconds=1)), now)
+    assert not root_list_is_fresh(root_list(now + ROOT_CRL_REFRESH_MARGIN), now)
+    assert not root_list_is_fresh(root_list(None), now)
