@@ -166,6 +166,13 @@ class CertificateFilter:
     qualified: bool | None = None
     expires_before: dt.datetime | None = None
     user_id: uuid.UUID | None = None
+    # Issue 17: by P-unit / SE-number, issued and revoked in [from, to).
+    p_number: str | None = None
+    se_number: str | None = None
+    issued_from: dt.datetime | None = None
+    issued_to: dt.datetime | None = None
+    revoked_from: dt.datetime | None = None
+    revoked_to: dt.datetime | None = None
 
 
 @dataclass(slots=True, frozen=True)
