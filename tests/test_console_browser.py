@@ -40,6 +40,7 @@ from app.entrypoints.http.console import CSP
 from app.persistence.migrate import upgrade
 from tests.conftest import _free_port, _postgres_database
 from tests.factories import OrgFixture, make_org
+from tests.test_bulk_import import csv_file, person
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
@@ -67,6 +68,12 @@ CREATE_GROUP = """mutation($input: CreateUserGroupInput!) { createUserGroup(inpu
 SETTINGS_QUERY = "{ settings { userCreation { anonymityAllowed } } }"
 
 
+def dob(n: int, cvr: str) -> dict[str, str]:
+    """A CSV row of a date-of-birth user."""
+    return {"Fornavn": f"Bjørk{n}", "Efternavn": "Lærkegård", "E-mail": f"bjoerk{n}.{cvr}@example.dk",
+            "Fødselsdato": f"{1 + n % 28:02d}-04-1988"}
+
+
 def _missing() -> str | None:
     if not Path(CHROMIUM).exists():
         return f"Chromium is not installed ({CHROMIUM}); .ci/run installs Debian's chromium package"
@@ -91,11 +98,16 @@ async def _database(backend: str, tmp_path: Path) -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def _server(database_url: str) -> AsyncIterator[str]:
+async def _server(database_url: str, work: Path | None = None) -> AsyncIterator[str]:
+    """The gateway in its own process; with a `work` folder its background tasks run too (the import
+    jobs, the outbox: mail goes to a Maildir there, uploads wait there)."""
     port = _free_port()
     origin = f"http://127.0.0.1:{port}"
     env = {**os.environ, "DATABASE_URL": database_url, "BACKGROUND_TASKS": "0", "CONSOLE_ASSETS": str(BUILD),
            "PUBLIC_BASE_URL": origin}
+    if work is not None:
+        env.update(BACKGROUND_TASKS="1", MAIL_DIR=str(work / "mail"), UPLOAD_DIR=str(work / "uploads"),
+                   BULK_POLL_SECONDS="0.2", SMTP_URL="")
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.entrypoints.http.app:create_app", "--factory", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning"], cwd=ROOT, env=env, start_new_session=True,
@@ -331,6 +343,39 @@ async def _user_administrator(b: Browser, org: OrgFixture, partner: OrgFixture, 
     seen["custom_members"] = await members.inner_text()
     await b.check("group")
 
+    # Import: a file with bad rows (every error listed, nothing saved), then a good one (the
+    # progress bar reaches the end), then send the imported users for activation.
+    await b.menu("Importér brugere")
+    seen["template_href"] = await page.get_by_role("link", name="opret").get_attribute("href")
+    bad = csv_file([person(1), person(2, **{"E-mail": "ikke-en-adresse"}), person(3, **{"CPR-nummer": "320190-1234"})])
+    await page.get_by_label("CSV-fil", exact=True).set_input_files({"name": "brugere.csv", "mimeType": "text/csv", "buffer": bad})
+    await page.get_by_role("button", name="Importér").click()
+    await b.heading("Importér brugere")
+    await page.get_by_role("heading", name="Importen blev afvist").wait_for(timeout=30_000)
+    seen["row_errors"] = await page.get_by_role("table", name="Fejl i filen").inner_text()
+    await b.check("import-errors", screenshot=False)
+    rows = [person(n, **{"E-mail": f"import{n}.{org.cvr}@example.dk"}) for n in range(10, 40)]
+    rows += [dob(n, org.cvr) for n in range(40, 45)]
+    await page.get_by_label("CSV-fil", exact=True).set_input_files({"name": "brugere.csv", "mimeType": "text/csv",
+                                                        "buffer": csv_file(rows)})
+    await page.get_by_role("button", name="Importér").click()
+    progress = page.get_by_role("progressbar", name="Fremdrift")
+    seen["progress_seen"] = []
+    for _ in range(300):
+        value = await progress.get_attribute("aria-valuenow") if await progress.count() else None
+        seen["progress_seen"].append(value)
+        if await page.get_by_role("heading", name="Importen er færdig").count():
+            break
+        await page.wait_for_timeout(100)
+    seen["progress_end"] = (await progress.evaluate("p => [p.value, p.max]"))
+    seen["progress_text"] = await page.locator("#job-progress-tekst").inner_text()
+    seen["import_result"] = await page.get_by_role("status").filter(has_text="rækker:").inner_text()
+    await b.check("import")
+    await page.get_by_role("button", name="Send til aktivering").click()
+    sent = page.locator(".success").filter(has_text="aktiveringsmail")
+    await sent.wait_for(timeout=15_000)
+    seen["sent"] = await sent.inner_text()
+
     await b.menu("Fakturering")
     await page.get_by_text("Faktureringsmåde").wait_for(timeout=10_000)
     seen["billing_controls"] = await b.main().locator("input, select, textarea, button").count()
@@ -397,7 +442,7 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
         oa = sign_token(settings, org.people[Role.ORGANISATION_ADMINISTRATOR], org.cvr,
                         [Role.ORGANISATION_ADMINISTRATOR])
 
-        async with _server(url) as origin:
+        async with _server(url, tmp_path) as origin:
             made = await _graphql(origin, oa, CREATE_GROUP, {"input": {"name": "Løn og personale"}})
             assert made["createUserGroup"]["userErrors"] == [], made
             elsewhere: list[str] = []
@@ -445,8 +490,8 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
     assert failed_requests == [], b.console_errors
     for name, found in b.axe.items():
         assert found == [], f"axe-core: serious or critical violations on {name}: {found}"
-    assert {"sign-in", "dashboard", "users", "create-user", "user", "certificates", "groups", "group", "billing",
-            "settings"} <= set(b.axe)
+    assert {"sign-in", "dashboard", "users", "create-user", "user", "import", "import-errors", "certificates",
+            "groups", "group", "billing", "settings"} <= set(b.axe)
 
     # User administrator.
     assert "I alt" in as_ua["dashboard"] and str(len(Role)) in as_ua["dashboard"]
@@ -469,6 +514,13 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
     assert "Medlemmer (" in as_ua["members"] and "Egen organisation" in as_ua["members"]
     assert "User Person" in as_ua["custom_members"] and "Egen organisation" in as_ua["custom_members"]
     assert f"{partner.name} (CVR {partner.cvr}), ekstern" in as_ua["custom_members"]
+    assert as_ua["template_href"] == "/templates/users-create.csv"
+    assert "ikke en gyldig e-mailadresse" in as_ua["row_errors"].lower() and "INVALID_EMAIL" in as_ua["row_errors"]
+    assert "INVALID_CPR" in as_ua["row_errors"] and "CPR-nummer" in as_ua["row_errors"]
+    assert as_ua["progress_end"] == [35, 35] and as_ua["progress_text"] == "35 af 35 rækker"
+    assert "35 rækker: 35 oprettet" in as_ua["import_result"]
+    assert "30 brugere med CPR-nummer har fået en aktiveringsmail" in as_ua["sent"]
+    assert "5 brugere med fødselsdato" in as_ua["sent"]
     assert as_ua["billing_controls"] == 0
     assert as_ua["ua_settings_controls"] == 0
     assert ua in as_ua["storage_signed_in"]

@@ -16,6 +16,7 @@ import { UserDetail } from "./pages/UserDetail";
 import { BillingPage } from "./pages/Billing";
 import { SettingsPage } from "./pages/Settings";
 import { CertificatesPage } from "./pages/Certificates";
+import { ImportPage } from "./pages/Import";
 import { GroupDetail, GroupsPage } from "./pages/Groups";
 
 export function App() {
@@ -47,6 +48,7 @@ type MenuItem = { to: string; label: string; ability?: Ability };
 const MENU: readonly MenuItem[] = [
   { to: "/", label: "Overblik", ability: "viewUsers" },
   { to: "/users", label: "Brugere", ability: "viewUsers" },
+  { to: "/import", label: "Importér brugere", ability: "manageUsers" },
   { to: "/groups", label: "Brugergrupper", ability: "viewGroups" },
   { to: "/certificates", label: "Certifikater", ability: "viewCertificates" },
   { to: "/billing", label: "Fakturering", ability: "viewBilling" },
@@ -124,6 +126,7 @@ function Screen({ route, roles }: { route: string; roles: Role[] }) {
   if (route === "/users/new") return can(roles, "manageUsers") ? <CreateUser /> : <NotForYou />;
   const user = /^\/users\/([^/]+)$/.exec(route);
   if (user) return viewUsers ? <UserDetail id={decodeURIComponent(user[1])} roles={roles} /> : <NotForYou />;
+  if (route === "/import") return can(roles, "manageUsers") ? <ImportPage /> : <NotForYou />;
   if (route === "/groups") return can(roles, "viewGroups") ? <GroupsPage roles={roles} /> : <NotForYou />;
   const group = /^\/groups\/([^/]+)$/.exec(route);
   if (group) return can(roles, "viewGroups") ? <GroupDetail id={decodeURIComponent(group[1])} roles={roles} /> : <NotForYou />;
