@@ -224,11 +224,14 @@ async def test_a_user_certificate_is_ordered_emailed_issued_with_a_generated_key
     assert extra == [ca, root]  # the chain: issuing CA, root
     verify_against_ca(cert, ca, tmp_path)
 
-    # subject: the organisation with its CVR, the user's UUID, the email
-    assert subject_value(cert, NameOID.SERIAL_NUMBER) == f"CVR:{org.cvr}-UID:{holder}"
+    # subject, as OCES3: the organisation with its CVR, the employee's UUID and names, the email
+    assert subject_value(cert, NameOID.SERIAL_NUMBER) == f"UI:DK-E:G:{holder}"
     assert subject_value(cert, NameOID.ORGANIZATION_IDENTIFIER) == f"NTRDK-{org.cvr}"
     assert subject_value(cert, NameOID.ORGANIZATION_NAME) == org.name
     assert subject_value(cert, NameOID.COMMON_NAME) == ordered["name"]
+    assert subject_value(cert, NameOID.GIVEN_NAME) == "User" and subject_value(cert, NameOID.SURNAME)
+    assert f"User {subject_value(cert, NameOID.SURNAME)}" == ordered["name"]
+    assert subject_value(cert, NameOID.PSEUDONYM) is None and subject_value(cert, NameOID.COUNTRY_NAME) == "DK"
     assert subject_value(cert, NameOID.EMAIL_ADDRESS) == org.emails[Role.USER]
     san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert san.get_values_for_type(x509.RFC822Name) == [org.emails[Role.USER]]
@@ -296,11 +299,13 @@ async def test_a_qualified_hardware_certificate_is_issued_from_the_holders_csr(e
     cert = x509.load_pem_x509_certificate(issued["certificatePem"].encode())
     assert cert.public_key() == device_key.public_key()
     assert subject_value(cert, NameOID.COMMON_NAME) != "Asked for, ignored"
-    assert subject_value(cert, NameOID.SERIAL_NUMBER) == f"CVR:{org.cvr}-UID:{holder}"
+    assert subject_value(cert, NameOID.SERIAL_NUMBER) == f"UI:DK-E:G:{holder}"
     usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
     assert usage.digital_signature and usage.content_commitment and not usage.key_encipherment
     policies = cert.extensions.get_extension_for_class(x509.CertificatePolicies).value
-    assert len(policies) == 1
+    # ours, then ETSI EN 319 411-2's QCP-n; the QC statements are checked in tests/test_pkilint.py
+    assert [p.policy_identifier.dotted_string for p in policies] == [f"{env.settings.pki_policy_oid}.2", "0.4.0.194112.1.0"]
+    assert not cert.extensions.get_extension_for_oid(x509.ObjectIdentifier("1.3.6.1.5.5.7.1.3")).critical
     verify_against_ca(cert, await ca_certificate(env), tmp_path)
 
 
@@ -394,8 +399,10 @@ async def test_an_organisation_certificate_lives_from_order_to_retrieval_rights_
     assert bundled == cert and key is not None
     ca = await ca_certificate(env)
     verify_against_ca(cert, ca, tmp_path)
-    assert subject_value(cert, NameOID.SERIAL_NUMBER) == f"CVR:{org.cvr}-FID:{profile['uuid']}"
+    assert subject_value(cert, NameOID.SERIAL_NUMBER) == f"UI:DK-O:G:{profile['uuid']}"
     assert subject_value(cert, NameOID.COMMON_NAME) == "Lønsystem"
+    assert subject_value(cert, NameOID.ORGANIZATION_IDENTIFIER) == f"NTRDK-{org.cvr}"
+    assert subject_value(cert, NameOID.GIVEN_NAME) is None and subject_value(cert, NameOID.SURNAME) is None
     usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
     assert usage.digital_signature and usage.content_commitment and usage.key_encipherment
     assert ExtendedKeyUsageOID.CLIENT_AUTH in cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
@@ -766,8 +773,10 @@ async def test_an_anonymous_holders_certificate_names_a_pseudonym_and_no_email(e
     assert ordered["name"] == str(holder) and ordered["email"] is None
     issued = await issue_user(env, org, holder, ordered["id"], password=PASSWORD)
     cert = x509.load_pem_x509_certificate(issued["certificatePem"].encode())
-    assert subject_value(cert, NameOID.COMMON_NAME) == "Pseudonym"
+    assert subject_value(cert, NameOID.COMMON_NAME) == str(holder)
     assert subject_value(cert, NameOID.PSEUDONYM) == str(holder)
+    assert subject_value(cert, NameOID.SERIAL_NUMBER) == f"UI:DK-E:G:{holder}"
+    assert subject_value(cert, NameOID.GIVEN_NAME) is None and subject_value(cert, NameOID.SURNAME) is None
     assert subject_value(cert, NameOID.EMAIL_ADDRESS) is None
     assert "Anna" not in cert.subject.rfc4514_string() and "Anonym" not in cert.subject.rfc4514_string()
     with pytest.raises(x509.ExtensionNotFound):

@@ -59,8 +59,8 @@ PROXY_VARIABLES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
 
 
 def policy_of(cert: x509.Certificate) -> x509.ObjectIdentifier:
-    [policy] = cert.extensions.get_extension_for_class(x509.CertificatePolicies).value
-    return policy.policy_identifier
+    """Ours: the first (a qualified certificate names ETSI's QCP-n or QCP-l after it)."""
+    return cert.extensions.get_extension_for_class(x509.CertificatePolicies).value[0].policy_identifier
 
 
 def arcs(oid: x509.ObjectIdentifier) -> list[int]:

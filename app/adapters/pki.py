@@ -42,13 +42,19 @@ from app.adapters.pki_hierarchy import (
     responder_certificate,
     root_crl,
 )
-from app.adapters.pki_profile import extended_usages, key_usage, subject_of, usage_of
+from app.adapters.pki_profile import (
+    extended_usages,
+    key_usage,
+    policies_of,
+    qc_statements_of,
+    subject_of,
+    usage_of,
+)
 from app.config import DEFAULT_PKI_POLICY_OID, Settings, check_policy_oid
 from app.domain.certificates.model import (
     AuthorityRecord,
     CertificateErrorCode,
     CertificateSpec,
-    CertificateType,
     IssuedMaterial,
     Revocation,
     RevocationReason,
@@ -289,12 +295,7 @@ class Pki:
             .add_extension(x509.ExtendedKeyUsage(extended_usages(spec)), critical=False)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
-            .add_extension(
-                x509.CertificatePolicies([x509.PolicyInformation(
-                    self.policy_qualified if spec.type is CertificateType.QUALIFIED else self.policy_standard, None
-                )]),
-                critical=False,
-            )
+            .add_extension(policies_of(spec, self.policy_standard, self.policy_qualified), critical=False)
             .add_extension(
                 x509.CRLDistributionPoints([x509.DistributionPoint(
                     full_name=[x509.UniformResourceIdentifier(f"{self._base_url}{CRL_PATH}")],
@@ -320,6 +321,8 @@ class Pki:
             builder = builder.add_extension(
                 x509.SubjectAlternativeName([x509.RFC822Name(spec.email)]), critical=False
             )
+        if (qc_statements := qc_statements_of(spec, self._base_url)) is not None:
+            builder = builder.add_extension(qc_statements, critical=False)
         cert = builder.sign(ca_key, hashes.SHA256())
         bundle = None
         if key is not None:

@@ -93,8 +93,7 @@ async def issue(
 ) -> IssuedCertificate:
     now = uow.platform.now()
     authority = await current_authority(uow.certificates, ca, now)
-    anonymous = holder is not None and holder.anonymous
-    spec = rules.spec_for(cert, await uow.organisations.get(), now, anonymous=anonymous)
+    spec = rules.spec_for(cert, await uow.organisations.get(), now, holder=holder)
     hardware = issuance is CertificateIssuance.HARDWARE
     material = await ca.issue(
         authority, spec, csr_pem=csr if hardware else None, password=None if hardware else password

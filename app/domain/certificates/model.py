@@ -216,7 +216,10 @@ class Revocation:
 
 @dataclass(slots=True, frozen=True)
 class CertificateSpec:
-    """What the CA puts into a certificate (the key comes from a CSR or is generated)."""
+    """What the CA puts into a certificate (the key comes from a CSR or is generated). The subject
+    has the OCES3 shape: a named person by givenName and surname, an anonymous one by a pseudonym
+    (which is then also the commonName); serialNumber "UI:DK-E:G:<user uuid>" for a person (an
+    employee), "UI:DK-O:G:<uuid>" for an organisation (system) certificate."""
 
     certificate_id: uuid.UUID
     kind: CertificateKind
@@ -225,11 +228,13 @@ class CertificateSpec:
     organisation_name: str
     cvr: str
     common_name: str
-    subject_serial: str  # "CVR:12345678-UID:<uuid>" / "CVR:12345678-FID:<uuid>"
+    subject_serial: str  # "UI:DK-E:G:<user uuid>" / "UI:DK-O:G:<profile or certificate uuid>"
     email: str | None
     pseudonym: str | None
     not_before: dt.datetime
     not_after: dt.datetime
+    given_name: str | None = None  # a named person's; None for anonymous persons and organisations
+    surname: str | None = None
 
 
 @dataclass(slots=True, frozen=True)

@@ -263,24 +263,29 @@ def validity(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     return start, add_years(start, VALIDITY_YEARS)
 
 
-def spec_for(cert: Certificate, org: Organisation, now: dt.datetime, *, anonymous: bool = False) -> CertificateSpec:
-    """The subject: the organisation (name, CVR in serialNumber and organizationIdentifier), the
-    holder (user UUID, or the profile for organisation certificates) and the email if any. An
-    anonymous holder is named by a pseudonym (their UUID), never by name."""
+def spec_for(cert: Certificate, org: Organisation, now: dt.datetime, *, holder: User | None = None) -> CertificateSpec:
+    """The subject, as OCES3 has it: the organisation (name, CVR in organizationIdentifier), the
+    holder (an employee: "UI:DK-E:G:<user uuid>" in serialNumber, given name and surname; an
+    organisation certificate: "UI:DK-O:G:<profile uuid>" and the profile's name) and the email if
+    any. An anonymous holder is named by a pseudonym (their UUID), never by name."""
     not_before, not_after = validity(now)
+    given_name = surname = pseudonym = None
     if cert.kind is CertificateKind.USER:
-        assert cert.user_id is not None
-        holder = f"UID:{cert.user_id}"
-        common_name = "Pseudonym" if anonymous else cert.name
-        pseudonym = str(cert.user_id) if anonymous else None
+        assert cert.user_id is not None and holder is not None
+        serial = f"UI:DK-E:G:{cert.user_id}"
+        if holder.anonymous:
+            common_name = pseudonym = str(cert.user_id)
+        else:
+            common_name = holder.full_name
+            given_name, surname = holder.first_name or None, holder.last_name or None
     else:
-        holder = f"FID:{cert.profile_id or cert.id}"
-        common_name, pseudonym = cert.name, None
+        serial = f"UI:DK-O:G:{cert.profile_id or cert.id}"
+        common_name = cert.name
     return CertificateSpec(
         certificate_id=cert.id, kind=cert.kind, type=cert.type, purposes=cert.purposes,
-        organisation_name=org.name, cvr=org.cvr, common_name=common_name,
-        subject_serial=f"CVR:{org.cvr}-{holder}", email=cert.email, pseudonym=pseudonym,
-        not_before=not_before, not_after=not_after,
+        organisation_name=org.name, cvr=org.cvr, common_name=common_name, subject_serial=serial,
+        email=cert.email, pseudonym=pseudonym, not_before=not_before, not_after=not_after,
+        given_name=given_name, surname=surname,
     )
 
 
