@@ -25,6 +25,7 @@ from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from app.adapters.jwt import sign_token
 from app.adapters.pki import Pki
+from app.adapters.pki_hierarchy import RootSource
 from app.bootstrap import build_services
 from app.config import DEFAULT_PKI_POLICY_OID, MAX_OID_ARC, Settings
 from app.domain.certificates.model import (
@@ -231,7 +232,7 @@ def ocsp_status(done: subprocess.CompletedProcess[str], name: str) -> str:
 
 
 async def test_openssl_verify_and_ocsp_agree_with_our_status_after_issue_revocation_deletion_and_renewal(
-    env: Env, smtp: tuple[MailSink, int], tmp_path: Path
+    env: Env, smtp: tuple[MailSink, int], tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """A served gateway; openssl fetches the root and the issuing CA (DER, from the URLs the
     certificates name), then for each certificate `verify -crl_check_all -crl_download` (both CRLs,
@@ -248,6 +249,8 @@ async def test_openssl_verify_and_ocsp_agree_with_our_status_after_issue_revocat
         await services.engine.dispose()
 
         async with gateway(database, smtp[1], tmp_path) as base, httpx.AsyncClient(base_url=base) as client:
+            # the development root made for this gateway's address (a port of its own) goes with it
+            request.addfinalizer(Path(RootSource.development(base).key_file).unlink)
             served = Env(env.backend, settings, services, client, smtp[0])
             token = _ua(settings, org)
 
