@@ -75,7 +75,7 @@ def test_the_schema_holds_every_areas_root_fields() -> None:
 def test_the_background_runs_every_worker_module_found() -> None:
     from app.entrypoints.workers.background import find_workers
 
-    assert [w.name for w in find_workers()] == ["bulk", "deactivation", "outbox"]
+    assert [w.name for w in find_workers()] == ["bulk", "deactivation", "outbox", "webhooks"]
 
 
 async def test_a_periodic_worker_logs_a_failed_round_and_goes_on(caplog: pytest.LogCaptureFixture) -> None:

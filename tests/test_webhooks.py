@@ -36,6 +36,7 @@ from app.domain.webhooks.rules import (
 from app.entrypoints.workers.webhooks import deliver_due
 from app.persistence.tables.webhooks import webhook_deliveries, webhook_endpoints
 from tests.conftest import Env, OrgFixture, token_for
+from tests.test_bulk_import import csv_file, person, run_job
 
 CREATE = """
 mutation ($input: CreateWebhookEndpointInput!) {
@@ -404,3 +405,21 @@ def test_back_off_grows_and_is_capped() -> None:
     policy = RetryPolicy(base_seconds=5, max_seconds=3600)
     steps = [backoff(n, policy).total_seconds() for n in range(1, 15)]
     assert 2.5 <= steps[0] <= 5 and 10 <= steps[2] <= 20 and all(s <= 3600 for s in steps)
+
+
+async def test_an_import_sends_one_event_per_user_and_one_for_the_job_without_cpr_numbers(
+    private_allowed: Env, org: OrgFixture, receiver: Receiver, client: httpx.AsyncClient,
+) -> None:
+    env = private_allowed
+    await register(env, org, receiver, ["USER_CREATED", "BULK_JOB_COMPLETED"])
+    rows = [person(i + 700) for i in range(3)]
+    job = await run_job(env, org, csv_file(rows))
+    assert job["status"] == "SUCCEEDED", job
+    await deliver_until(env, client, lambda: len(receiver.accepted) >= 4)
+    bodies = [m["body"] for m in receiver.accepted]
+    assert sorted(b["type"] for b in bodies) == ["bulk_job.completed"] + ["user.created"] * 3
+    assert [b["data"]["id"] for b in bodies if b["type"] == "bulk_job.completed"] == [job["id"]]
+    text = json.dumps(bodies)
+    for row in rows:
+        assert row["CPR-nummer"] not in text and row["CPR-nummer"].replace("-", "") not in text
+        assert row["Fornavn"] not in text and row["E-mail"] not in text

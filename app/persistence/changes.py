@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.domain.activity.model import Activity
 from app.domain.webhooks.events import ChangeKind, change_of
 from app.domain.webhooks.rules import DeliveryStatus, EndpointStatus
+from app.persistence.db import insert_many
 from app.persistence.tables.webhooks import (
     change_log,
     webhook_deliveries,
@@ -57,8 +58,11 @@ async def record_changes(conn: AsyncConnection, items: Sequence[Activity], org_i
         .where(webhook_subscriptions.c.org_id.in_(orgs), webhook_subscriptions.c.event_type.in_(types),
                webhook_endpoints.c.status == EndpointStatus.ACTIVE.value)
     ))
-    if not subscribed:
-        await conn.execute(insert(change_log), rows)
+    if not subscribed:  # the usual case: no delivery to write, so no ids needed
+        if len(rows) > 100:  # an import's entries: COPY on PostgreSQL
+            await insert_many(conn, change_log, rows)
+        else:
+            await conn.execute(insert(change_log), rows)
         return
     ids = [r[0] for r in await conn.execute(
         insert(change_log).returning(change_log.c.id, sort_by_parameter_order=True), rows
