@@ -39,6 +39,8 @@ from pyasn1.codec.der.encoder import encode as der_encode
 from pyasn1.type import univ
 from pyasn1_alt_modules import rfc3739
 
+from app.adapters.pki import CA_CERTIFICATE_PATH, CRL_PATH
+from app.adapters.pki_hierarchy import ROOT_CERTIFICATE_PATH, ROOT_CRL_PATH
 from app.bootstrap import build_services
 from app.config import Settings
 from app.domain.common.organisation import OrganisationSettings
@@ -73,8 +75,8 @@ ETSI_ALLOWED: dict[str, str] = {}
 
 @dataclass(frozen=True)
 class Published:
-    cas: dict[str, bytes]  # what /pki serves: the issuing CA (and the root, once there is one)
-    crls: dict[str, bytes]
+    cas: dict[str, bytes]  # what /pki serves: the root and the issuing CA
+    crls: dict[str, bytes]  # theirs
     persons: dict[str, bytes]
     organisations: dict[str, bytes]
     holder: uuid.UUID
@@ -139,14 +141,11 @@ async def _publish(env: Env) -> Published:
     payload(await env.gql(REVOKE, {"input": {"certificateId": revoked_id, "reason": "KEY_LOST"}}, token=token),
             "revokeCertificate")
     cas, crls = {}, {}
-    for documents, label, path, required in [
-        (cas, "issuing-ca", "/pki/ca.cer", True), (crls, "issuing-ca-crl", "/pki/crl.crl", True),
-        # the root CA's, where the gateway has a hierarchy
-        (cas, "root-ca", "/pki/root.cer", False), (crls, "root-ca-crl", "/pki/root-crl.crl", False),
+    for documents, label, path in [
+        (cas, "issuing-ca", CA_CERTIFICATE_PATH), (crls, "issuing-ca-crl", CRL_PATH),
+        (cas, "root-ca", ROOT_CERTIFICATE_PATH), (crls, "root-ca-crl", ROOT_CRL_PATH),
     ]:
         response = await env.client.get(path)
-        if response.status_code == 404 and not required:
-            continue
         assert response.status_code == 200, (path, response.status_code, response.text)
         documents[label] = response.content
     return Published(cas, crls, persons, organisations, holder, anonymous)
@@ -235,7 +234,7 @@ async def test_pkix_linters_find_no_error_in_the_ca_certificates_the_issued_cert
     published: Published,
 ) -> None:
     documents = {**published.cas, **published.persons, **published.organisations}
-    assert len(documents) >= 1 + 6 + 5
+    assert len(documents) == 2 + 6 + 5 and len(published.crls) == 2
     found = {label: pkix_certificate_errors(der, label) for label, der in documents.items()}
     found |= {label: pkix_crl_errors(der, label) for label, der in published.crls.items()}
     assert {label: errors for label, errors in found.items() if errors} == {}

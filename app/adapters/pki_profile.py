@@ -50,7 +50,7 @@ def subject_of(spec: CertificateSpec) -> x509.Name:
     anonymous person's pseudonym; CN; serialNumber UI:DK-E:G:<uuid> or UI:DK-O:G:<uuid>; the email."""
     attributes = [
         x509.NameAttribute(NameOID.COUNTRY_NAME, "DK"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, spec.organisation_name[:UB_ORGANIZATION_NAME]),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, _bounded(spec.organisation_name, UB_ORGANIZATION_NAME)),
         x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, f"NTRDK-{spec.cvr}"),
     ]
     if spec.pseudonym:
@@ -61,12 +61,20 @@ def subject_of(spec: CertificateSpec) -> x509.Name:
         if spec.surname:
             attributes.append(x509.NameAttribute(NameOID.SURNAME, spec.surname))
     attributes += [
-        x509.NameAttribute(NameOID.COMMON_NAME, spec.common_name[:UB_COMMON_NAME]),
+        x509.NameAttribute(NameOID.COMMON_NAME, _bounded(spec.common_name, UB_COMMON_NAME)),
         x509.NameAttribute(NameOID.SERIAL_NUMBER, spec.subject_serial),
     ]
     if spec.email:
         attributes.append(x509.NameAttribute(NameOID.EMAIL_ADDRESS, spec.email))
     return x509.Name(attributes)
+
+
+def _bounded(value: str, limit: int) -> str:
+    """Cut to the limit, counted in UTF-8 bytes as `cryptography` counts it for commonName (an
+    "Ø" is two): within RFC 5280's bound in characters too."""
+    while len(value.encode()) > limit:
+        value = value[:-1]
+    return value
 
 
 def key_usage(
