@@ -1,4 +1,5 @@
-"""The gateway's issuing CA, built on `cryptography` (no hand-written ASN.1).
+"""The gateway's issuing CA, built on `cryptography` (no hand-written ASN.1 but the QC statements
+of app/adapters/pki_profile.py, which `cryptography` has no type for).
 
 The issuing CA's key and certificate (signed by the root, see app/adapters/pki_hierarchy.py, whose
 key is not in the database) are made the first time a certificate, the CA or the CRL is needed, and
@@ -7,10 +8,11 @@ default from DATA_KEY), beside the root's certificate and CRL and the delegated 
 certificate and key (encrypted the same way). A CA from before the hierarchy (self-signed) keeps its
 key and subject and is certified by the root, so what it issued chains to the root too.
 
-Issued certificates carry the organisation (name, CVR in serialNumber and organizationIdentifier),
-the holder (user UUID, or the organisation profile) and the email if any; they are valid 3 years,
-with key usages by purpose, one policy OID under PKI_POLICY_OID, the OCSP responder's URL and the
-DER URLs of the CA certificate and the CRL. Keys we generate are handed out once in a
+What issued certificates say is app/adapters/pki_profile.py's: the OCES3 subject (organisation
+name, organizationIdentifier NTRDK-<cvr>, the holder's names or pseudonym and UI:DK-E:G:/UI:DK-O:G:
+identifier, the email if any), key usages by purpose, the policy under PKI_POLICY_OID (and QCP-n /
+QCP-l with the QC statements for qualified ones). They are valid 3 years and name the OCSP
+responder's URL and the DER URLs of the CA certificate and the CRL. Keys we generate are handed out once in a
 password-protected PKCS#12 (with the chain) and never stored."""
 
 from __future__ import annotations
