@@ -151,6 +151,12 @@ async def _organisations(w: World) -> list[Case]:
     return [Case("one's own, from organisation", own, EVERYONE)]
 
 
+async def _webhook_endpoints(w: World) -> list[Case]:
+    body = await w.gql("""mutation { createWebhookEndpoint(input: {url: "https://93.184.216.34/hooks",
+        eventTypes: [CERTIFICATE_RIGHTS_CHANGED]}) { webhookEndpoint { id } userErrors { code } } }""", role=OA)
+    return [Case("from createWebhookEndpoint", body["createWebhookEndpoint"]["webhookEndpoint"]["id"], frozenset({OA}))]
+
+
 PRODUCERS: dict[str, Callable[[World], Awaitable[list[Case]]]] = {
     "User": _users,
     "Activity": _activities,
@@ -163,6 +169,7 @@ PRODUCERS: dict[str, Callable[[World], Awaitable[list[Case]]]] = {
     "Certificate": _certificates,
     "CertificateProfile": _certificate_profiles,
     "Organisation": _organisations,
+    "WebhookEndpoint": _webhook_endpoints,
     "UserAccountRequest": _user_account_requests,
 }
 
