@@ -146,6 +146,8 @@ class Browser:
         self.console_errors: list[str] = []
         self.page_errors: list[str] = []
         self.axe: dict[str, list[Any]] = {}
+        self.sockets: list[str] = []
+        page.on("websocket", lambda ws: self.sockets.append(ws.url))
         page.on("console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: self.page_errors.append(str(e)))
 
@@ -376,6 +378,22 @@ async def _user_administrator(b: Browser, org: OrgFixture, partner: OrgFixture, 
     await sent.wait_for(timeout=15_000)
     seen["sent"] = await sent.inner_text()
 
+    # The jobs' notifications arrive live over the subscription (no reload): the header counts them.
+    bell = page.get_by_role("link", name=re.compile("^Notifikationer"))
+    await bell.filter(has_text="ulæste").wait_for(timeout=20_000)
+    seen["bell"] = await bell.inner_text()
+    await bell.click()
+    await b.heading("Notifikationer")
+    items = page.get_by_role("list", name="Notifikationer")
+    await items.locator("li.unread").first.wait_for(timeout=10_000)
+    seen["notifications"] = await items.inner_text()
+    await b.check("notifications")
+    await page.get_by_role("button", name="Markér alle som læst").click()
+    await bell.filter(has_text="ulæste").wait_for(state="detached", timeout=10_000)
+    await items.locator("li.unread").first.wait_for(state="detached", timeout=10_000)
+    seen["unread_after"] = await items.locator("li.unread").count()
+    seen["read_after"] = await items.locator("li.read").count()
+
     await b.menu("Fakturering")
     await page.get_by_text("Faktureringsmåde").wait_for(timeout=10_000)
     seen["billing_controls"] = await b.main().locator("input, select, textarea, button").count()
@@ -490,7 +508,8 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
     assert failed_requests == [], b.console_errors
     for name, found in b.axe.items():
         assert found == [], f"axe-core: serious or critical violations on {name}: {found}"
-    assert {"sign-in", "dashboard", "users", "create-user", "user", "import", "import-errors", "certificates",
+    assert {"sign-in", "dashboard", "users", "create-user", "user", "import", "import-errors", "notifications",
+            "certificates",
             "groups", "group", "billing", "settings"} <= set(b.axe)
 
     # User administrator.
@@ -521,6 +540,9 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
     assert "35 rækker: 35 oprettet" in as_ua["import_result"]
     assert "30 brugere med CPR-nummer har fået en aktiveringsmail" in as_ua["sent"]
     assert "5 brugere med fødselsdato" in as_ua["sent"]
+    assert "ulæste" in as_ua["bell"] and as_ua["unread_after"] == 0 and as_ua["read_after"] >= 1
+    assert as_ua["notifications"].strip()
+    assert b.sockets and all(urlsplit(u).netloc == urlsplit(origin).netloc for u in b.sockets), b.sockets
     assert as_ua["billing_controls"] == 0
     assert as_ua["ua_settings_controls"] == 0
     assert ua in as_ua["storage_signed_in"]

@@ -1,8 +1,11 @@
 // Sign-in, then the menu the signed-in person's roles allow, then the screen of the route.
-import { useEffect, useMemo, useState } from "react";
-import { Provider, useQuery } from "urql";
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { Provider, useQuery, useSubscription } from "urql";
 import { loadToken, saveToken } from "./auth";
 import { makeClient } from "./client";
+import { graphql } from "./gql";
+import { makeSocket, type LiveNotification } from "./live";
+import { NotificationsPage } from "./pages/Notifications";
 import { ViewerQuery } from "./viewer";
 import type { Role } from "./gql/graphql";
 import { can, ROLE_NAMES, type Ability } from "./roles";
@@ -22,7 +25,9 @@ import { GroupDetail, GroupsPage } from "./pages/Groups";
 export function App() {
   const [token, setToken] = useState<string | null>(() => loadToken());
   const [notice, setNotice] = useState<string | null>(null);
-  const client = useMemo(() => (token ? makeClient(token) : null), [token]);
+  const socket = useMemo(() => (token ? makeSocket(token) : null), [token]);
+  const client = useMemo(() => (token && socket ? makeClient(token, socket) : null), [token, socket]);
+  useEffect(() => () => void socket?.dispose(), [socket]);
 
   const signIn = (value: string) => {
     saveToken(value);
@@ -55,6 +60,27 @@ const MENU: readonly MenuItem[] = [
   { to: "/settings", label: "Indstillinger" },
 ];
 
+const LiveNotifications = graphql(`
+  subscription LiveNotifications {
+    notifications {
+      id
+      kind
+      title
+      body
+      createdAt
+      read
+    }
+  }
+`);
+
+const UnreadCount = graphql(`
+  query UnreadNotifications {
+    notifications(first: 1, unreadOnly: true) {
+      unreadCount
+    }
+  }
+`);
+
 function isCurrent(route: string, to: string): boolean {
   return to === "/" ? route === "/" : route === to || route.startsWith(`${to}/`);
 }
@@ -62,6 +88,22 @@ function isCurrent(route: string, to: string): boolean {
 function Shell({ onSignOut }: { onSignOut: (message: string | null) => void }) {
   const [{ data, fetching, error }] = useQuery({ query: ViewerQuery });
   const route = useRoute();
+  // New notifications, live: kept here (the newest first) so every screen's header counts them.
+  const [live, setLive] = useState<LiveNotification[]>([]);
+  const [{ data: unreadData }, refetchUnread] = useQuery({ query: UnreadCount, pause: !data, requestPolicy: "network-only" });
+  useSubscription({ query: LiveNotifications, pause: !data }, (_previous, event) => {
+    setLive((current) => [event.notifications, ...current.filter((n) => n.id !== event.notifications.id)]);
+    return event;
+  });
+  const [announcement, setAnnouncement] = useState("");
+  useEffect(() => {
+    if (live.length) setAnnouncement(`Ny notifikation: ${live[0].title}`);
+  }, [live]);
+  const onRead = useCallback(() => {
+    setLive((current) => current.map((n) => ({ ...n, read: true })));
+    refetchUnread({ requestPolicy: "network-only" });
+  }, [refetchUnread]);
+  const unread = (unreadData?.notifications.unreadCount ?? 0) + live.filter((n) => !n.read).length;
 
   const rejected = !!error?.graphQLErrors.some((e) => e.extensions?.code === "UNAUTHENTICATED");
   useEffect(() => {
@@ -95,9 +137,15 @@ function Shell({ onSignOut }: { onSignOut: (message: string | null) => void }) {
           {data.viewer.user?.name ?? "Ukendt bruger"} · {roles.map((r) => ROLE_NAMES[r]).join(", ") || "ingen rolle"} ·{" "}
           {data.viewer.organisation.name} (CVR {data.viewer.organisation.cvr})
         </span>
+        <Link to="/notifications" className="bell" aria-current={route === "/notifications" ? "page" : undefined}>
+          Notifikationer{unread ? ` (${unread} ulæste)` : ""}
+        </Link>
         <button type="button" className="secondary" onClick={() => onSignOut(null)}>
           Log ud
         </button>
+        <span className="visually-hidden" role="status" aria-live="polite">
+          {announcement}
+        </span>
       </header>
       <div className="layout">
         <nav aria-label="Menu">
@@ -112,7 +160,11 @@ function Shell({ onSignOut }: { onSignOut: (message: string | null) => void }) {
           </ul>
         </nav>
         <main id="indhold">
-          <Screen route={route} roles={roles} />
+          {route === "/notifications" ? (
+            <NotificationsPage live={live} onRead={onRead} />
+          ) : (
+            <Screen route={route} roles={roles} />
+          )}
         </main>
       </div>
     </>

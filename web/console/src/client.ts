@@ -1,5 +1,6 @@
 // One urql client per signed-in token: the normalized cache (graphcache) never outlives the person.
-import { Client, fetchExchange } from "urql";
+import { Client, fetchExchange, subscriptionExchange } from "urql";
+import type { Client as WsClient } from "graphql-ws";
 import { cacheExchange, type Cache } from "@urql/exchange-graphcache";
 
 function invalidateLists(cache: Cache, name: string): void {
@@ -11,7 +12,7 @@ const invalidateUserLists = (cache: Cache) => invalidateLists(cache, "users");
 
 const embedded = () => null; // objects without an identity of their own: stored inside their parent
 
-export function makeClient(token: string): Client {
+export function makeClient(token: string, socket: WsClient): Client {
   return new Client({
     url: "/graphql",
     preferGetMethod: false,
@@ -43,6 +44,7 @@ export function makeClient(token: string): Client {
           ImportUsersPayload: embedded,
           SendUsersForActivationPayload: embedded,
           ActivationCode: embedded,
+          MarkNotificationsReadPayload: embedded,
           GroupMemberConnection: embedded,
           GroupMemberEdge: embedded,
           ExternalOrganisation: embedded,
@@ -61,6 +63,17 @@ export function makeClient(token: string): Client {
         },
       }),
       fetchExchange,
+      subscriptionExchange({
+        forwardSubscription(request) {
+          const input = { ...request, query: request.query || "" };
+          return {
+            subscribe(sink) {
+              const unsubscribe = socket.subscribe(input, sink);
+              return { unsubscribe };
+            },
+          };
+        },
+      }),
     ],
   });
 }

@@ -170,6 +170,13 @@ export function formatDate(value: string | null | undefined): string {
   return date.toLocaleDateString("da-DK", { year: "numeric", month: "long", day: "numeric" });
 }
 
+export function formatDateTime(value: string | null | undefined): string {
+  if (!value) return "–";
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) return value;
+  return date.toLocaleString("da-DK", { dateStyle: "long", timeStyle: "short" });
+}
+
 export function yesNo(value: boolean): string {
   return value ? "Ja" : "Nej";
 }
