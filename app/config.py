@@ -199,6 +199,9 @@ class Settings:
         if url.scheme != "https" or not host or host == "localhost" or host.endswith(".localhost") or _is_local(host):
             problems.append(f"PUBLIC_BASE_URL ({self.public_base_url}) must be the public https:// address: it is "
                             "written into mails and into every certificate (CRL and CA links)")
+        if self.webhook_allow_private_addresses:
+            problems.append("WEBHOOK_ALLOW_PRIVATE_ADDRESSES=1 lets webhook endpoints reach loopback and private "
+                            "addresses (server-side request forgery): development and tests only")
         return problems
 
 

@@ -24,6 +24,7 @@ import pytest_asyncio
 from sqlalchemy import select
 from standardwebhooks import Webhook
 
+from app.config import Settings
 from app.domain.common.principal import Role
 from app.domain.users.lifecycle import create_user
 from app.domain.users.rules import NewUser
@@ -466,3 +467,12 @@ async def test_a_named_host_is_resolved_and_the_checked_address_connected_with_t
     await new_user(env, org)
     await deliver_until(env, client, lambda: len(receiver.accepted) >= 1)
     assert receiver.accepted[0]["host"] == f"vm:{receiver.port}" and receiver.bad_signatures == 0
+
+
+def test_production_refuses_private_webhook_addresses() -> None:
+    allowed = Settings.from_env({"GATEWAY_ENV": "production", "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "1"})
+    assert allowed.webhook_allow_private_addresses is True
+    assert any("WEBHOOK_ALLOW_PRIVATE_ADDRESSES" in p for p in allowed.production_problems())
+    default = Settings.from_env({"GATEWAY_ENV": "production"})
+    assert default.webhook_allow_private_addresses is False
+    assert not any("WEBHOOK" in p for p in default.production_problems())
