@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from app.adapters.jwt import sign_token
+from app.domain.activity.history import ActivityType, record
 from app.domain.common.errors import DomainError
 from app.domain.common.policy import POLICY, Action
 from app.domain.common.principal import Role
@@ -337,18 +338,39 @@ async def test_two_administrators_removing_each_other_at_once_leave_one(env: Env
         assert (await assign(env, oa(env, org), ulla, "ORGANISATION_ADMINISTRATOR"))["userErrors"] == []
         olga_token = sign_token(env.settings, olga, org.cvr, [OA])
         ulla_token = sign_token(env.settings, ulla, org.cvr, [UA, OA])
-        results = await asyncio.gather(
-            remove(env, olga_token, ulla, "ORGANISATION_ADMINISTRATOR"),
-            remove(env, ulla_token, olga, "ORGANISATION_ADMINISTRATOR"),
+        bodies = await asyncio.wait_for(asyncio.gather(
+            env.gql(REMOVE, {"input": {"userId": gid(ulla), "role": "ORGANISATION_ADMINISTRATOR"}}, token=olga_token),
+            env.gql(REMOVE, {"input": {"userId": gid(olga), "role": "ORGANISATION_ADMINISTRATOR"}}, token=ulla_token),
+        ), 60)
+        # One succeeds. The other is refused: by the rule, or - when the first had committed before
+        # the second request began - because its caller is no longer an organisation administrator.
+        outcomes = sorted(
+            ("FORBIDDEN",) if "errors" in b else tuple(c for _, c in codes(b["data"]["removeRole"])) for b in bodies
         )
-        outcomes = sorted(tuple(c for _, c in codes(r)) for r in results)
-        assert outcomes == [(), ("LAST_ORGANISATION_ADMINISTRATOR",)], results
+        assert outcomes in ([(), ("LAST_ORGANISATION_ADMINISTRATOR",)], [(), ("FORBIDDEN",)]), bodies
+        assert all(b["errors"][0]["extensions"]["code"] == "FORBIDDEN" for b in bodies if "errors" in b), bodies
         holders = [p for p in (olga, ulla) if "ORGANISATION_ADMINISTRATOR" in await held(env, p)]
         assert len(holders) == 1, holders
         if holders == [ulla]:  # Olga was removed: give it back for the next round
             back = await assign(env, sign_token(env.settings, ulla, org.cvr, [UA, OA]), olga, "ORGANISATION_ADMINISTRATOR")
             assert back["userErrors"] == []
             assert (await remove(env, oa(env, org), ulla, "ORGANISATION_ADMINISTRATOR"))["userErrors"] == []
+
+
+async def test_a_role_change_does_not_wait_for_other_writes_of_the_organisation(env: Env, org: OrgFixture) -> None:
+    """The role changes' lock on the organisation (PostgreSQL) is FOR NO KEY UPDATE: another open
+    transaction that wrote a history entry (its foreign key holds FOR KEY SHARE on the organisation)
+    neither blocks it nor deadlocks with it."""
+    if env.backend == "sqlite":
+        pytest.skip("SQLite serialises every writer; there is no row lock to test")
+    async with env.services.unit_of_work(org.actor(UA)) as uow:
+        user = await uow.users.get(org.people[RA])
+        assert user is not None
+        await record(uow, ActivityType.USER_UPDATED, "An open change", target=user)
+        given = await asyncio.wait_for(assign(env, oa(env, org), org.people[U], "RIGHTS_ADMINISTRATOR"), 10)
+        assert given["userErrors"] == []
+        await uow.rollback()
+    assert await held(env, org.people[U]) == {"USER", "RIGHTS_ADMINISTRATOR"}
 
 
 # --- who sees User.roles ---------------------------------------------------------------------------

@@ -30,10 +30,12 @@ class SqlRoleRepository:
     async def lock_role_changes(self) -> None:
         """Serialise role changes of the organisation until the transaction ends: on PostgreSQL a row
         lock on the organisation, so two administrators removing each other cannot both see the
-        other one still there. SQLite's writers are serialised already (BEGIN IMMEDIATE)."""
+        other one still there. FOR NO KEY UPDATE: it does not block (or deadlock with) the writes
+        of other use cases, whose foreign keys to the organisation take FOR KEY SHARE. SQLite's
+        writers are serialised already (BEGIN IMMEDIATE)."""
         if self._lock_rows:
             await self._conn.execute(
-                select(organisations.c.id).where(organisations.c.id == self._org_id).with_for_update()
+                select(organisations.c.id).where(organisations.c.id == self._org_id).with_for_update(key_share=True)
             )
 
     async def of(self, user_id: uuid.UUID) -> frozenset[Role]:
