@@ -254,7 +254,27 @@ async def _user_administrator(b: Browser, org: OrgFixture, partner: OrgFixture, 
     await page.get_by_label("Reference", exact=True).fill("Lønkontoret")
     await page.get_by_role("button", name="Gem ændringer").click()
     await page.get_by_text("Ændringerne er gemt.").wait_for(timeout=10_000)
+
+    # Authenticators, P-unit, and the history with its type and date filters.
+    await page.get_by_role("checkbox", name="MitID-app").check()
+    await page.get_by_role("button", name="Gem autentifikatorer").click()
+    await page.get_by_text("Autentifikatorerne er gemt.").wait_for(timeout=10_000)
+    await page.get_by_role("combobox", name="Brugerens P-enhed").select_option(org.p_numbers[1])
+    await page.get_by_role("button", name="Gem P-enhed").click()
+    await page.get_by_text("P-enheden er gemt.").wait_for(timeout=10_000)
+    history = page.get_by_role("region", name="Historik")
+    await page.get_by_role("button", name="Vis historik").click()
+    await history.get_by_role("row").filter(has_text="P-enhed ændret").wait_for(timeout=10_000)
+    seen["history"] = await history.get_by_role("table").inner_text()
     await b.check("user")
+    await history.get_by_role("combobox", name="Hændelse").select_option("AUTHENTICATORS_CHANGED")
+    await page.get_by_role("button", name="Vis historik").click()
+    await history.get_by_role("status").filter(has_text="1 hændelse").wait_for(timeout=10_000)
+    seen["history_by_type"] = await history.get_by_role("table").inner_text()
+    await history.get_by_label("Fra").fill("2000-01-01")
+    await history.get_by_label("Til og med").fill("2000-12-31")
+    await page.get_by_role("button", name="Vis historik").click()
+    await history.get_by_role("status").filter(has_text="0 hændelser").wait_for(timeout=10_000)
 
     # Delete, confirmed in a modal dialog; Escape closes it and the focus returns to its opener.
     await page.get_by_role("button", name="Slet…").click()
@@ -524,6 +544,8 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
     assert "Åse Møller er oprettet" in as_ua["dob_created"] and "kun denne ene gang" in as_ua["dob_created"]
     assert as_ua["code_on_user_page"] is False
     assert as_ua["search_rows"] == 1
+    assert "Bruger oprettet" in as_ua["history"] and "Autentifikatorer ændret" in as_ua["history"]
+    assert "Autentifikatorer ændret" in as_ua["history_by_type"] and "P-enhed ændret" not in as_ua["history_by_type"]
     assert as_ua["focus_after_escape"] == "Slet…"
     assert "Deaktiveret" in as_ua["after_deactivate"]
     assert "Medarbejder" in as_ua["certificate_row"] and "User Person" in as_ua["certificate_row"]

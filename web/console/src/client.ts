@@ -10,6 +10,18 @@ function invalidateLists(cache: Cache, name: string): void {
 }
 const invalidateUserLists = (cache: Cache) => invalidateLists(cache, "users");
 
+/** A change to a user adds to their history: its cached pages are asked again. */
+function invalidateHistory(cache: Cache, args: Record<string, unknown>): void {
+  const input = args.input as { userId?: string } | undefined;
+  if (!input?.userId) return;
+  const user = { __typename: "User", id: input.userId };
+  for (const field of cache.inspectFields(user)) {
+    if (field.fieldName === "history") cache.invalidate(user, field.fieldName, field.arguments);
+  }
+}
+const USER_CHANGES = ["updateUser", "setUserAuthenticators", "setUserOrganisationUnit", "deactivateUser", "reactivateUser",
+  "resendActivationEmail", "generateActivationCode", "orderUserCertificate"];
+
 const embedded = () => null; // objects without an identity of their own: stored inside their parent
 
 export function makeClient(token: string, socket: WsClient): Client {
@@ -51,11 +63,22 @@ export function makeClient(token: string, socket: WsClient): Client {
         },
         updates: {
           Mutation: {
+            ...Object.fromEntries(USER_CHANGES.map((name) => [name, (_r: unknown, args: Record<string, unknown>, cache: Cache) =>
+              invalidateHistory(cache, args)])),
             createUser: (_result, _args, cache) => invalidateUserLists(cache),
             deleteUser: (_result, _args, cache) => invalidateUserLists(cache),
-            deactivateUser: (_result, _args, cache) => invalidateUserLists(cache),
-            reactivateUser: (_result, _args, cache) => invalidateUserLists(cache),
-            orderUserCertificate: (_result, _args, cache) => invalidateLists(cache, "certificates"),
+            deactivateUser: (_result, args, cache) => {
+              invalidateUserLists(cache);
+              invalidateHistory(cache, args);
+            },
+            reactivateUser: (_result, args, cache) => {
+              invalidateUserLists(cache);
+              invalidateHistory(cache, args);
+            },
+            orderUserCertificate: (_result, args, cache) => {
+              invalidateLists(cache, "certificates");
+              invalidateHistory(cache, args);
+            },
             revokeCertificate: (_result, _args, cache) => invalidateLists(cache, "certificates"),
             sendUsersForActivation: (_result, _args, cache) => invalidateUserLists(cache),
             createUserGroup: (_result, _args, cache) => invalidateLists(cache, "userGroups"),

@@ -15,7 +15,8 @@ export type Ability =
   | "manageCertificates"
   | "viewGroups"
   | "manageGroups"
-  | "manageGroupMembers";
+  | "manageGroupMembers"
+  | "viewActivities";
 
 const WHO: Record<Ability, readonly Role[]> = {
   viewUsers: [OA, UA, RA],
@@ -27,6 +28,7 @@ const WHO: Record<Ability, readonly Role[]> = {
   viewGroups: [OA, UA, RA],
   manageGroups: [OA],
   manageGroupMembers: [UA, RA],
+  viewActivities: [OA, UA],
 };
 
 export function can(roles: readonly Role[], ability: Ability): boolean {

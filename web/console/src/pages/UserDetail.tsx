@@ -4,6 +4,7 @@ import { graphql } from "../gql";
 import type { Role } from "../gql/graphql";
 import { can } from "../roles";
 import { Link, navigate } from "../router";
+import { Authenticators, AUTHENTICATORS, History, OrganisationUnit } from "./UserExtras";
 import { byField, formatDate, messageOf, FormErrors, Loading, Page, requestErrors, STATUS_NAMES, TextField, type FieldErrors } from "../ui";
 
 const UserQuery = graphql(`
@@ -212,7 +213,19 @@ export function UserDetail({ id, roles }: { id: string; roles: Role[] }) {
             </dl>
           )}
           {manage ? <Lifecycle id={user.id} name={title} status={user.status} identification={user.identification} /> : null}
+          {manage && user.status !== "DELETED" ? (
+            <>
+              <Authenticators id={user.id} current={user.authenticators} />
+              <OrganisationUnit id={user.id} current={user.pNumber ?? null} />
+            </>
+          ) : (
+            <dl className="facts">
+              <dt>Autentifikatorer</dt>
+              <dd>{user.authenticators.map((a) => AUTHENTICATORS[a]).join(", ") || "–"}</dd>
+            </dl>
+          )}
           {manage && can(roles, "manageCertificates") && user.status === "ACTIVE" ? <OrderUserCertificate id={user.id} /> : null}
+          {can(roles, "viewActivities") ? <History id={user.id} /> : null}
         </>
       ) : null}
     </Page>
