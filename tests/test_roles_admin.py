@@ -23,6 +23,7 @@ from app.domain.users import lifecycle
 from app.domain.users.model import Identification, User, UserStatus
 from app.domain.users.roles import (
     check_assignable,
+    check_leaves_an_organisation_administrator,
     check_may_receive,
     check_removal_keeps_an_organisation_administrator,
     effective_roles,
@@ -371,6 +372,22 @@ async def test_a_role_change_does_not_wait_for_other_writes_of_the_organisation(
         assert given["userErrors"] == []
         await uow.rollback()
     assert await held(env, org.people[U]) == {"USER", "RIGHTS_ADMINISTRATOR"}
+
+
+async def test_taking_the_last_organisation_administrator_out_of_service_can_be_refused(
+    env: Env, org: OrgFixture
+) -> None:
+    """`check_leaves_an_organisation_administrator`, for deactivateUser / deleteUser to call."""
+    olga = org.people[OA]
+    async with env.services.unit_of_work(org.actor(UA)) as uow:
+        with pytest.raises(DomainError) as refused:
+            await check_leaves_an_organisation_administrator(uow, olga)
+        assert refused.value.code == "LAST_ORGANISATION_ADMINISTRATOR"
+        await check_leaves_an_organisation_administrator(uow, org.people[UA])  # not one
+        await check_leaves_an_organisation_administrator(uow, uuid.uuid4())  # nobody
+    assert (await assign(env, oa(env, org), org.people[UA], "ORGANISATION_ADMINISTRATOR"))["userErrors"] == []
+    async with env.services.unit_of_work(org.actor(UA)) as uow:
+        await check_leaves_an_organisation_administrator(uow, olga)  # another one stays
 
 
 # --- who sees User.roles ---------------------------------------------------------------------------

@@ -111,6 +111,18 @@ async def remove_role(uow: UnitOfWork, user_id: uuid.UUID, role: Role) -> User:
     return user
 
 
+async def check_leaves_an_organisation_administrator(uow: UnitOfWork, user_id: uuid.UUID) -> None:
+    """For the use cases that take a person out of service (deactivate, delete): refuse with
+    LAST_ORGANISATION_ADMINISTRATOR when they are the organisation's last active organisation
+    administrator. Call it before locking the person's row (the order assign/remove_role use)."""
+    await uow.roles.lock_role_changes()
+    user = await uow.users.get(user_id)
+    if user is not None and Role.ORGANISATION_ADMINISTRATOR in await uow.roles.of(user_id):
+        check_removal_keeps_an_organisation_administrator(
+            user, Role.ORGANISATION_ADMINISTRATOR, await uow.roles.count_active_holders(Role.ORGANISATION_ADMINISTRATOR)
+        )
+
+
 def _a(role: Role) -> str:
     name = ROLE_NAMES[role]
     return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
