@@ -13,6 +13,7 @@ import ipaddress
 import json
 import socket
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -76,6 +77,7 @@ class Receiver:
     secret: str | None = None
     fail_next: int = 0  # answer 500 to this many requests first
     always_fail: bool = False
+    delay: float = 0.0  # seconds before answering
     accepted: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     requests: int = 0
     bad_signatures: int = 0
@@ -93,6 +95,8 @@ def receiver() -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's name)
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if state.delay:
+                time.sleep(state.delay)
             with lock:
                 state.requests += 1
                 try:
@@ -488,3 +492,26 @@ def test_production_refuses_private_webhook_addresses() -> None:
     default = Settings.from_env({"GATEWAY_ENV": "production"})
     assert default.webhook_allow_private_addresses is False
     assert not any("WEBHOOK" in p for p in default.production_problems())
+
+
+async def test_a_receiver_slower_than_the_timeout_is_a_failed_attempt_retried_later(
+    private_allowed: Env, org: OrgFixture, receiver: Receiver, client: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env = private_allowed
+    monkeypatch.setattr(env.services, "settings", dataclasses.replace(
+        env.services.settings, webhook_timeout_seconds=0.3, webhook_retry_base_seconds=60))
+    await register(env, org, receiver)
+    receiver.delay = 1.5
+    await new_user(env, org)
+    started = time.monotonic()
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:
+        await deliver_due(env.services, client)
+        delivery = (await endpoint_view(env, org))["deliveries"]["edges"][0]["node"]
+        if delivery["attempts"] >= 1 and delivery["lastError"]:
+            break
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.05)
+    assert time.monotonic() - started < 5
+    assert (delivery["status"], delivery["lastError"], delivery["lastResponseCode"]) == ("PENDING", "timeout", None)
