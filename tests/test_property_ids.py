@@ -16,7 +16,7 @@ from app.domain.common.principal import Role
 from app.persistence.tables.certificates import certificates
 from app.persistence.tables.powers_of_attorney import powers_of_attorney
 from app.persistence.tables.user_groups import user_group_members, user_groups
-from app.persistence.tables.users import anonymity_requests, users
+from app.persistence.tables.users import anonymity_requests, user_roles, users
 from app.schema.runtime.base import to_global_id
 from tests.conftest import Env, token_for
 from tests.factories import OrgFixture, make_org
@@ -74,6 +74,8 @@ MUTATIONS = {
     "updateCertificateRights": _m("updateCertificateRights", "", "certificateId: $id, canSeal: true"),
     "approveUserAccountRequest": _m("approveUserAccountRequest", "", 'requestId: $id, cpr: "0101901234"'),
     "rejectUserAccountRequest": _m("rejectUserAccountRequest", "", "requestId: $id"),
+    "assignRole": _m("assignRole", "", "userId: $id, role: ORGANISATION_ADMINISTRATOR"),
+    "removeRole": _m("removeRole", "", "userId: $id, role: ORGANISATION_ADMINISTRATOR"),
 }
 # What a refused foreign or unknown id may answer with: "not there", or a rule that fires before
 # the id is looked at (e.g. the caller's own state). Never success.
@@ -119,7 +121,9 @@ async def _snapshot(env: Env, foreign: OrgFixture) -> Any:
                                             .where(powers_of_attorney.c.granting_org_id == foreign.org_id))).all())
         requests = sorted((await conn.execute(select(anonymity_requests.c.id, anonymity_requests.c.status)
                                               .where(anonymity_requests.c.org_id == foreign.org_id))).all())
-    return people, groups, sorted(members), certs, powers, requests
+        roles = sorted((await conn.execute(select(user_roles.c.user_id, user_roles.c.role).join(
+            users, users.c.id == user_roles.c.user_id).where(users.c.org_id == foreign.org_id))).all())
+    return people, groups, sorted(members), certs, powers, requests, roles
 
 
 def _ids(foreign_ids: list[str]) -> st.SearchStrategy[str]:
