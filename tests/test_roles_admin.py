@@ -2,7 +2,7 @@
 removeRole, User.roles, history and a notification to the person, the last organisation
 administrator, and the rights administrator's part of the policy (views billing and certificate
 settings, changes neither). Decisions tested here: assigning a held role or removing one not held
-succeeds and writes nothing; a deleted user is NOT_FOUND (as for every user mutation)."""
+succeeds and writes nothing; a deleted user is USER_DELETED (as for every change of a user)."""
 
 from __future__ import annotations
 
@@ -249,11 +249,12 @@ async def test_only_active_users_are_given_a_role(env: Env, org: OrgFixture, sta
     assert await held(env, target) == set()
 
 
-async def test_a_deleted_user_is_not_found(env: Env, org: OrgFixture) -> None:
+async def test_a_deleted_user_is_user_deleted(env: Env, org: OrgFixture) -> None:
     gone = await person(env, org, "Slettet", status=UserStatus.DELETED)
     for call in (assign, remove):
         payload = await call(env, oa(env, org), gone, "USER_ADMINISTRATOR")
-        assert codes(payload) == [(["userId"], "NOT_FOUND")]
+        assert payload["user"] is None
+        assert codes(payload) == [(["userId"], "USER_DELETED")]
     assert await held(env, gone) == set()
 
 

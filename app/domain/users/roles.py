@@ -4,7 +4,7 @@ these use cases); the administrator roles are what can be given and taken away.
 
 Decisions:
 - only ACTIVE users receive a role; a role can be taken from anyone not deleted (also a
-  deactivated administrator's);
+  deactivated administrator's); a deleted user is USER_DELETED, as for every change of a user;
 - assigning a role already held, or removing one not held, succeeds and writes nothing (no history,
   no notification): the request says what the person should end up with;
 - the organisation keeps at least one ACTIVE organisation administrator. The check runs after the
@@ -21,7 +21,7 @@ from app.domain.common.errors import DomainError
 from app.domain.common.ports import UnitOfWork
 from app.domain.common.principal import Role
 from app.domain.notifications.delivery import notify_person
-from app.domain.users.lifecycle import get_live_user
+from app.domain.users.lifecycle import get_editable_user
 from app.domain.users.model import User, UserStatus
 
 
@@ -83,7 +83,7 @@ def effective_roles(held: frozenset[Role] | set[Role] | list[Role], status: User
 async def assign_role(uow: UnitOfWork, user_id: uuid.UUID, role: Role) -> User:
     check_assignable(role)
     await uow.roles.lock_role_changes()  # first, as remove_role does: one lock order, no deadlock
-    user = await get_live_user(uow, user_id)
+    user = await get_editable_user(uow, user_id)
     check_may_receive(user)
     if role in await uow.roles.of(user.id):
         return user
@@ -98,7 +98,7 @@ async def assign_role(uow: UnitOfWork, user_id: uuid.UUID, role: Role) -> User:
 async def remove_role(uow: UnitOfWork, user_id: uuid.UUID, role: Role) -> User:
     check_assignable(role)
     await uow.roles.lock_role_changes()
-    user = await get_live_user(uow, user_id)
+    user = await get_editable_user(uow, user_id)
     if role not in await uow.roles.of(user.id):
         return user
     check_removal_keeps_an_organisation_administrator(user, role, await uow.roles.count_active_holders(role))
