@@ -414,6 +414,9 @@ async def _user_administrator(b: Browser, org: OrgFixture, partner: OrgFixture, 
     seen["unread_after"] = await items.locator("li.unread").count()
     seen["read_after"] = await items.locator("li.read").count()
 
+    await b.menu("Fuldmagter")
+    await page.get_by_role("status").filter(has_text="fuldmagter").wait_for(timeout=10_000)
+    seen["ua_power_controls"] = await b.main().locator("input, textarea, button").count()
     await b.menu("Fakturering")
     await page.get_by_text("Faktureringsmåde").wait_for(timeout=10_000)
     seen["billing_controls"] = await b.main().locator("input, select, textarea, button").count()
@@ -430,7 +433,7 @@ async def _user_administrator(b: Browser, org: OrgFixture, partner: OrgFixture, 
     return seen
 
 
-async def _organisation_administrator(b: Browser, token: str) -> dict[str, Any]:
+async def _organisation_administrator(b: Browser, partner: OrgFixture, token: str) -> dict[str, Any]:
     page = b.page
     seen: dict[str, Any] = {}
     await b.sign_in(token)
@@ -443,6 +446,20 @@ async def _organisation_administrator(b: Browser, token: str) -> dict[str, Any]:
     await page.get_by_role("button", name="Opret gruppe").click()
     await b.heading("Økonomi & regnskab")
     seen["new_group"] = await b.main().inner_text()
+    # Give a power of attorney to the partner, then revoke it.
+    await b.menu("Fuldmagter")
+    await page.get_by_label("Modtagerens CVR-nummer").fill(partner.cvr)
+    await page.get_by_label("Fuldmagtens navn").fill("Momsrefusion for Ærø")
+    await page.get_by_role("checkbox", name=re.compile("^Refusion af afgifter")).check()
+    await page.get_by_role("button", name="Giv fuldmagt").click()
+    await page.get_by_role("status").filter(has_text="er givet").wait_for(timeout=10_000)
+    row = page.locator("tbody tr").filter(has_text="Momsrefusion for Ærø")
+    await row.filter(has_text="Aktiv").wait_for(timeout=10_000)
+    seen["power"] = await row.inner_text()
+    await b.check("powers-of-attorney")
+    await row.get_by_role("button", name=re.compile("^Tilbagekald")).click()
+    await page.get_by_role("dialog").get_by_role("button", name="Ja, tilbagekald").click()
+    await row.filter(has_text="Tilbagekaldt").wait_for(timeout=10_000)
     await b.menu("Fakturering")
     await page.get_by_text("Faktureringsmåde").wait_for(timeout=10_000)
     await b.menu("Indstillinger")
@@ -509,7 +526,7 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
                 b = Browser(await context.new_page(), origin, shots)
                 try:
                     as_ua = await _user_administrator(b, org, partner, ua, holder)
-                    as_oa = await _organisation_administrator(b, oa)
+                    as_oa = await _organisation_administrator(b, partner, oa)
                     violations = await b.page.evaluate("() => window.__cspViolations")
                 except Exception:
                     failure = tmp_path / "failure.png"
@@ -530,7 +547,7 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
         assert found == [], f"axe-core: serious or critical violations on {name}: {found}"
     assert {"sign-in", "dashboard", "users", "create-user", "user", "import", "import-errors", "notifications",
             "certificates",
-            "groups", "group", "billing", "settings"} <= set(b.axe)
+            "groups", "group", "powers-of-attorney", "billing", "settings"} <= set(b.axe)
 
     # User administrator.
     assert "I alt" in as_ua["dashboard"] and str(len(Role)) in as_ua["dashboard"]
@@ -565,6 +582,7 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
     assert "ulæste" in as_ua["bell"] and as_ua["unread_after"] == 0 and as_ua["read_after"] >= 1
     assert as_ua["notifications"].strip()
     assert b.sockets and all(urlsplit(u).netloc == urlsplit(origin).netloc for u in b.sockets), b.sockets
+    assert as_ua["ua_power_controls"] == 0  # the direction select only: giving and revoking are the OA's
     assert as_ua["billing_controls"] == 0
     assert as_ua["ua_settings_controls"] == 0
     assert ua in as_ua["storage_signed_in"]
@@ -573,6 +591,7 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
 
     # Organisation administrator.
     assert as_oa["create_links"] == 0
+    assert f"{partner.name} (CVR {partner.cvr})" in as_oa["power"] and "Refusion af afgifter" in as_oa["power"]
     assert "Egen gruppe" in as_oa["new_group"] and "Tilføj medlem" not in as_oa["new_group"]  # members: UA, RA
     assert as_oa["before"] is True and as_oa["after_reload"] is False
     assert saved["settings"]["userCreation"]["anonymityAllowed"] is False

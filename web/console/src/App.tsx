@@ -20,6 +20,7 @@ import { BillingPage } from "./pages/Billing";
 import { SettingsPage } from "./pages/Settings";
 import { CertificatesPage } from "./pages/Certificates";
 import { ImportPage } from "./pages/Import";
+import { PowersPage } from "./pages/Powers";
 import { GroupDetail, GroupsPage } from "./pages/Groups";
 
 export function App() {
@@ -56,6 +57,7 @@ const MENU: readonly MenuItem[] = [
   { to: "/import", label: "Importér brugere", ability: "manageUsers" },
   { to: "/groups", label: "Brugergrupper", ability: "viewGroups" },
   { to: "/certificates", label: "Certifikater", ability: "viewCertificates" },
+  { to: "/powers-of-attorney", label: "Fuldmagter", ability: "viewPowers" },
   { to: "/billing", label: "Fakturering", ability: "viewBilling" },
   { to: "/settings", label: "Indstillinger" },
 ];
@@ -183,6 +185,7 @@ function Screen({ route, roles }: { route: string; roles: Role[] }) {
   const group = /^\/groups\/([^/]+)$/.exec(route);
   if (group) return can(roles, "viewGroups") ? <GroupDetail id={decodeURIComponent(group[1])} roles={roles} /> : <NotForYou />;
   if (route === "/certificates") return can(roles, "viewCertificates") ? <CertificatesPage roles={roles} /> : <NotForYou />;
+  if (route === "/powers-of-attorney") return can(roles, "viewPowers") ? <PowersPage roles={roles} /> : <NotForYou />;
   if (route === "/billing") return can(roles, "viewBilling") ? <BillingPage /> : <NotForYou />;
   if (route === "/settings") return <SettingsPage canEdit={can(roles, "updateSettings")} />;
   return (

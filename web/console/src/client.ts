@@ -57,6 +57,8 @@ export function makeClient(token: string, socket: WsClient): Client {
           SendUsersForActivationPayload: embedded,
           ActivationCode: embedded,
           MarkNotificationsReadPayload: embedded,
+          PowerOfAttorneyPayload: embedded,
+          Right: (data) => (data.code as string | undefined) ?? null,
           GroupMemberConnection: embedded,
           GroupMemberEdge: embedded,
           ExternalOrganisation: embedded,

@@ -16,7 +16,9 @@ export type Ability =
   | "viewGroups"
   | "manageGroups"
   | "manageGroupMembers"
-  | "viewActivities";
+  | "viewActivities"
+  | "viewPowers"
+  | "managePowers";
 
 const WHO: Record<Ability, readonly Role[]> = {
   viewUsers: [OA, UA, RA],
@@ -29,6 +31,8 @@ const WHO: Record<Ability, readonly Role[]> = {
   manageGroups: [OA],
   manageGroupMembers: [UA, RA],
   viewActivities: [OA, UA],
+  viewPowers: [OA, UA, RA],
+  managePowers: [OA],
 };
 
 export function can(roles: readonly Role[], ability: Ability): boolean {
