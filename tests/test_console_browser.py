@@ -334,6 +334,12 @@ async def _user_administrator(b: Browser, org: OrgFixture, partner: OrgFixture, 
     await dialog.get_by_role("button", name="Spær certifikatet").click()
     await page.get_by_role("status").filter(has_text="certifikat er spærret").wait_for(timeout=10_000)
     await page.locator("tbody tr").filter(has_text="Spærret").first.wait_for(timeout=10_000)
+    # The list as CSV (the documented export, fetched with the token): the same certificate.
+    async with page.expect_download() as download_info:
+        await page.get_by_role("button", name="Eksportér CSV").click()
+    download = await download_info.value
+    seen["export_name"] = download.suggested_filename
+    seen["export"] = Path(await download.path()).read_bytes().decode("utf-8-sig")
     seen["revoked"] = await _graphql(b.origin, holder, "{ viewer { user { certificates { id status revocationReason } } } }")
 
     await b.menu("Brugergrupper")
@@ -568,6 +574,8 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
     assert "Medarbejder" in as_ua["certificate_row"] and "User Person" in as_ua["certificate_row"]
     assert [(c["status"], c["revocationReason"]) for c in as_ua["revoked"]["viewer"]["user"]["certificates"]] == [
         ("REVOKED", "KEY_LOST")]
+    assert as_ua["export_name"] == "certifikater.csv"
+    assert len(as_ua["export"].strip().splitlines()) == 2 and org.emails[Role.USER] in as_ua["export"]
     assert "Systemgruppe" in as_ua["groups"] and org.p_numbers[0] in as_ua["groups"]
     assert "Medlemmer (" in as_ua["members"] and "Egen organisation" in as_ua["members"]
     assert "User Person" in as_ua["custom_members"] and "Egen organisation" in as_ua["custom_members"]

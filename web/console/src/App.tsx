@@ -3,6 +3,7 @@ import { useCallback, useEffect, useMemo, useState } from "react";
 import { Provider, useQuery, useSubscription } from "urql";
 import { loadToken, saveToken } from "./auth";
 import { makeClient } from "./client";
+import { TokenContext } from "./download";
 import { graphql } from "./gql";
 import { makeSocket, type LiveNotification } from "./live";
 import { NotificationsPage } from "./pages/Notifications";
@@ -42,11 +43,13 @@ export function App() {
     navigate("/");
   };
 
-  if (!client) return <SignIn onSignIn={signIn} notice={notice} />;
+  if (!client || !token) return <SignIn onSignIn={signIn} notice={notice} />;
   return (
-    <Provider value={client}>
-      <Shell onSignOut={signOut} />
-    </Provider>
+    <TokenContext.Provider value={token}>
+      <Provider value={client}>
+        <Shell onSignOut={signOut} />
+      </Provider>
+    </TokenContext.Provider>
   );
 }
 

@@ -3,6 +3,7 @@ import { useMutation, useQuery } from "urql";
 import { graphql } from "../gql";
 import type { CertificateOrderField, CertificateStatus, OrderDirection, RevocationReason, Role } from "../gql/graphql";
 import { can } from "../roles";
+import { downloadCsv, useToken } from "../download";
 import { byField, formatDate, FormErrors, Loading, Page, requestErrors, SelectField, TextField, type FieldErrors } from "../ui";
 
 const PAGE_SIZE = 20;
@@ -93,6 +94,14 @@ export function CertificatesPage({ roles }: { roles: Role[] }) {
   });
   const list = data?.certificates;
   const manage = can(roles, "manageCertificates");
+  const token = useToken();
+  const [exportError, setExportError] = useState<string | null>(null);
+  const exportCsv = async () => {
+    const query = new URLSearchParams({ orderBy: field, direction });
+    if (search) query.set("search", search);
+    if (status) query.set("status", status);
+    setExportError(await downloadCsv(`/exports/certificates.csv?${query}`, token, "certifikater.csv"));
+  };
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -118,8 +127,11 @@ export function CertificatesPage({ roles }: { roles: Role[] }) {
           ))}
         </SelectField>
         <button type="submit">Søg</button>
+        <button type="button" className="secondary" onClick={exportCsv}>
+          Eksportér CSV
+        </button>
       </form>
-      <FormErrors errors={requestErrors(error)} />
+      <FormErrors errors={requestErrors(error) ?? (exportError ? [exportError] : undefined)} />
       <p role="status" aria-live="polite" className="muted">
         {message ?? (list ? (list.totalCount === 0 ? "Ingen certifikater matcher." : `${list.totalCount} ${list.totalCount === 1 ? "certifikat" : "certifikater"}`) : "")}
       </p>
