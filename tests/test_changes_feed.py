@@ -181,3 +181,28 @@ async def test_a_change_committed_late_is_not_passed_by_the_cursor(env: Env, org
     seen = await all_changes(env, org, after=start)
     order = list(dict.fromkeys(c["entityId"] for c in seen))
     assert order == [str(to_global_id("User", early.user.id)), late]
+
+
+async def test_changes_older_than_the_retention_are_pruned_and_newer_ones_kept(env: Env, org: OrgFixture) -> None:
+    from sqlalchemy import insert
+
+    from app.entrypoints.workers.webhooks import prune
+    from app.persistence.tables.webhooks import change_log
+
+    now = dt.datetime.now(dt.UTC)
+    retention = dt.timedelta(days=env.settings.change_feed_retention_days)
+    async with env.engine.begin() as conn:
+        for age, marker in ((retention + dt.timedelta(hours=1), "old"), (retention - dt.timedelta(hours=1), "kept")):
+            await conn.execute(insert(change_log).values(
+                org_id=org.org_id, txid=0, occurred_at=now - age, event_type="user.updated", entity_type="User",
+                entity_id=f"{marker}-{uuid.uuid4().hex[:8]}", kind="UPDATED"))
+    await prune(env.services, now)
+    raws = [_raw(c["entityId"]) for c in await all_changes(env, org)]
+    assert not any("old-" in r for r in raws), raws
+    assert any("kept-" in r for r in raws), raws
+
+
+def _raw(global_id: str) -> str:
+    import base64
+
+    return base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
