@@ -25,8 +25,8 @@ from app.entrypoints.http.exports import export_routes
 from app.entrypoints.http.gateway import GatewayGraphQL
 from app.entrypoints.http.graphiql import GraphiQLPage
 from app.entrypoints.http.pki import certificate_routes
-from app.entrypoints.http.user_export import user_export_routes
 from app.entrypoints.http.uploads import UploadGuard
+from app.entrypoints.http.user_export import user_export_routes
 from app.entrypoints.workers.background import background_tasks
 from app.entrypoints.workers.listener import notification_listener
 from app.observability import PROMETHEUS_CONTENT_TYPE, RequestContext
