@@ -429,7 +429,14 @@ async def _user_administrator(b: Browser, org: OrgFixture, partner: OrgFixture, 
     await b.check("billing")
     await b.menu("Indstillinger")
     await page.get_by_text("Anonyme brugere er tilladt").wait_for(timeout=10_000)
-    seen["ua_settings_controls"] = await b.main().locator("input, select, textarea, button").count()
+    seen["ua_settings_controls"] = await page.evaluate(
+        "() => [...document.querySelectorAll('main :is(input, select, textarea, button)')]"
+        ".filter(e => !e.closest('form[aria-labelledby=\"mine-notifikationer\"]')).length")
+    # Their own notifications' channel is theirs to choose (every role).
+    await page.get_by_role("radio", name="Kun på e-mail").check()
+    await page.get_by_role("button", name="Gem mit valg").click()
+    await page.get_by_text("Dit valg er gemt.").wait_for(timeout=10_000)
+    seen["channel"] = await _graphql(b.origin, token, "{ notificationSettings { channel } }")
     await b.check("settings-read-only", screenshot=False)
     seen["storage_signed_in"] = await page.evaluate(STORAGE)
 
@@ -593,6 +600,7 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
     assert as_ua["ua_power_controls"] == 0  # the direction select only: giving and revoking are the OA's
     assert as_ua["billing_controls"] == 0
     assert as_ua["ua_settings_controls"] == 0
+    assert as_ua["channel"] == {"notificationSettings": {"channel": "EMAIL"}}
     assert ua in as_ua["storage_signed_in"]
     assert ua not in as_ua["storage_signed_in"].split('"session"')[0], "the token went into localStorage"
     assert ua not in as_ua["storage_signed_out"]

@@ -58,6 +58,8 @@ export function makeClient(token: string, socket: WsClient): Client {
           ActivationCode: embedded,
           MarkNotificationsReadPayload: embedded,
           PowerOfAttorneyPayload: embedded,
+          NotificationSettings: () => "mine",
+          NotificationSettingsPayload: embedded,
           Right: (data) => (data.code as string | undefined) ?? null,
           GroupMemberConnection: embedded,
           GroupMemberEdge: embedded,

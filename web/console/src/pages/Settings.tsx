@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "urql";
 import { graphql } from "../gql";
+import type { NotificationChannel } from "../gql/graphql";
 import { byField, CheckField, FormErrors, Loading, Page, requestErrors, SelectField, yesNo, type FieldErrors } from "../ui";
 
 const SettingsQuery = graphql(`
@@ -63,6 +64,76 @@ const UpdateSettings = graphql(`
   }
 `);
 
+const ChannelQuery = graphql(`
+  query NotificationChannelSetting {
+    notificationSettings {
+      channel
+    }
+  }
+`);
+
+const UpdateChannel = graphql(`
+  mutation UpdateNotificationChannel($input: UpdateNotificationSettingsInput!) {
+    updateNotificationSettings(input: $input) {
+      notificationSettings {
+        channel
+      }
+      userErrors {
+        field
+        code
+        message
+      }
+    }
+  }
+`);
+
+const CHANNELS: Record<NotificationChannel, string> = {
+  IN_APP: "Kun her i konsollen",
+  EMAIL: "Kun på e-mail",
+  BOTH: "Både her og på e-mail",
+};
+
+/** Your own notifications (Menu > Indstillinger > Notifikationer): every role sets its own. */
+function NotificationChannelForm() {
+  const [{ data }] = useQuery({ query: ChannelQuery });
+  const current = data?.notificationSettings.channel;
+  const [chosen, setChosen] = useState<NotificationChannel | null>(null);
+  const [saved, setSaved] = useState(false);
+  const [errors, setErrors] = useState<string[] | undefined>();
+  const [{ fetching }, update] = useMutation(UpdateChannel);
+  const value = chosen ?? current;
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!value) return;
+    const outcome = await update({ input: { channel: value } });
+    const payload = outcome.data?.updateNotificationSettings;
+    if (!payload) return setErrors(requestErrors(outcome.error) ?? ["Valget blev ikke gemt."]);
+    setErrors(payload.userErrors.length ? payload.userErrors.map((e) => e.message) : undefined);
+    setSaved(!payload.userErrors.length);
+  };
+  if (!value) return null;
+  return (
+    <form onSubmit={submit} noValidate aria-labelledby="mine-notifikationer" className="panel">
+      <h2 id="mine-notifikationer">Mine notifikationer</h2>
+      <FormErrors errors={errors} />
+      <fieldset>
+        <legend>Hvor vil du have dine notifikationer?</legend>
+        {(Object.keys(CHANNELS) as NotificationChannel[]).map((c) => (
+          <div className="check" key={c}>
+            <input type="radio" id={`kanal-${c}`} name="channel" value={c} checked={value === c}
+                   onChange={() => { setSaved(false); setChosen(c); }} />
+            <label htmlFor={`kanal-${c}`}>{CHANNELS[c]}</label>
+          </div>
+        ))}
+      </fieldset>
+      <div className="actions">
+        <button type="submit" disabled={fetching}>Gem mit valg</button>
+        <span role="status" className="muted">{saved ? "Dit valg er gemt." : ""}</span>
+      </div>
+    </form>
+  );
+}
+
 type Flags = {
   employeesMayRequestUser: boolean;
   anonymityAllowed: boolean;
@@ -124,6 +195,7 @@ export function SettingsPage({ canEdit }: { canEdit: boolean }) {
           </>
         )
       ) : null}
+      <NotificationChannelForm />
     </Page>
   );
 }
