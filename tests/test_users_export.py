@@ -78,7 +78,14 @@ async def test_the_users_filters_apply_and_a_bad_filter_is_the_clients_error(env
     assert status == 200 and [r["status"] for r in table(text)] == [current]
     status, text = await _get(env, ua, "?status=ACTIVE&search=filtreret")
     assert status == 200 and table(text) == []
-    for query, fragment in (("?status=SOMETIMES", "status"), ("?pNumber=12", "P"), ("?colour=red", "colour"),
+    await _create(env, ua, "Rettighed", "rettighed.eksport@example.dk", rights=("SKAT.MOMS",))
+    status, text = await _get(env, ua, "?right=SKAT.MOMS&authenticator=MITID_APP&search=eksport")
+    assert status == 200 and [r["firstName"] for r in table(text)] == ["Rettighed"]
+    status, text = await _get(env, ua, "?createdFrom=2000-01-01&createdTo=2000-12-31")
+    assert status == 200 and table(text) == []
+    for query, fragment in (("?status=SOMETIMES", "status"), ("?right=NO.SUCH.RIGHT", "right"),
+                            ("?authenticator=PIGEON", "authenticator"), ("?createdFrom=yesterday", "createdFrom"),
+                            ("?createdFrom=2026-02-01&createdTo=2026-01-01", "createdTo"), ("?pNumber=12", "P"), ("?colour=red", "colour"),
                             ("?search=" + "x" * 500, "search")):
         status, text = await _get(env, ua, query)
         assert status == 400, (query, text)

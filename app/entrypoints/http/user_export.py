@@ -1,8 +1,8 @@
 """`GET /exports/users.csv`: the organisation's users for reporting tools, streamed.
 
 The same bearer token, policy (VIEW_USERS) and filters as the `users` field (`search`, `status`,
-`pNumber`, `seNumber`, `identification`, `groupId` as query parameters, parsed by the field's own
-filter code); one row per user with their rights, groups and authenticators. `;`-separated UTF-8
+`pNumber`, `seNumber`, `identification`, `groupId`, `right`, `authenticator`, `createdFrom`,
+`createdTo` as query parameters, parsed by the field's own filter code); one row per user with their rights, groups and authenticators. `;`-separated UTF-8
 with a BOM, every cell neutralised against spreadsheet formulas; read in keyset pages of `PAGE`
 users on a short connection each, so memory stays flat and nothing is held between pages. No CPR
 and no date of birth: the export leaves the machine more easily than an API answer does."""
@@ -21,9 +21,11 @@ from starlette.routing import Route
 
 from app.bootstrap import Services
 from app.domain.common.csv_files import BOM, csv_line
+from app.domain.common.organisation import Authenticator
 from app.domain.common.policy import Action
 from app.domain.users.model import Identification, UserFilter, UserStatus
 from app.entrypoints.http.exports import authorise, error
+from app.persistence import rights as rights_sql
 from app.persistence.users.export import ExportedUser, export_page
 from app.schema.users.queries import UserFilterInput, _user_filter
 
@@ -45,9 +47,13 @@ def _enum(kind: type[Any], raw: str | None, name: str) -> Any:
         raise ValueError(f"`{name}` must be one of {', '.join(m.value for m in kind)}") from None
 
 
-def user_filter_from_query(params: dict[str, str]) -> UserFilter:
+PARAMETERS = {"search", "status", "pNumber", "seNumber", "identification", "groupId", "right", "authenticator",
+              "createdFrom", "createdTo"}
+
+
+def user_filter_from_query(params: dict[str, str], known_rights: frozenset[str]) -> UserFilter:
     """The `users` field's filter from query parameters; ValueError with the reason when invalid."""
-    unknown = sorted(set(params) - {"search", "status", "pNumber", "seNumber", "identification", "groupId"})
+    unknown = sorted(set(params) - PARAMETERS)
     if unknown:
         raise ValueError(f"Unknown parameter `{unknown[0]}`")
     try:
@@ -55,10 +61,13 @@ def user_filter_from_query(params: dict[str, str]) -> UserFilter:
             search=params.get("search") or None, status=_enum(UserStatus, params.get("status"), "status"),
             p_number=params.get("pNumber") or None, se_number=params.get("seNumber") or None,
             identification=_enum(Identification, params.get("identification"), "identification"),
-            group_id=params.get("groupId") or None,
-        ))
-    except GraphQLError as exc:
-        raise ValueError(exc.message) from exc
+            group_id=params.get("groupId") or None, right=params.get("right") or None,
+            authenticator=_enum(Authenticator, params.get("authenticator"), "authenticator"),
+            created_from=params.get("createdFrom") or None, created_to=params.get("createdTo") or None,
+        ), known_rights)
+    except GraphQLError as exc:  # the field's own error: its message names the parameter, as does `field`
+        field = (exc.extensions or {}).get("field")
+        raise ValueError(exc.message if field in (None, "filter") else f"`{field}`: {exc.message}") from exc
 
 
 def _moment(value: dt.datetime | None) -> str | None:
@@ -81,8 +90,15 @@ def user_export_routes(services: Services) -> list[Route]:
         actor = await authorise(services, request, Action.VIEW_USERS)
         if isinstance(actor, JSONResponse):
             return actor
+        known: frozenset[str] = frozenset()
+        if request.query_params.get("right"):  # checked against the catalogue, as the field does
+            reader = services.reader(actor.org_id)
+            try:
+                known = frozenset(r.code for r in await reader.run_shared(rights_sql.all_rights))
+            finally:
+                await reader.close()
         try:
-            f = user_filter_from_query(dict(request.query_params))
+            f = user_filter_from_query(dict(request.query_params), known)
         except ValueError as exc:
             return error(400, "BAD_USER_INPUT", str(exc))
         return StreamingResponse(
