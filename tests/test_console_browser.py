@@ -473,8 +473,19 @@ async def _organisation_administrator(b: Browser, partner: OrgFixture, token: st
     await row.get_by_role("button", name=re.compile("^Tilbagekald")).click()
     await page.get_by_role("dialog").get_by_role("button", name="Ja, tilbagekald").click()
     await row.filter(has_text="Tilbagekaldt").wait_for(timeout=10_000)
+
+    # Billing: invoices by e-mail — a bad address first (its error next to the field), then a good one.
     await b.menu("Fakturering")
-    await page.get_by_text("Faktureringsmåde").wait_for(timeout=10_000)
+    await page.get_by_role("radio", name="E-mail").check()
+    email = page.get_by_label("Faktura-e-mail")
+    await email.fill("faktura-ikke-gyldig")
+    await page.get_by_role("button", name="Gem fakturering").click()
+    await email.and_(page.locator("[aria-invalid='true']")).wait_for(timeout=10_000)
+    await email.fill("faktura@eksempel-oeresund.dk")
+    await page.get_by_role("button", name="Gem fakturering").click()
+    await page.get_by_text("Faktureringen er gemt.").wait_for(timeout=10_000)
+    seen["billing"] = await _graphql(b.origin, token, "{ billing { method email } }")
+    await b.check("billing-edit", screenshot=False)
     await b.menu("Indstillinger")
     box = page.get_by_role("checkbox", name="Anonyme brugere er tilladt")
     await box.wait_for(timeout=10_000)
@@ -609,6 +620,7 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
     assert as_oa["create_links"] == 0
     assert f"{partner.name} (CVR {partner.cvr})" in as_oa["power"] and "Refusion af afgifter" in as_oa["power"]
     assert "Egen gruppe" in as_oa["new_group"] and "Tilføj medlem" not in as_oa["new_group"]  # members: UA, RA
+    assert as_oa["billing"] == {"billing": {"method": "EMAIL", "email": "faktura@eksempel-oeresund.dk"}}
     assert as_oa["before"] is True and as_oa["after_reload"] is False
     assert saved["settings"]["userCreation"]["anonymityAllowed"] is False
 

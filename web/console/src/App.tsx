@@ -189,7 +189,7 @@ function Screen({ route, roles }: { route: string; roles: Role[] }) {
   if (group) return can(roles, "viewGroups") ? <GroupDetail id={decodeURIComponent(group[1])} roles={roles} /> : <NotForYou />;
   if (route === "/certificates") return can(roles, "viewCertificates") ? <CertificatesPage roles={roles} /> : <NotForYou />;
   if (route === "/powers-of-attorney") return can(roles, "viewPowers") ? <PowersPage roles={roles} /> : <NotForYou />;
-  if (route === "/billing") return can(roles, "viewBilling") ? <BillingPage /> : <NotForYou />;
+  if (route === "/billing") return can(roles, "viewBilling") ? <BillingPage canEdit={can(roles, "updateBilling")} /> : <NotForYou />;
   if (route === "/settings") return <SettingsPage canEdit={can(roles, "updateSettings")} />;
   return (
     <Page title="Siden findes ikke">

@@ -58,6 +58,7 @@ export function makeClient(token: string, socket: WsClient): Client {
           ActivationCode: embedded,
           MarkNotificationsReadPayload: embedded,
           PowerOfAttorneyPayload: embedded,
+          BillingPayload: embedded,
           NotificationSettings: () => "mine",
           NotificationSettingsPayload: embedded,
           Right: (data) => (data.code as string | undefined) ?? null,

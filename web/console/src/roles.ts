@@ -18,7 +18,8 @@ export type Ability =
   | "manageGroupMembers"
   | "viewActivities"
   | "viewPowers"
-  | "managePowers";
+  | "managePowers"
+  | "updateBilling";
 
 const WHO: Record<Ability, readonly Role[]> = {
   viewUsers: [OA, UA, RA],
@@ -33,6 +34,7 @@ const WHO: Record<Ability, readonly Role[]> = {
   viewActivities: [OA, UA],
   viewPowers: [OA, UA, RA],
   managePowers: [OA],
+  updateBilling: [OA],
 };
 
 export function can(roles: readonly Role[], ability: Ability): boolean {
