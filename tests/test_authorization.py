@@ -237,6 +237,20 @@ def _operations(org: OrgFixture, role: Role) -> dict[str, tuple[str, dict[str, A
                 powerOfAttorney { id } userErrors { field code message } } }""",
             {"input": {"powerOfAttorneyId": _gid("PowerOfAttorney")}}, _not_found,
         ),
+        # --- the change feed and webhooks
+        "changes": ("query { changes(first: 1) { edges { cursor } pageInfo { hasNextPage } } }", {},
+                    lambda v: None if isinstance(v["edges"], list) else _is_null(v)),
+        "webhookEndpoints": ("query { webhookEndpoints { totalCount } }", {}, _has_total),
+        "createWebhookEndpoint": (
+            """mutation { createWebhookEndpoint(input: {url: "https://93.184.216.34/hooks",
+                eventTypes: [CERTIFICATE_RIGHTS_CHANGED]}) { webhookEndpoint { id } userErrors { field code message } } }""",
+            {}, _no_user_errors,
+        ),
+        "deleteWebhookEndpoint": (
+            """mutation($input: DeleteWebhookEndpointInput!) { deleteWebhookEndpoint(input: $input) {
+                deletedWebhookEndpointId userErrors { field code message } } }""",
+            {"input": {"webhookEndpointId": _gid("WebhookEndpoint")}}, _not_found,
+        ),
         # --- user groups
         "rightsCatalogue": ("query { rightsCatalogue { code } }", {}, _non_empty),
         "userGroups": ("query { userGroups(first: 1) { totalCount } }", {}, _has_total),
