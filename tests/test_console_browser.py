@@ -501,6 +501,27 @@ async def _organisation_administrator(b: Browser, partner: OrgFixture, token: st
     return seen
 
 
+async def _other_roles(b: Browser, rights_admin: str, plain: str) -> dict[str, Any]:
+    """A rights administrator's and a plain user's console: the menu their roles allow, no more."""
+    page = b.page
+    seen: dict[str, Any] = {}
+    await page.get_by_role("button", name="Log ud").click()
+    await b.sign_in(rights_admin)
+    await b.heading("Overblik")
+    seen["ra_menu"] = await page.get_by_role("navigation", name="Menu").inner_text()
+    await b.menu("Fakturering")
+    await page.get_by_text("Faktureringsmåde").wait_for(timeout=10_000)
+    seen["ra_billing_controls"] = await b.main().locator("input, select, textarea, button").count()
+    await page.get_by_role("button", name="Log ud").click()
+    await b.sign_in(plain)
+    await b.heading("Ingen adgang")
+    seen["user_menu"] = await page.get_by_role("navigation", name="Menu").inner_text()
+    await page.goto(f"{b.origin}/console/users/new")
+    await b.heading("Ingen adgang")
+    await b.check("no-access", screenshot=False)
+    return seen
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 async def test_console_main_tasks_as_user_and_organisation_administrator(backend: str, tmp_path: Path) -> None:
     if (reason := _missing()) is not None:
@@ -518,6 +539,7 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
         await services.engine.dispose()
         ua = sign_token(settings, org.people[Role.USER_ADMINISTRATOR], org.cvr, [Role.USER_ADMINISTRATOR])
         holder = sign_token(settings, org.people[Role.USER], org.cvr, [Role.USER])
+        ra = sign_token(settings, org.people[Role.RIGHTS_ADMINISTRATOR], org.cvr, [Role.RIGHTS_ADMINISTRATOR])
         oa = sign_token(settings, org.people[Role.ORGANISATION_ADMINISTRATOR], org.cvr,
                         [Role.ORGANISATION_ADMINISTRATOR])
 
@@ -551,6 +573,7 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
                 try:
                     as_ua = await _user_administrator(b, org, partner, ua, holder)
                     as_oa = await _organisation_administrator(b, partner, oa)
+                    others = await _other_roles(b, ra, holder)
                     violations = await b.page.evaluate("() => window.__cspViolations")
                 except Exception:
                     failure = tmp_path / "failure.png"
@@ -623,6 +646,13 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
     assert as_oa["billing"] == {"billing": {"method": "EMAIL", "email": "faktura@eksempel-oeresund.dk"}}
     assert as_oa["before"] is True and as_oa["after_reload"] is False
     assert saved["settings"]["userCreation"]["anonymityAllowed"] is False
+
+    # Rights administrator and plain user: the menu follows the policy.
+    ra_menu = others["ra_menu"].split("\n")
+    assert {"Overblik", "Brugere", "Brugergrupper", "Fuldmagter", "Fakturering", "Indstillinger"} <= set(ra_menu)
+    assert "Certifikater" not in ra_menu and "Importér brugere" not in ra_menu
+    assert others["ra_billing_controls"] == 0
+    assert others["user_menu"].split("\n") == ["Indstillinger"]
 
 
 # --- the serving alone (no browser, no build needed) -------------------------------------------------
@@ -735,3 +765,4 @@ async def test_console_figures_on_the_benchmark_data() -> None:
           f"\n  navigation to the users list: median {statistics.median(times):.0f} ms,"
           f" min {min(times):.0f}, max {max(times):.0f} (runs 2-{FIGURES_RUNS}, cold browser cache)")
     assert all("Viser 1–20 af" in text for _, _, text in runs)
+

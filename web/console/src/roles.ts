@@ -24,7 +24,7 @@ export type Ability =
 const WHO: Record<Ability, readonly Role[]> = {
   viewUsers: [OA, UA, RA],
   manageUsers: [UA],
-  viewBilling: [OA, UA],
+  viewBilling: [OA, UA, RA],
   updateSettings: [OA],
   viewCertificates: [OA, UA],
   manageCertificates: [UA],
