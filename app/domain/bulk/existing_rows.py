@@ -13,6 +13,7 @@ from app.domain.bulk.csv_file import Row, rights_list, width_error
 from app.domain.bulk.run import ImportRun
 from app.domain.certificates.changes import withdraw_certificates_of
 from app.domain.common import identifiers as ids
+from app.domain.common.principal import Role
 from app.domain.common.validation import Errors
 from app.domain.users.model import User, UserStatus
 from app.domain.users.rules import UserChanges, apply_user_changes
@@ -169,13 +170,22 @@ async def update_batch(run: ImportRun, rows: list[Row]) -> None:
 
 
 async def delete_batch(run: ImportRun, rows: list[Row]) -> None:
+    await run.uow.roles.lock_role_changes()  # before the rows' locks, the order the role use cases keep
     found = await _resolve(run, rows, email_may_change=False)
     deleted: list[User] = []
     now = run.uow.platform.now()
+    administrators = await run.uow.roles.active_holders(Role.ORGANISATION_ADMINISTRATOR)
+    administrators_left = len(administrators)
     for key, user in found:
         if user.id == run.uow.actor.user_id:
             run.fail(key.line, None, "CANNOT_DELETE_SELF", "You cannot delete yourself")
             continue
+        if user.id in administrators:
+            if administrators_left <= 1:
+                run.fail(key.line, None, "LAST_ORGANISATION_ADMINISTRATOR",
+                         "The organisation must keep an active organisation administrator")
+                continue
+            administrators_left -= 1
         user.status = UserStatus.DELETED
         user.deleted_at = now
         user.deactivated_from = user.deactivated_until = None

@@ -15,6 +15,7 @@ from app.domain.notifications.delivery import notify_role
 from app.domain.users.deactivation import delete_user
 from app.domain.users.lifecycle import get_live_user, send_for_activation
 from app.domain.users.model import AnonymityRequest, AnonymityRequestStatus, User, UserStatus
+from app.domain.users.roles import check_leaves_an_organisation_administrator
 from app.domain.users.rules import E
 
 
@@ -68,6 +69,8 @@ async def decide_anonymity_request(
         raise NotFound("Anonymity request", ["requestId"])
     if request.status is not AnonymityRequestStatus.PENDING:
         raise DomainError(E.INVALID_STATUS, "The request has already been decided", ["requestId"])
+    if approve:  # the recreated person must be activated again and holds no role: someone else must
+        await check_leaves_an_organisation_administrator(uow, request.user_id)
     old = await get_live_user(uow, request.user_id)
     request.decided_at = uow.platform.now()
     request.decided_by = uow.actor.user_id

@@ -13,12 +13,15 @@ from app.domain.common.ports import UnitOfWork
 from app.domain.common.validation import optional, parse_moment
 from app.domain.users.lifecycle import get_editable_user, get_live_user
 from app.domain.users.model import User, UserStatus
+from app.domain.users.roles import check_leaves_an_organisation_administrator
 from app.domain.users.rules import E
 
 
 async def deactivate_user(
     uow: UnitOfWork, user_id: uuid.UUID, from_: str | None, until: str | None
 ) -> User:
+    """Also a scheduled deactivation keeps an active organisation administrator: checked now."""
+    await check_leaves_an_organisation_administrator(uow, user_id)  # before the person's row lock
     user = await get_editable_user(uow, user_id)
     now = uow.platform.now()
     errors: list[DomainError] = []
@@ -101,7 +104,8 @@ async def apply_deactivation_schedule(uow: UnitOfWork) -> int:
 async def delete_user(uow: UnitOfWork, ca: CertificateAuthority, user_id: uuid.UUID) -> User:
     """Irreversible. The row stays (status DELETED) so history keeps its target. The user's
     certificates are revoked and their orders cancelled in the same transaction (`ca` republishes
-    the CRL)."""
+    the CRL). The organisation keeps an active organisation administrator."""
+    await check_leaves_an_organisation_administrator(uow, user_id)  # before the person's row lock
     user = await get_live_user(uow, user_id, allow_deleted=True)
     if user.status is UserStatus.DELETED:  # as `user(id)` shows it; not ours or never there: NOT_FOUND
         raise DomainError(E.ALREADY_DELETED, "The user has already been deleted", ["userId"])

@@ -59,6 +59,16 @@ class SqlRoleRepository:
             )
         )
 
+    async def active_holders(self, role: Role) -> frozenset[uuid.UUID]:
+        """The organisation's ACTIVE holders of `role` (a CSV delete batch checks them at once)."""
+        q = (
+            select(user_roles.c.user_id)
+            .join(users, users.c.id == user_roles.c.user_id)
+            .where(users.c.org_id == self._org_id, users.c.status == UserStatus.ACTIVE.value,
+                   user_roles.c.role == role.value)
+        )
+        return frozenset((await self._conn.execute(q)).scalars())
+
     async def count_active_holders(self, role: Role) -> int:
         q = (
             select(func.count())
