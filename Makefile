@@ -116,7 +116,7 @@ console-assets:
 	else $(MAKE) -s $(CONSOLE_DIR)/.built; fi
 
 $(CONSOLE_DIR)/.built: $(CONSOLE_SOURCES)
-	@cd web/console && { cmp -s package-lock.json node_modules/.console-lock \
+	@mkdir -p $(CONSOLE_DIR) && cd web/console && { cmp -s package-lock.json node_modules/.console-lock \
 	  || { npm ci --silent --prefer-offline --no-audit --no-fund && cp package-lock.json node_modules/.console-lock; }; } \
 	  && npm run --silent build >../../var/console-build.log 2>&1 \
 	  && touch ../../$@ \
