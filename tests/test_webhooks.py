@@ -38,6 +38,7 @@ from app.domain.webhooks.rules import (
 )
 from app.entrypoints.workers.webhooks import deliver_due
 from app.persistence.tables.webhooks import webhook_deliveries, webhook_endpoints
+from app.schema.runtime.base import to_global_id
 from tests.conftest import Env, OrgFixture, token_for
 from tests.test_bulk_import import csv_file, person, run_job
 
@@ -515,3 +516,24 @@ async def test_a_receiver_slower_than_the_timeout_is_a_failed_attempt_retried_la
         await asyncio.sleep(0.05)
     assert time.monotonic() - started < 5
     assert (delivery["status"], delivery["lastError"], delivery["lastResponseCode"]) == ("PENDING", "timeout", None)
+
+
+async def test_an_event_of_an_older_transaction_committing_later_is_not_overtaken(
+    private_allowed: Env, org: OrgFixture, receiver: Receiver, client: httpx.AsyncClient,
+) -> None:
+    """PostgreSQL: an endpoint's events go in the change feed's order, also when the transaction of
+    the earlier change commits after a later one's."""
+    env = private_allowed
+    if env.backend != "postgresql":
+        pytest.skip("SQLite has one writer at a time: deliveries are in commit order there")
+    await register(env, org, receiver)
+    async with env.services.unit_of_work(org.actor(Role.USER_ADMINISTRATOR)) as uow:
+        early = await create_user(uow, NewUser(first_name="Early", last_name="Bird",
+                                               email=f"{uuid.uuid4().hex[:10]}@example.dk", date_of_birth="1985-04-12"))
+        late = await new_user(env, org)  # begins after, commits first
+        await deliver_due(env.services, client)
+        assert receiver.requests == 0  # held back behind the open, older transaction
+        await uow.commit()
+    await deliver_until(env, client, lambda: len(receiver.accepted) >= 2)
+    assert [m["body"]["data"]["id"] for m in receiver.accepted] == [
+        str(to_global_id("User", early.user.id)), late]

@@ -30,7 +30,7 @@ _TXID = "SELECT pg_current_xact_id()::text::bigint"
 # unless pg_stat_activity shows them in another database (a long transaction elsewhere on the
 # cluster does not hold the feed back; one of ours, e.g. a large import, does until it ends). A
 # transaction that ends between the snapshot and that look is counted: never too few.
-_VISIBLE = literal_column(
+VISIBLE = literal_column(
     "(SELECT coalesce(min(x.v), pg_snapshot_xmax(pg_current_snapshot())::text::bigint)"
     " FROM (SELECT xip::text::bigint AS v FROM pg_snapshot_xip(pg_current_snapshot()) AS xip) AS x"
     " WHERE x.v % 4294967296 NOT IN (SELECT a.backend_xid::text::bigint FROM pg_stat_activity AS a"
@@ -114,7 +114,7 @@ async def list_changes(
         # The feed's order is by transaction, so what is not yet visible comes after what is: the
         # page's visible prefix (outside the limited scan, so the planner still reads the index).
         page = q.subquery("page")
-        q = select(page).where(page.c.txid < _VISIBLE).order_by(page.c.txid, page.c.id)
+        q = select(page).where(page.c.txid < VISIBLE).order_by(page.c.txid, page.c.id)
     rows = await conn.execute(q)
     return [ChangeRow(r.id, r.txid, r.occurred_at, r.event_type, r.entity_type, r.entity_id, ChangeKind(r.kind))
             for r in rows]

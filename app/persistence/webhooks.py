@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.domain.webhooks.model import WebhookDelivery, WebhookEndpoint
 from app.domain.webhooks.rules import DeliveryStatus, EndpointStatus
+from app.persistence.changes import VISIBLE
 from app.persistence.db import is_sqlite, write_transaction
 from app.persistence.tables.organisations import organisations
 from app.persistence.tables.webhooks import (
@@ -169,24 +170,27 @@ async def claim_due(engine: AsyncEngine, now: dt.datetime, limit: int, lease: dt
     """Claim due deliveries, each the oldest pending one of an active endpoint (an endpoint's event
     n+1 waits until n is delivered or given up), by pushing its next attempt past the lease. Another
     process skips rows locked here (PostgreSQL) and, once committed, finds the head leased."""
-    h = webhook_deliveries.alias("h")
-    head = (select(func.min(h.c.id)).where(h.c.endpoint_id == D.endpoint_id, h.c.status == DeliveryStatus.PENDING.value)
-            .scalar_subquery())
+    h, hc, C = webhook_deliveries.alias("h"), change_log.alias("hc"), change_log.c
+    # The endpoint's next delivery in the change feed's order (by transaction, then id): on
+    # PostgreSQL only once every older transaction has ended, so one committing later with an
+    # earlier change can never be overtaken.
+    head = (select(h.c.id).join(hc, hc.c.id == h.c.change_id)
+            .where(h.c.endpoint_id == D.endpoint_id, h.c.status == DeliveryStatus.PENDING.value)
+            .order_by(hc.c.txid, hc.c.id).limit(1).correlate(webhook_deliveries).scalar_subquery())
     q = (
-        select(D.id).join(webhook_endpoints, E.id == D.endpoint_id)
+        select(D.id).join(webhook_endpoints, E.id == D.endpoint_id).join(change_log, C.id == D.change_id)
         .where(D.status == DeliveryStatus.PENDING.value, D.next_attempt_at <= now,
                E.status == EndpointStatus.ACTIVE.value, D.id == head)
         .order_by(D.id).limit(limit)
     )
     async with write_transaction(engine) as conn:
         if not is_sqlite(str(engine.url)):
-            q = q.with_for_update(of=webhook_deliveries, skip_locked=True)
+            q = q.where(C.txid < VISIBLE).with_for_update(of=webhook_deliveries, skip_locked=True)
         ids = [r.id for r in await conn.execute(q)]
         if not ids:
             return []
         await conn.execute(update(webhook_deliveries).where(D.id.in_(ids))
                            .values(next_attempt_at=now + lease, attempts=D.attempts + 1))
-        C = change_log.c
         rows = await conn.execute(
             select(D.id, D.endpoint_id, E.org_id, organisations.c.cvr, E.url, E.secret_sealed, D.attempts,
                    D.event_type, D.change_id, C.occurred_at, C.entity_type, C.entity_id, C.kind)
