@@ -103,8 +103,10 @@ graphiql-assets:
 # The admin console (issue 19): web/console (Vite + React + TypeScript, urql, operations typed from
 # schema.graphql), pinned by web/console/package-lock.json, built into var/console, which the gateway
 # serves at /console. `npm ci` again only when the lock changed, the build only when the lock, the
-# sources or schema.graphql did. Without npm, or when the build fails, /console says how to build it,
-# tests/test_console_browser.py skips, and everything else works as before.
+# sources or schema.graphql did. Without npm, or when the packages cannot be installed, /console says
+# how to build it, tests/test_console_browser.py skips, and everything else works as before; when the
+# build itself fails (e.g. an operation of the console no longer fits schema.graphql) that test fails
+# with the build's log.
 CONSOLE_DIR := var/console
 CONSOLE_SOURCES := web/console/package.json web/console/package-lock.json web/console/index.html \
   web/console/vite.config.ts web/console/codegen.ts web/console/tsconfig.json schema.graphql \
@@ -118,9 +120,12 @@ console-assets:
 $(CONSOLE_DIR)/.built: $(CONSOLE_SOURCES)
 	@mkdir -p $(CONSOLE_DIR) && cd web/console && { cmp -s package-lock.json node_modules/.console-lock \
 	  || { npm ci --silent --prefer-offline --no-audit --no-fund && cp package-lock.json node_modules/.console-lock; }; } \
-	  && npm run --silent build >../../var/console-build.log 2>&1 \
-	  && touch ../../$@ \
-	  || echo "note: the console could not be built (see var/console-build.log): /console says how; the API works as usual"
+	  || { echo "note: the console's npm packages could not be installed: /console says how; the API works as usual"; \
+	       exit 0; }; \
+	if npm run --silent build >../../var/console-build.log 2>&1; then touch ../../$@; else \
+	  rm -f ../../$(CONSOLE_DIR)/index.html; cp ../../var/console-build.log ../../$(CONSOLE_DIR)/build-failed.log; \
+	  echo "note: the console did not build (var/console-build.log; an operation no longer fits schema.graphql?):" \
+	       "tests/test_console_browser.py fails with the log"; fi
 
 # The dashboard benchmark (issue 7) from a fresh clone: installs, generates the data, prints the table.
 bench: $(STAMP)

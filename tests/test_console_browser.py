@@ -81,6 +81,8 @@ def _missing() -> str | None:
         import playwright  # noqa: F401
     except ImportError:
         return "the playwright package is not installed (pip install -e '.[test]')"
+    if (failed := BUILD / "build-failed.log").is_file():
+        pytest.fail(f"the console did not build (`make console-assets`):\n{failed.read_text(errors='replace')[-4000:]}")
     if not (BUILD / "index.html").is_file():
         return f"the console is not built in {BUILD} (`make console-assets`, which needs npm)"
     if not AXE.is_file():
