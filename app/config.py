@@ -54,6 +54,10 @@ class Settings:
     mail_dir: str = "var/mail"
     mail_from: str = "MitID Erhverv <no-reply@mitid-erhverv.local>"
     public_base_url: str = "http://127.0.0.1:8000"
+    # Where relying parties fetch what certificates name (CRLs, CA certificates, OCSP): plain http is
+    # the norm there (RFC 5280 4.2.1.13, ETSI EN 319 412-2 GEN-4.3.11-4; the objects are signed) and
+    # avoids a TLS check that would itself need revocation data. Default: PUBLIC_BASE_URL.
+    pki_publication_base_url: str | None = None
     outbox_interval_seconds: float = 2.0
     outbox_retry_base_seconds: float = 5.0
     scheduler_interval_seconds: float = 30.0
@@ -116,6 +120,7 @@ class Settings:
             "mail_dir": e.get("MAIL_DIR") or cls.mail_dir,
             "mail_from": e.get("MAIL_FROM") or cls.mail_from,
             "public_base_url": (e.get("PUBLIC_BASE_URL") or cls.public_base_url).rstrip("/"),
+            "pki_publication_base_url": (e.get("PKI_PUBLICATION_BASE_URL") or "").rstrip("/") or None,
             "outbox_interval_seconds": float(e.get("OUTBOX_INTERVAL_SECONDS") or cls.outbox_interval_seconds),
             "outbox_retry_base_seconds": float(
                 e.get("OUTBOX_RETRY_BASE_SECONDS") or cls.outbox_retry_base_seconds
@@ -166,6 +171,11 @@ class Settings:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
         return settings
 
+    @property
+    def pki_base_url(self) -> str:
+        """The address certificates name for their CRL, CA certificate and OCSP responder."""
+        return self.pki_publication_base_url or self.public_base_url
+
     def production_problems(self) -> list[str]:
         """What makes these settings unfit for production: the development defaults (public in this
         repository, so database access alone would forge tokens and certificates) and a loopback
@@ -199,6 +209,13 @@ class Settings:
         if url.scheme != "https" or not host or host == "localhost" or host.endswith(".localhost") or _is_local(host):
             problems.append(f"PUBLIC_BASE_URL ({self.public_base_url}) must be the public https:// address: it is "
                             "written into mails and into every certificate (CRL and CA links)")
+        if self.pki_publication_base_url is not None:
+            pub = urlparse(self.pki_publication_base_url)
+            host = (pub.hostname or "").lower()
+            if pub.scheme not in ("http", "https") or not host or host == "localhost" or host.endswith(".localhost") \
+                    or _is_local(host) or pub.path not in ("", "/"):
+                problems.append(f"PKI_PUBLICATION_BASE_URL ({self.pki_publication_base_url}) must be a public http:// or "
+                                "https:// address without a path: certificates name it for years")
         if self.webhook_allow_private_addresses:
             problems.append("WEBHOOK_ALLOW_PRIVATE_ADDRESSES=1 lets webhook endpoints reach loopback and private "
                             "addresses (server-side request forgery): development and tests only")

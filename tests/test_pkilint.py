@@ -5,11 +5,11 @@ a named and an anonymous person). PKIX: no ERROR or FATAL on any of them. ETSI E
 (natural persons) and -3 (legal persons), with the QC statements of -5: no ERROR or FATAL except
 those in ETSI_ALLOWED, each argued there and in the README.
 
-The gateway here has a public name of its own (as in production; the session gateway's
-http://testserver is no valid URI host to linters). Its PUBLIC_BASE_URL is http: the CRL
-distribution point must be http or ldap (EN 319 412-2 GEN-4.3.11-4, and RFC 5280 advises against
-https for CRLs), and the certificates name their URLs under PUBLIC_BASE_URL. One database is
-enough: the documents are the CA's, the same whatever stores its rows."""
+The gateway here is configured as production would be (the session gateway's http://testserver is
+no valid URI host to linters): PUBLIC_BASE_URL is https, and the certificates name their CRL, CA
+certificate and OCSP URLs under PKI_PUBLICATION_BASE_URL, which is http: the CRL distribution point
+must be http or ldap (EN 319 412-2 GEN-4.3.11-4, and RFC 5280 advises against https for CRLs). One
+database is enough: the documents are the CA's, the same whatever stores its rows."""
 
 from __future__ import annotations
 
@@ -64,7 +64,8 @@ from tests.test_certificates import (
     ua,
 )
 
-PUBLIC_BASE_URL = "http://mitid-gateway.example.com"  # RFC 2606's name for examples, a public one
+PUBLIC_BASE_URL = "https://mitid-gateway.example.com"  # RFC 2606's name for examples, a public one
+PUBLICATION_BASE_URL = "http://pki.mitid-gateway.example.com"  # what relying parties fetch, plain http
 CT = etsi_constants.CertificateType
 QC_STATEMENTS = x509.ObjectIdentifier(str(rfc3739.id_pe_qcStatements))
 
@@ -157,7 +158,7 @@ async def published(smtp: tuple[MailSink, int], tmp_path_factory: pytest.TempPat
     work: Path = tmp_path_factory.mktemp("pkilint")
     settings = Settings.from_env(
         {}, database_url=f"sqlite+aiosqlite:///{work / 'gateway.db'}", smtp_url=f"smtp://127.0.0.1:{port}",
-        public_base_url=PUBLIC_BASE_URL, mail_dir=str(work / "mail"), upload_dir=str(work / "uploads"),
+        public_base_url=PUBLIC_BASE_URL, pki_publication_base_url=PUBLICATION_BASE_URL, mail_dir=str(work / "mail"), upload_dir=str(work / "uploads"),
     )
     services = build_services(settings)
     await upgrade(services.engine)
@@ -240,6 +241,16 @@ async def test_pkix_linters_find_no_error_in_the_ca_certificates_the_issued_cert
     assert {label: errors for label, errors in found.items() if errors} == {}
     revoked = x509.load_der_x509_crl(published.crls["issuing-ca-crl"])
     assert len(list(revoked)) == 1  # the CRL linted has an entry
+
+
+async def test_certificates_name_the_publication_address_for_relying_parties(published: Published) -> None:
+    for label, der in {**published.persons, **published.organisations}.items():
+        certificate = x509.load_der_x509_certificate(der)
+        points = certificate.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+        urls = [n.value for p in points for n in (p.full_name or [])]
+        access = certificate.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+        urls += [d.access_location.value for d in access]
+        assert urls and all(u.startswith(PUBLICATION_BASE_URL + "/pki/") for u in urls), (label, urls)
 
 
 async def test_etsi_natural_person_linters_find_no_error_in_user_certificates(published: Published) -> None:

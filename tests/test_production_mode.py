@@ -43,6 +43,13 @@ def test_a_complete_production_configuration_starts(tmp_path: Path) -> None:
     build_services(settings)  # does not raise
 
 
+def test_certificates_may_name_a_plain_http_publication_address_in_production(tmp_path: Path) -> None:
+    settings = Settings.from_env({**GOOD, "PKI_PUBLICATION_BASE_URL": "http://pki.erhverv.example.dk/",
+                                  "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'p.db'}"})
+    assert settings.production_problems() == []
+    assert settings.pki_base_url == "http://pki.erhverv.example.dk" != settings.public_base_url
+
+
 @pytest.mark.parametrize("change,named", [
     ({"JWT_SECRET": ""}, "JWT_SECRET"),
     ({"JWT_SECRET": "short"}, "JWT_SECRET"),
@@ -60,6 +67,10 @@ def test_a_complete_production_configuration_starts(tmp_path: Path) -> None:
     ({"PKI_ROOT_KEY_PASSPHRASE": ""}, "PKI_ROOT_KEY_PASSPHRASE"),
     ({"PKI_ROOT_KEY_PASSPHRASE": DEV_PKI_ROOT_PASSPHRASE}, "PKI_ROOT_KEY_PASSPHRASE"),
     ({"PKI_ROOT_KEY_PASSPHRASE": "short"}, "PKI_ROOT_KEY_PASSPHRASE"),
+    ({"PKI_PUBLICATION_BASE_URL": "http://127.0.0.1:8080"}, "PKI_PUBLICATION_BASE_URL"),
+    ({"PKI_PUBLICATION_BASE_URL": "http://192.168.1.4"}, "PKI_PUBLICATION_BASE_URL"),
+    ({"PKI_PUBLICATION_BASE_URL": "ldap://pki.example.dk"}, "PKI_PUBLICATION_BASE_URL"),
+    ({"PKI_PUBLICATION_BASE_URL": "http://pki.example.dk/gateway"}, "PKI_PUBLICATION_BASE_URL"),
 ])
 def test_each_unsafe_setting_is_named_and_refused(tmp_path: Path, change: dict[str, str], named: str) -> None:
     settings = Settings.from_env({**GOOD, **change, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'p.db'}"})

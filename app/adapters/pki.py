@@ -107,17 +107,19 @@ class Pki:
 
     def __init__(
         self, secret: str, public_base_url: str, policy_oid: str = DEFAULT_PKI_POLICY_OID,
-        root: RootSource | None = None,
+        root: RootSource | None = None, publication_base_url: str | None = None,
     ) -> None:
         derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"mitid-gateway pki ca key").derive(
             secret.encode()
         )
         self._passphrase = base64.urlsafe_b64encode(derived)
-        self._base_url = public_base_url.rstrip("/")
+        self._base_url = public_base_url.rstrip("/")  # links for people (retrieval, the PDS)
+        # what certificates name for relying parties: CRL, CA certificates, OCSP (PKI_PUBLICATION_BASE_URL)
+        self._publication_url = (publication_base_url or public_base_url).rstrip("/")
         check_policy_oid(policy_oid)
         self.policy_standard, self.policy_qualified = policy_identifiers(policy_oid)
         self._opened: dict[str, tuple[x509.Certificate, PrivateKey]] = {}
-        self._root_source = root or RootSource.development(self._base_url)
+        self._root_source = root or RootSource.development(self._publication_url)
         self._root: Root | None = None
 
     # --- the port -----------------------------------------------------------------------------------
@@ -182,7 +184,7 @@ class Pki:
         key = rsa.generate_private_key(public_exponent=65537, key_size=CA_KEY_BITS)
         name = _issuing_name(now)
         start = now.astimezone(dt.UTC).replace(microsecond=0)
-        cert = issuing_certificate(root, name, key.public_key(), now, add_years(start, CA_VALIDITY_YEARS), self._base_url)
+        cert = issuing_certificate(root, name, key.public_key(), now, add_years(start, CA_VALIDITY_YEARS), self._publication_url)
         record = AuthorityRecord(
             certificate_pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
             encrypted_key_pem=self._encrypt(key), created_at=now,
@@ -195,7 +197,7 @@ class Pki:
         old_cert, key = self._open(legacy)
         root = self.root(now)
         cert = issuing_certificate(root, old_cert.subject, key.public_key(), now, old_cert.not_valid_after_utc,
-                                   self._base_url)
+                                   self._publication_url)
         return self._with_hierarchy(legacy, root, cert, key, now, legacy_certificate_pem=legacy.certificate_pem)
 
     def _with_hierarchy(
@@ -300,7 +302,7 @@ class Pki:
             .add_extension(policies_of(spec, self.policy_standard, self.policy_qualified), critical=False)
             .add_extension(
                 x509.CRLDistributionPoints([x509.DistributionPoint(
-                    full_name=[x509.UniformResourceIdentifier(f"{self._base_url}{CRL_PATH}")],
+                    full_name=[x509.UniformResourceIdentifier(f"{self._publication_url}{CRL_PATH}")],
                     relative_name=None, reasons=None, crl_issuer=None,
                 )]),
                 critical=False,
@@ -309,11 +311,11 @@ class Pki:
                 x509.AuthorityInformationAccess([
                     x509.AccessDescription(
                         AuthorityInformationAccessOID.OCSP,
-                        x509.UniformResourceIdentifier(f"{self._base_url}{OCSP_PATH}"),
+                        x509.UniformResourceIdentifier(f"{self._publication_url}{OCSP_PATH}"),
                     ),
                     x509.AccessDescription(
                         AuthorityInformationAccessOID.CA_ISSUERS,
-                        x509.UniformResourceIdentifier(f"{self._base_url}{CA_CERTIFICATE_PATH}"),
+                        x509.UniformResourceIdentifier(f"{self._publication_url}{CA_CERTIFICATE_PATH}"),
                     ),
                 ]),
                 critical=False,
@@ -345,13 +347,14 @@ class Pki:
 
 
 @functools.cache
-def _pki(secret: str, base_url: str, policy_oid: str, root: RootSource) -> Pki:
-    return Pki(secret, base_url, policy_oid, root)
+def _pki(secret: str, base_url: str, policy_oid: str, root: RootSource, publication_url: str) -> Pki:
+    return Pki(secret, base_url, policy_oid, root, publication_url)
 
 
 def pki_for(settings: Settings) -> Pki:
     """One CA front per configuration, so the decrypted CA key is cached for the process."""
-    return _pki(pki_secret(settings), settings.public_base_url, settings.pki_policy_oid, RootSource.of(settings))
+    return _pki(pki_secret(settings), settings.public_base_url, settings.pki_policy_oid, RootSource.of(settings),
+                settings.pki_base_url)
 
 
 def _issuing_name(now: dt.datetime) -> x509.Name:

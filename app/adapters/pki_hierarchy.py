@@ -73,7 +73,7 @@ class RootSource:
     @classmethod
     def of(cls, settings: Settings) -> RootSource:
         if settings.pki_root_key_file is None and not settings.production:
-            return cls.development(settings.public_base_url, settings.pki_root_key_passphrase)
+            return cls.development(settings.pki_base_url, settings.pki_root_key_passphrase)
 
         return cls(settings.pki_root_key_file or "", settings.pki_root_key_passphrase or "", settings.pki_root_cert_file)
 
@@ -305,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     if os.path.exists(args[0]):
         print(f"{args[0]} exists: a root is never overwritten", file=sys.stderr)
         return 2
-    write_root_file(args[0], passphrase, dt.datetime.now(dt.UTC), settings.public_base_url)
+    write_root_file(args[0], passphrase, dt.datetime.now(dt.UTC), settings.pki_base_url)
     root = RootSource(args[0], passphrase).load(dt.datetime.now(dt.UTC))
     print(f"{args[0]}: {root.certificate.subject.rfc4514_string()}, SHA-256 "
           f"{root.certificate.fingerprint(hashes.SHA256()).hex().upper()}")
