@@ -278,6 +278,12 @@ async def _user_administrator(b: Browser, org: OrgFixture, partner: OrgFixture, 
     await page.get_by_role("button", name="Vis historik").click()
     await history.get_by_role("status").filter(has_text="0 hændelser").wait_for(timeout=10_000)
 
+    # A new temporary code (the old one stops working): shown once, different from the first.
+    await page.get_by_role("button", name="Dan ny aktiveringskode").click()
+    fresh = page.locator(".success .code")
+    await fresh.wait_for(timeout=10_000)
+    seen["new_code"] = await fresh.inner_text()
+
     # Delete, confirmed in a modal dialog; Escape closes it and the focus returns to its opener.
     await page.get_by_role("button", name="Slet…").click()
     dialog = page.get_by_role("dialog", name="Slet Åse Møller?")
@@ -299,6 +305,11 @@ async def _user_administrator(b: Browser, org: OrgFixture, partner: OrgFixture, 
     await page.keyboard.press("Enter")  # the search is a form: Enter submits it
     await page.get_by_role("status").filter(has_text="Viser 1–1 af 1 bruger").wait_for(timeout=10_000)
     seen["search_rows"] = await page.locator("tbody tr").count()
+    await page.locator("tbody a").first.click()
+    await b.heading("Søren Ærø-Åberg")
+    await page.get_by_role("button", name="Send aktiveringsmail igen").click()
+    await page.get_by_text("Aktiveringsmailen er sendt igen.").wait_for(timeout=10_000)
+    await b.menu("Brugere")
     await page.get_by_role("searchbox", name="Søg").fill(org.emails[Role.USER])
     await page.get_by_role("button", name="Søg", exact=True).click()
     await page.get_by_role("status").filter(has_text="Viser 1–1 af 1 bruger").wait_for(timeout=10_000)
@@ -609,6 +620,7 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
     assert re.fullmatch(r"\S{6,}", as_ua["code"]), as_ua["code"]
     assert "Åse Møller er oprettet" in as_ua["dob_created"] and "kun denne ene gang" in as_ua["dob_created"]
     assert as_ua["code_on_user_page"] is False
+    assert re.fullmatch(r"\S{6,}", as_ua["new_code"]) and as_ua["new_code"] != as_ua["code"]
     assert as_ua["search_rows"] == 1
     assert "Bruger oprettet" in as_ua["history"] and "Autentifikatorer ændret" in as_ua["history"]
     assert "Autentifikatorer ændret" in as_ua["history_by_type"] and "P-enhed ændret" not in as_ua["history_by_type"]
