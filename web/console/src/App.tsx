@@ -178,7 +178,7 @@ function Shell({ onSignOut }: { onSignOut: (message: string | null) => void }) {
 
 function Screen({ route, roles }: { route: string; roles: Role[] }) {
   const viewUsers = can(roles, "viewUsers");
-  if (route === "/") return viewUsers ? <Dashboard /> : <NotForYou />;
+  if (route === "/") return viewUsers ? <Dashboard roles={roles} /> : <NotForYou />;
   if (route === "/users") return viewUsers ? <UsersList roles={roles} /> : <NotForYou />;
   if (route === "/users/new") return can(roles, "manageUsers") ? <CreateUser /> : <NotForYou />;
   const user = /^\/users\/([^/]+)$/.exec(route);

@@ -1,6 +1,7 @@
 import { useQuery } from "urql";
 import { graphql } from "../gql";
-import type { UserStatus } from "../gql/graphql";
+import type { Role, UserStatus } from "../gql/graphql";
+import { can } from "../roles";
 import { Link } from "../router";
 import { FormErrors, Loading, Page, requestErrors, STATUS_NAMES } from "../ui";
 
@@ -37,7 +38,71 @@ const DashboardQuery = graphql(`
   }
 `);
 
-export function Dashboard() {
+const CertificateCounts = graphql(`
+  query DashboardCertificates {
+    issued: certificates(first: 1, filter: { status: ISSUED }) {
+      totalCount
+    }
+    ordered: certificates(first: 1, filter: { status: ORDERED }) {
+      totalCount
+    }
+  }
+`);
+
+const GroupCounts = graphql(`
+  query DashboardGroups {
+    system: userGroups(first: 1, filter: { kind: SYSTEM }) {
+      totalCount
+    }
+    custom: userGroups(first: 1, filter: { kind: CUSTOM }) {
+      totalCount
+    }
+  }
+`);
+
+function Card({ n, label }: { n: number | undefined; label: string }) {
+  return (
+    <li className="card">
+      <span className="count">{n ?? "–"}</span>
+      <span>{label}</span>
+    </li>
+  );
+}
+
+function Certificates() {
+  const [{ data, error }] = useQuery({ query: CertificateCounts, requestPolicy: "cache-and-network" });
+  return (
+    <>
+      <h2>Certifikater</h2>
+      <FormErrors errors={requestErrors(error)} />
+      {data ? null : <Loading />}
+      <ul className="cards" aria-label="Certifikater" hidden={!data}>
+        <Card n={data?.issued.totalCount} label="Udstedt" />
+        <Card n={data?.ordered.totalCount} label="Bestilt, ikke hentet" />
+      </ul>
+      <p>
+        <Link to="/certificates">Se alle certifikater</Link>
+      </p>
+    </>
+  );
+}
+
+function Groups() {
+  const [{ data, error }] = useQuery({ query: GroupCounts, requestPolicy: "cache-and-network" });
+  return (
+    <>
+      <h2>Brugergrupper</h2>
+      <FormErrors errors={requestErrors(error)} />
+      {data ? null : <Loading />}
+      <ul className="cards" aria-label="Brugergrupper" hidden={!data}>
+        <Card n={data?.system.totalCount} label="Systemgrupper" />
+        <Card n={data?.custom.totalCount} label="Egne grupper" />
+      </ul>
+    </>
+  );
+}
+
+export function Dashboard({ roles }: { roles: Role[] }) {
   const [{ data, fetching, error }] = useQuery({ query: DashboardQuery, requestPolicy: "cache-and-network" });
   const counts: [UserStatus, number | undefined][] = [
     ["CREATED", data?.created.totalCount],
@@ -71,6 +136,8 @@ export function Dashboard() {
           <p>
             <Link to="/users">Se alle brugere</Link>
           </p>
+          {can(roles, "viewCertificates") ? <Certificates /> : null}
+          {can(roles, "viewGroups") ? <Groups /> : null}
         </>
       ) : null}
     </Page>
