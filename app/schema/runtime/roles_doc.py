@@ -20,6 +20,13 @@ ROLE_TITLES = {
 }
 
 
+# Fields whose one gate admits roles that may use only part of them (the use case decides the rest).
+NOTES = {
+    "updateUser": "a rights administrator may change `rights` only (UPDATE_USER_RIGHTS); every other field "
+                  "needs UPDATE_USER (user administrators) — a request with any other field is FORBIDDEN",
+}
+
+
 def root_fields(schema: strawberry.Schema, type_name: str) -> dict[str, Any]:
     definition = schema.get_type_by_name(type_name)
     if definition is None:
@@ -57,7 +64,10 @@ def render(schema: strawberry.Schema) -> str:
         for name in sorted(fields):
             action, allowed = allowed_roles(fields[name])
             cells = " | ".join("✓" if r in allowed else "—" for r in roles)
-            lines.append(f"| `{name}` | {action} | {cells} |")
+            mark = " ¹" if name in NOTES else ""
+            lines.append(f"| `{name}` | {action}{mark} | {cells} |")
+        notes = [f"¹ `{name}`: {NOTES[name]}." for name in sorted(fields) if name in NOTES]
+        lines += ["", *notes] if notes else []
         lines.append("")
     return "\n".join(lines + _below_the_root(roles))
 
