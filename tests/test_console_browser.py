@@ -174,8 +174,10 @@ class Browser:
         await self.page.get_by_role("navigation", name="Menu").get_by_role("link", name=label, exact=True).click()
         await self.heading(label)
 
-    async def sign_in(self, token: str) -> None:
-        await self.page.get_by_label("Adgangstoken").fill(f"Bearer {token}")
+    async def sign_in(self, token: str, *, as_printed: bool = False) -> None:
+        """The token pasted as `make run` prints it ("Authorization: Bearer …") or as "Bearer …"."""
+        text = f"  Authorization: Bearer {token}\n" if as_printed else f"Bearer {token}"
+        await self.page.get_by_label("Adgangstoken").fill(text)
         await self.page.get_by_role("button", name="Log ind").click()
 
 
@@ -196,7 +198,7 @@ async def _user_administrator(b: Browser, org: OrgFixture, partner: OrgFixture, 
     assert "token-fejl" in (await field.get_attribute("aria-describedby") or "")
     await b.check("sign-in")
 
-    await b.sign_in(token)
+    await b.sign_in(token, as_printed=True)
     await b.heading("Overblik")
     # Focus moves to the page's heading after navigation (screen readers announce the new page).
     assert await page.evaluate("() => document.activeElement?.tagName") == "H1"

@@ -20,7 +20,8 @@ export function saveToken(token: string | null): void {
   }
 }
 
-/** A pasted "Bearer eyJ…", `{"Authorization": "Bearer …"}` (what `make run` prints) or the bare token. */
+/** A pasted line as `make run` prints it ("Authorization: Bearer eyJ…"), "Bearer eyJ…",
+ * `{"Authorization": "Bearer …"}` (GraphiQL's headers) or the bare token. */
 export function normaliseToken(input: string): string {
   let text = input.trim();
   if (text.startsWith("{")) {
@@ -32,6 +33,7 @@ export function normaliseToken(input: string): string {
       // not JSON: taken as it stands
     }
   }
+  text = text.replace(/^authorization\s*:\s*/i, "");
   if (/^bearer\s+/i.test(text)) text = text.replace(/^bearer\s+/i, "");
   return text;
 }
