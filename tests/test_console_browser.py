@@ -311,6 +311,13 @@ async def _user_administrator(b: Browser, org: OrgFixture, partner: OrgFixture, 
     await page.get_by_role("combobox", name="Status").select_option("DELETED")
     await page.get_by_role("status").filter(has_text="Viser 1–1 af 1 bruger").wait_for(timeout=10_000)
     await page.get_by_role("combobox", name="Status").select_option("")
+    await page.get_by_role("combobox", name="Identifikation").select_option("CPR")
+    await page.get_by_role("status").filter(has_text="Viser 1–1 af 1 bruger").wait_for(timeout=10_000)
+    seen["cpr_rows"] = await page.locator("tbody").inner_text()
+    await page.get_by_role("combobox", name="Identifikation").select_option("")
+    await page.get_by_role("combobox", name="P-enhed").select_option(org.p_numbers[1])
+    await page.get_by_role("status").filter(has_text="Ingen brugere matcher.").wait_for(timeout=10_000)
+    await page.get_by_role("combobox", name="P-enhed").select_option("")
     await page.get_by_role("searchbox", name="Søg").fill("Søren")
     await page.keyboard.press("Enter")  # the search is a form: Enter submits it
     await page.get_by_role("status").filter(has_text="Viser 1–1 af 1 bruger").wait_for(timeout=10_000)
@@ -634,6 +641,7 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
     assert as_ua["code_on_user_page"] is False
     assert re.fullmatch(r"\S{6,}", as_ua["new_code"]) and as_ua["new_code"] != as_ua["code"]
     assert as_ua["search_rows"] == 1
+    assert "Søren Ærø-Åberg" in as_ua["cpr_rows"]
     assert "Bruger oprettet" in as_ua["history"] and "Autentifikatorer ændret" in as_ua["history"]
     assert "Autentifikatorer ændret" in as_ua["history_by_type"] and "P-enhed ændret" not in as_ua["history_by_type"]
     assert as_ua["focus_after_escape"] == "Slet…"

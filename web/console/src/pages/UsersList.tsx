@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from "react";
 import { useQuery } from "urql";
 import { graphql } from "../gql";
-import type { Role, UserStatus } from "../gql/graphql";
+import type { Identification, Role, UserStatus } from "../gql/graphql";
 import { can } from "../roles";
 import { Link } from "../router";
 import { FormErrors, Loading, Page, requestErrors, SelectField, STATUS_NAMES, STATUSES, TextField } from "../ui";
@@ -31,14 +31,30 @@ const UsersQuery = graphql(`
   }
 `);
 
+const UnitsForFilter = graphql(`
+  query UnitsForUserFilter {
+    organisation {
+      id
+      pUnits {
+        pNumber
+        name
+      }
+    }
+  }
+`);
+
 export function UsersList({ roles }: { roles: Role[] }) {
+  const [{ data: units }] = useQuery({ query: UnitsForFilter });
+  const [identification, setIdentification] = useState<Identification | "">("");
+  const [pNumber, setPNumber] = useState("");
   const [searchText, setSearchText] = useState("");
   const [search, setSearch] = useState("");
   const [status, setStatus] = useState<UserStatus | "">("");
   // The cursors of the pages seen so far: "Forrige" goes back one, "Næste" takes the next end cursor.
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const page = cursors.length - 1;
-  const filter = { search: search || null, status: status || null };
+  const filter = { search: search || null, status: status || null, identification: identification || null,
+                   pNumber: pNumber || null };
   const [{ data, fetching, error }] = useQuery({
     query: UsersQuery,
     variables: { first: PAGE_SIZE, after: cursors[page], filter },
@@ -85,6 +101,35 @@ export function UsersList({ roles }: { roles: Role[] }) {
           {STATUSES.map((s) => (
             <option key={s} value={s}>
               {STATUS_NAMES[s]}
+            </option>
+          ))}
+        </SelectField>
+        <SelectField
+          label="Identifikation"
+          name="identification"
+          value={identification}
+          onChange={(e) => {
+            setIdentification(e.target.value as Identification | "");
+            setCursors([null]);
+          }}
+        >
+          <option value="">Alle</option>
+          <option value="CPR">CPR-nummer</option>
+          <option value="DATE_OF_BIRTH">Fødselsdato</option>
+        </SelectField>
+        <SelectField
+          label="P-enhed"
+          name="pNumber"
+          value={pNumber}
+          onChange={(e) => {
+            setPNumber(e.target.value);
+            setCursors([null]);
+          }}
+        >
+          <option value="">Alle</option>
+          {units?.organisation.pUnits.map((u) => (
+            <option key={u.pNumber} value={u.pNumber}>
+              {u.pNumber} · {u.name}
             </option>
           ))}
         </SelectField>
