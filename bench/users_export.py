@@ -1,0 +1,367 @@
+"""Users export benchmark (issue 17): `GET /exports/users.csv` on the scale-1 data set.
+
+    .venv/bin/python -m bench.users_export --reuse                     # SQLite + PostgreSQL, reusing the data
+    .venv/bin/python -m bench.users_export --db postgresql --reuse --repeat 5
+    .venv/bin/python -m bench.users_export --db postgresql --url postgresql+asyncpg://postgres@127.0.0.1:5432/bench_x
+
+The data set is bench.data's organisation (10k users at scale 1, ~15k authenticators, 200 groups with
+30k memberships, 50k certificates, 1M history entries): `bench_dashboard_<scale>` on BENCH_POSTGRES_URL
+and `var/bench/dashboard-<scale>.db`, generated afresh unless `--reuse` finds one of this scale (on
+PostgreSQL `--reuse` also looks in the server's other `bench*` databases, e.g. bench_reporting_1).
+It is migrated to head; PostgreSQL's tables are ANALYZEd.
+
+The real app runs under uvicorn in a child process (background tasks off) and this process streams
+the export over a socket with httpx as the data set's user administrator (a bearer token, as clients
+do), `--repeat` times per variant after a warm-up request: the whole export (the organisation's users
+that are not DELETED), `?status=ACTIVE` and `?right=<the right most groups give>`. Reported: rows/s
+(median), MB/s, the row count (checked against a COUNT of the same filter), and the serving process's
+resident memory sampled every 10 ms: the peak growth over the idle server's, and what it keeps after
+the last run.
+
+The export reads keyset pages of 1000 users in id order (app/persistence/users/export.py), each page
+with its rights, authenticators and groups in one statement each. On PostgreSQL those four statements
+are run under EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) for the first page and for the last page (after
+the id of the last full page's last user): the scan nodes and indexes are printed. Exit status 1 when
+the unfiltered keyset page reads `users` by a sequential scan, or an export returns the wrong rows.
+On SQLite the page statement's EXPLAIN QUERY PLAN is printed for information.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from bench.data import DEFAULT_PG_SERVER, Dataset, default_url, ensure, find_dataset
+
+ROOT = Path(__file__).resolve().parent.parent
+SCANS = {"Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Index Scan", "Bitmap Heap Scan"}
+PAGE_NAMES = ("users page", "rights", "authenticators", "groups")
+
+
+# --- the data set ------------------------------------------------------------------------------------------
+
+
+async def _pg_candidates(server: str) -> list[str]:
+    import asyncpg
+
+    admin = await asyncpg.connect(server.replace("postgresql+asyncpg://", "postgresql://") + "/postgres", timeout=5)
+    try:
+        rows = await admin.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'bench%' ORDER BY datname")
+    finally:
+        await admin.close()
+    return [f"{server}/{r['datname']}" for r in rows]
+
+
+async def _found(url: str, scale: float) -> Dataset | None:
+    try:
+        return await find_dataset(url, scale)
+    except Exception:  # noqa: BLE001 - no such database
+        return None
+
+
+async def _dataset(db: str, url: str | None, server: str, scale: float, reuse: bool) -> Dataset:
+    if url is None:
+        url = default_url(db, scale)
+        if db == "postgresql" and reuse and await _found(url, scale) is None:
+            for candidate in await _pg_candidates(server):
+                if candidate != url and await _found(candidate, scale) is not None:
+                    url = candidate
+                    break
+    return await ensure(url, scale, reuse)
+
+
+async def _prepare(ds: Dataset) -> dict[str, Any]:
+    """Migrate, ANALYZE (PostgreSQL), pick the filters' values and count what each variant must return."""
+    from sqlalchemy import func, select, text
+
+    from app.domain.users.model import UserFilter, UserStatus
+    from app.persistence.db import make_engine
+    from app.persistence.migrate import upgrade
+    from app.persistence.tables.user_groups import user_group_rights, user_groups
+    from app.persistence.tables.users import users
+    from app.persistence.users.reads import _filtered
+
+    engine = make_engine(ds.url)
+    try:
+        await upgrade(engine)
+        if ds.db == "postgresql":
+            async with engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                for table in ("users", "user_rights", "user_authenticators", "user_group_members", "user_groups"):
+                    await conn.execute(text(f"ANALYZE {table}"))
+        async with engine.connect() as conn:
+            right = (await conn.execute(
+                select(user_group_rights.c.code).join(user_groups, user_groups.c.id == user_group_rights.c.group_id)
+                .where(user_groups.c.org_id == ds.org_id).group_by(user_group_rights.c.code)
+                .order_by(func.count().desc(), user_group_rights.c.code).limit(1))).scalar()
+            filters = {"all": ({}, UserFilter()), "status=ACTIVE": ({"status": "ACTIVE"}, UserFilter(status=UserStatus.ACTIVE))}
+            if right:
+                filters[f"right={right}"] = ({"right": right}, UserFilter(right=right))
+            variants = []
+            for name, (params, f) in filters.items():
+                count = (await conn.execute(_filtered(select(func.count()).select_from(users), ds.org_id, f))).scalar_one()
+                variants.append({"name": name, "params": params, "expected": int(count)})
+            # the keyset position of the last page: after the last user of the last full page
+            total = variants[0]["expected"]
+            deep_at = max(0, (total - 1) // 1000 * 1000)
+            deep_after = None
+            if deep_at:
+                deep_after = (await conn.execute(
+                    _filtered(select(users.c.id), ds.org_id, UserFilter()).order_by(users.c.id)
+                    .offset(deep_at - 1).limit(1))).scalar_one()
+    finally:
+        await engine.dispose()
+    return {"variants": variants, "deep_after": deep_after, "deep_page": deep_at // 1000 + 1}
+
+
+# --- the server (a child process) --------------------------------------------------------------------------
+
+
+def _serve(info: dict[str, Any]) -> None:
+    import uvicorn
+
+    from app.config import Settings
+    from app.entrypoints.http.app import create_app
+
+    settings = Settings.from_env({}, database_url=info["url"], background_tasks=False, graphiql=False)
+    uvicorn.run(create_app(settings), host="127.0.0.1", port=info["port"], log_level="warning")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class Server:
+    def __init__(self, url: str) -> None:
+        self.port = _free_port()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.users_export", "--serve", json.dumps({"url": url, "port": self.port})],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the server exited ({self.proc.returncode}): {self.proc.stderr.read()[-2000:]}")  # type: ignore[union-attr]
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    break
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the server did not start within 60 s")
+            time.sleep(0.05)
+
+    def rss_mb(self) -> float:
+        return _rss_mb(self.proc.pid)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _stream(client: Any, server: Server, url: str, params: dict[str, str], idle: float) -> dict[str, Any]:
+    peak = server.rss_mb()
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.wait(0.01):
+            peak = max(peak, server.rss_mb())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    lines = size = 0
+    started = time.perf_counter()
+    try:
+        with client.stream("GET", url, params=params) as response:
+            if response.status_code != 200:
+                raise RuntimeError(f"HTTP {response.status_code}: {response.read()[:300]!r}")
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                lines += chunk.count(b"\n")  # no exported value holds a newline in the data set
+        elapsed = time.perf_counter() - started
+    finally:
+        stop.set()
+        sampler.join()
+    rows = lines - 1
+    return {"rows": rows, "seconds": elapsed, "rows_per_s": rows / elapsed, "mb": size / 2**20,
+            "growth_mb": peak - idle}
+
+
+def _measure(ds: Dataset, variants: list[dict[str, Any]], repeat: int) -> tuple[float, float, list[dict[str, Any]]]:
+    import httpx
+
+    from app.adapters.jwt import sign_token
+    from app.config import Settings
+    from app.domain.common.principal import Role
+
+    settings = Settings.from_env({}, database_url=ds.url, background_tasks=False, graphiql=False)
+    token = sign_token(settings, ds.admin_id, ds.cvr, [Role.USER_ADMINISTRATOR])
+    server = Server(ds.url)
+    out = []
+    try:
+        url = f"http://127.0.0.1:{server.port}/exports/users.csv"
+        with httpx.Client(timeout=600, headers={"Authorization": f"Bearer {token}"}) as client:
+            warm = client.get(url, params={"search": "no such user"})
+            if warm.status_code != 200:
+                raise RuntimeError(f"warm-up: HTTP {warm.status_code}: {warm.text[:300]}")
+            time.sleep(0.5)
+            idle = server.rss_mb()
+            for v in variants:
+                runs = [_stream(client, server, url, v["params"], idle) for _ in range(repeat)]
+                by_speed = sorted(runs, key=lambda r: r["rows_per_s"])
+                median = by_speed[len(by_speed) // 2]
+                out.append({**v, **median, "rows_per_s": statistics.median(r["rows_per_s"] for r in runs),
+                            "growth_mb": max(r["growth_mb"] for r in runs),
+                            "rows_seen": sorted({r["rows"] for r in runs})})
+            time.sleep(0.5)
+            kept = server.rss_mb() - idle
+    finally:
+        server.stop()
+    return idle, kept, out
+
+
+# --- the plans ---------------------------------------------------------------------------------------------
+
+
+def _walk(plan: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
+    found = []
+    if plan.get("Node Type") in SCANS:
+        found.append((plan["Node Type"], plan.get("Relation Name"), plan.get("Index Name")))
+    for child in plan.get("Plans", []):
+        found += _walk(child)
+    return found
+
+
+async def _explain(ds: Dataset, after: uuid.UUID | None) -> list[dict[str, Any]]:
+    """The export page's statements as the export runs them (captured), then under EXPLAIN."""
+    from sqlalchemy import event
+
+    from app.domain.users.model import UserFilter
+    from app.persistence.db import make_engine
+    from app.persistence.users.export import export_page
+
+    engine = make_engine(ds.url)
+    captured: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            captured.append((statement, parameters))
+
+    out = []
+    try:
+        async with engine.connect() as conn:
+            event.listen(engine.sync_engine, "before_cursor_execute", capture)
+            try:
+                page = await export_page(conn, ds.org_id, UserFilter(), after, 1000)
+            finally:
+                event.remove(engine.sync_engine, "before_cursor_execute", capture)
+            for name, (statement, parameters) in zip(PAGE_NAMES, captured, strict=False):
+                if ds.db == "postgresql":
+                    raw = (await conn.exec_driver_sql(
+                        f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {statement}", parameters)).scalar()
+                    doc = (json.loads(raw) if isinstance(raw, str) else raw)[0]
+                    out.append({"name": name, "scans": _walk(doc["Plan"]), "ms": doc.get("Execution Time"),
+                                "rows": len(page)})
+                else:
+                    plan = (await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)).all()
+                    out.append({"name": name, "plan": [str(r[-1]) for r in plan], "rows": len(page)})
+            await conn.rollback()
+    finally:
+        await engine.dispose()
+    return out
+
+
+# --- the report --------------------------------------------------------------------------------------------
+
+
+def _run(db: str, args: argparse.Namespace) -> int:
+    if db == "postgresql" and args.url is None:
+        try:
+            asyncio.run(_pg_candidates(args.pg_server))
+        except Exception as exc:  # noqa: BLE001 - any failure to reach the server skips it
+            print(f"\n== postgresql: skipped, not reachable at {args.pg_server}: {exc}")
+            return 0
+    url = args.url if args.url else None
+    ds = asyncio.run(_dataset(db, url, args.pg_server, args.scale, args.reuse))
+    print(f"\n== {db}: {ds.url} ({ds.rows.get('users', 0):,} users in the organisation, scale {ds.scale:g})", flush=True)
+    prep = asyncio.run(_prepare(ds))
+    variants = prep["variants"] if args.filters else prep["variants"][:1]
+    idle, kept, results = _measure(ds, variants, args.repeat)
+    failed = 0
+    print(f"export over a socket, median of {args.repeat}; serving process idle RSS {idle:.0f} MB, "
+          f"kept after the runs {kept:+.1f} MB")
+    print(f"{'variant':<28} {'rows':>7} {'rows/s':>9} {'s':>6} {'MB':>6} {'MB/s':>6} {'RSS growth MB':>14}")
+    for r in results:
+        wrong = r["rows_seen"] != [r["expected"]]
+        failed += wrong
+        note = f"  WRONG ROW COUNT {r['rows_seen']} (expected {r['expected']})" if wrong else ""
+        print(f"{r['name']:<28} {r['rows']:>7,} {r['rows_per_s']:>9,.0f} {r['seconds']:>6.2f} {r['mb']:>6.1f} "
+              f"{r['mb'] / r['seconds']:>6.1f} {r['growth_mb']:>14.1f}{note}")
+    pages = [("page 1", None), (f"page {prep['deep_page']}", prep["deep_after"])] if prep["deep_after"] else [("page 1", None)]
+    if db == "postgresql":
+        print(f"\n{'EXPLAIN ANALYZE (unfiltered)':<28} {'SQL ms':>7}  scans (index used)")
+    else:
+        print("\nEXPLAIN QUERY PLAN (unfiltered keyset page statement)")
+    for label, after in pages:
+        for e in asyncio.run(_explain(ds, after)):
+            if db != "postgresql":
+                if e["name"] == "users page":
+                    print(f"  {label}: " + "; ".join(e["plan"]))
+                continue
+            scans = e["scans"]
+            seq = sorted({rel or "?" for kind, rel, _ in scans if kind == "Seq Scan"})
+            shown = ", ".join(f"{rel}: {idx}" if idx else f"{rel}: {kind}" for kind, rel, idx in scans)
+            bad = e["name"] == "users page" and "users" in seq
+            failed += bad
+            print(f"{label + ' ' + e['name']:<28} {e['ms'] or 0:>7.1f}  {shown}"
+                  f"{'  <- SEQUENTIAL SCAN OF users' if bad else ''}")
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.users_export", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--url", help="the data set's database (default: bench.data's for --db and --scale)")
+    parser.add_argument("--pg-server", default=DEFAULT_PG_SERVER, help="PostgreSQL server URL without database")
+    parser.add_argument("--scale", type=float, default=1.0, help="bench.data's scale (1.0 = 10k users)")
+    parser.add_argument("--reuse", action="store_true", help="reuse a generated data set of this scale")
+    parser.add_argument("--repeat", type=int, default=3, help="exports per variant; the median is reported")
+    parser.add_argument("--no-filters", dest="filters", action="store_false", help="only the whole export")
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        _serve(json.loads(args.serve))
+        return 0
+    if args.url:
+        kinds = ["sqlite" if args.url.startswith("sqlite") else "postgresql"]
+    else:
+        kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; GET /exports/users.csv, uvicorn child + httpx")
+    return max(_run(kind, args) for kind in kinds)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
