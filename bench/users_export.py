@@ -36,6 +36,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -152,14 +153,15 @@ def _rss_mb(pid: int) -> float:
 class Server:
     def __init__(self, url: str) -> None:
         self.port = _free_port()
+        self.log = tempfile.TemporaryFile("w+")  # the server's stderr, shown when something fails
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bench.users_export", "--serve", json.dumps({"url": url, "port": self.port})],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=self.log, text=True,
         )
         deadline = time.monotonic() + 60
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"the server exited ({self.proc.returncode}): {self.proc.stderr.read()[-2000:]}")  # type: ignore[union-attr]
+                raise RuntimeError(f"the server exited ({self.proc.returncode}): {self.stderr()}")
             with socket.socket() as s:
                 if s.connect_ex(("127.0.0.1", self.port)) == 0:
                     break
@@ -167,6 +169,10 @@ class Server:
                 self.stop()
                 raise RuntimeError("the server did not start within 60 s")
             time.sleep(0.05)
+
+    def stderr(self) -> str:
+        self.log.seek(0)
+        return self.log.read()[-3000:]
 
     def rss_mb(self) -> float:
         return _rss_mb(self.proc.pid)
@@ -178,6 +184,7 @@ class Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        self.log.close()
 
 
 def _stream(client: Any, server: Server, url: str, params: dict[str, str], idle: float) -> dict[str, Any]:
@@ -220,8 +227,8 @@ def _measure(ds: Dataset, variants: list[dict[str, Any]], repeat: int) -> tuple[
     token = sign_token(settings, ds.admin_id, ds.cvr, [Role.USER_ADMINISTRATOR])
     server = Server(ds.url)
     out = []
+    url = f"http://127.0.0.1:{server.port}/exports/users.csv"
     try:
-        url = f"http://127.0.0.1:{server.port}/exports/users.csv"
         with httpx.Client(timeout=600, headers={"Authorization": f"Bearer {token}"}) as client:
             warm = client.get(url, params={"search": "no such user"})
             if warm.status_code != 200:
@@ -237,6 +244,8 @@ def _measure(ds: Dataset, variants: list[dict[str, Any]], repeat: int) -> tuple[
                             "rows_seen": sorted({r["rows"] for r in runs})})
             time.sleep(0.5)
             kept = server.rss_mb() - idle
+    except Exception as exc:
+        raise RuntimeError(f"the export failed: {exc!r}\n--- the server's stderr ---\n{server.stderr()}") from exc
     finally:
         server.stop()
     return idle, kept, out
