@@ -312,6 +312,7 @@ async def _user_administrator(b: Browser, org: OrgFixture, partner: OrgFixture, 
     await page.get_by_role("status").filter(has_text="Viser 1–1 af 1 bruger").wait_for(timeout=10_000)
     await page.get_by_role("combobox", name="Status").select_option("")
     await page.get_by_role("combobox", name="Identifikation").select_option("CPR")
+    await page.locator("tbody").filter(has_text="Søren Ærø-Åberg").wait_for(timeout=10_000)
     await page.get_by_role("status").filter(has_text="Viser 1–1 af 1 bruger").wait_for(timeout=10_000)
     seen["cpr_rows"] = await page.locator("tbody").inner_text()
     await page.get_by_role("combobox", name="Identifikation").select_option("")
@@ -630,7 +631,7 @@ async def test_console_main_tasks_as_user_and_organisation_administrator(backend
     assert "I alt" in as_ua["dashboard"] and str(len(Role)) in as_ua["dashboard"]
     assert "Aktiv" in as_ua["dashboard"]
     assert as_ua["dashboard_groups"].split() == ["2", "Systemgrupper", "1", "Egne", "grupper"]
-    assert "Udstedt" in as_ua["dashboard_certificates"]
+    assert "Udstedt" in as_ua["dashboard_certificates"] and "Udløber inden for 30 dage" in as_ua["dashboard_certificates"]
     assert all(label in as_ua["ua_menu"] for label in ("Overblik", "Brugere", "Fakturering", "Indstillinger"))
     assert "CPR-nummeret" in as_ua["cpr_error"]
     assert as_ua["cpr_error_focused"] == "cpr"

@@ -8,7 +8,10 @@ function invalidateLists(cache: Cache, name: string): void {
     if (field.fieldName === name) cache.invalidate("Query", field.fieldName, field.arguments);
   }
 }
-const invalidateUserLists = (cache: Cache) => invalidateLists(cache, "users");
+const invalidateUserLists = (cache: Cache) => {
+  invalidateLists(cache, "users");
+  invalidateLists(cache, "userStats");
+};
 
 /** A change to a user adds to their history: its cached pages are asked again. */
 function invalidateHistory(cache: Cache, args: Record<string, unknown>): void {
@@ -59,6 +62,14 @@ export function makeClient(token: string, socket: WsClient): Client {
           MarkNotificationsReadPayload: embedded,
           PowerOfAttorneyPayload: embedded,
           BillingPayload: embedded,
+          UserStats: embedded,
+          UserStatusCount: embedded,
+          IdentificationCount: embedded,
+          AuthenticatorCount: embedded,
+          OrganisationUnitCount: embedded,
+          CertificateStats: embedded,
+          CertificateStatusCount: embedded,
+          CertificateKindCount: embedded,
           NotificationSettings: () => "mine",
           NotificationSettingsPayload: embedded,
           Right: (data) => (data.code as string | undefined) ?? null,
@@ -82,9 +93,13 @@ export function makeClient(token: string, socket: WsClient): Client {
             },
             orderUserCertificate: (_result, args, cache) => {
               invalidateLists(cache, "certificates");
+              invalidateLists(cache, "certificateStats");
               invalidateHistory(cache, args);
             },
-            revokeCertificate: (_result, _args, cache) => invalidateLists(cache, "certificates"),
+            revokeCertificate: (_result, _args, cache) => {
+              invalidateLists(cache, "certificates");
+              invalidateLists(cache, "certificateStats");
+            },
             sendUsersForActivation: (_result, _args, cache) => invalidateUserLists(cache),
             createUserGroup: (_result, _args, cache) => invalidateLists(cache, "userGroups"),
           },
