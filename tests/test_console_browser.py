@@ -108,11 +108,13 @@ async def _server(database_url: str, work: Path | None = None) -> AsyncIterator[
     env = {**os.environ, "DATABASE_URL": database_url, "BACKGROUND_TASKS": "0", "CONSOLE_ASSETS": str(BUILD),
            "PUBLIC_BASE_URL": origin}
     if work is not None:
+        # Run from the work folder: what the development defaults keep under var/ (the PKI root made
+        # per address, mail, uploads) stays there, not in the repository's var/.
         env.update(BACKGROUND_TASKS="1", MAIL_DIR=str(work / "mail"), UPLOAD_DIR=str(work / "uploads"),
-                   BULK_POLL_SECONDS="0.2", SMTP_URL="")
+                   BULK_POLL_SECONDS="0.2", SMTP_URL="", PYTHONPATH=str(ROOT))
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.entrypoints.http.app:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"], cwd=ROOT, env=env, start_new_session=True,
+         "--port", str(port), "--log-level", "warning"], cwd=work or ROOT, env=env, start_new_session=True,
     )
     try:
         async with httpx.AsyncClient() as client:
