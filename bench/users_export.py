@@ -17,7 +17,8 @@ organisation's users that are not DELETED), `?status=ACTIVE`, `?status=CREATED` 
 should not grow with the number of pages) and `?right=<the right most groups give>` (held directly,
 through a custom group or the P-unit's system group). Reported: rows/s (median), MB/s, the row count
 (checked against a COUNT of the same filter), and the serving process's resident memory sampled every
-10 ms: the peak growth over its idle RSS (first run / any run) and what it keeps after the last run.
+10 ms: the peak growth over its idle RSS (first run / any run) and what it keeps after the last run;
+then one more export from a server under tracemalloc: the peak of Python's allocations during it.
 
 The export reads keyset pages of 1000 users in id order (app/persistence/users/export.py), each page
 with its rights, authenticators and groups in one statement each. On PostgreSQL those four statements
@@ -40,6 +41,7 @@ import sys
 import tempfile
 import threading
 import time
+import tracemalloc
 import uuid
 from pathlib import Path
 from typing import Any
@@ -141,7 +143,25 @@ def _serve(info: dict[str, Any]) -> None:
     from app.entrypoints.http.app import create_app
 
     settings = Settings.from_env({}, database_url=info["url"], background_tasks=False, graphiql=False)
-    uvicorn.run(create_app(settings), host="127.0.0.1", port=info["port"], log_level="warning")
+    app = create_app(settings)
+    if not info.get("traced"):
+        uvicorn.run(app, host="127.0.0.1", port=info["port"], log_level="warning")
+        return
+    tracemalloc.start()
+
+    async def traced(scope: Any, receive: Any, send: Any) -> None:
+        """The app, plus GET /__bench/tracemalloc[?reset]: Python's allocations (bytes) now and at the peak."""
+        if scope["type"] == "http" and scope["path"] == "/__bench/tracemalloc":
+            current, peak = tracemalloc.get_traced_memory()
+            if scope["query_string"] == b"reset":
+                tracemalloc.reset_peak()
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": json.dumps({"current": current, "peak": peak}).encode()})
+            return
+        await app(scope, receive, send)
+
+    uvicorn.run(traced, host="127.0.0.1", port=info["port"], log_level="warning")
 
 
 def _free_port() -> int:
@@ -156,11 +176,11 @@ def _rss_mb(pid: int) -> float:
 
 
 class Server:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, traced: bool = False) -> None:
         self.port = _free_port()
         self.log = tempfile.TemporaryFile("w+")  # the server's stderr, shown when something fails
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.users_export", "--serve", json.dumps({"url": url, "port": self.port})],
+            [sys.executable, "-m", "bench.users_export", "--serve", json.dumps({"url": url, "port": self.port, "traced": traced})],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=self.log, text=True,
         )
         deadline = time.monotonic() + 60
@@ -221,6 +241,28 @@ def _stream(client: Any, server: Server, url: str, params: dict[str, str], idle:
             "growth_mb": peak - idle}
 
 
+def _traced_peak(token: str, db_url: str, params: dict[str, str]) -> float:
+    """One export from a server under tracemalloc: the peak of Python's allocations over those before it."""
+    import httpx
+
+    server = Server(db_url, traced=True)
+    base = f"http://127.0.0.1:{server.port}"
+    try:
+        with httpx.Client(timeout=600, headers={"Authorization": f"Bearer {token}"}) as client:
+            client.get(f"{base}/exports/users.csv", params={"search": "no such user"}).raise_for_status()
+            before = client.get(f"{base}/__bench/tracemalloc?reset").json()["current"]
+            with client.stream("GET", f"{base}/exports/users.csv", params=params) as response:
+                response.raise_for_status()
+                for _ in response.iter_bytes():
+                    pass
+            peak = client.get(f"{base}/__bench/tracemalloc").json()["peak"]
+    except Exception as exc:
+        raise RuntimeError(f"the traced export failed: {exc!r}\n--- the server's stderr ---\n{server.stderr()}") from exc
+    finally:
+        server.stop()
+    return float(peak - before) / 2**20
+
+
 def _measure(ds: Dataset, variants: list[dict[str, Any]], repeat: int) -> list[dict[str, Any]]:
     import httpx
 
@@ -248,8 +290,9 @@ def _measure(ds: Dataset, variants: list[dict[str, Any]], repeat: int) -> list[d
             raise RuntimeError(f"the export failed: {exc!r}\n--- the server's stderr ---\n{server.stderr()}") from exc
         finally:
             server.stop()
+        traced = _traced_peak(token, ds.url, v["params"])
         by_speed = sorted(runs, key=lambda r: r["rows_per_s"])
-        out.append({**v, **by_speed[len(by_speed) // 2], "rows_per_s": statistics.median(r["rows_per_s"] for r in runs),
+        out.append({**v, "traced_mb": traced, **by_speed[len(by_speed) // 2], "rows_per_s": statistics.median(r["rows_per_s"] for r in runs),
                     "growth_mb": max(r["growth_mb"] for r in runs), "first_growth_mb": runs[0]["growth_mb"],
                     "idle_mb": idle, "kept_mb": kept, "rows_seen": sorted({r["rows"] for r in runs})})
     return out
@@ -324,14 +367,15 @@ def _run(db: str, args: argparse.Namespace) -> int:
     results = _measure(ds, variants, args.repeat)
     failed = 0
     print(f"export over a socket, median of {args.repeat}; the serving process's resident memory over its idle "
-          f"RSS ({results[0]['idle_mb']:.0f} MB): peak growth (the first run / any run), kept after the last run")
-    print(f"{'variant':<28} {'rows':>7} {'rows/s':>9} {'s':>6} {'MB':>6} {'MB/s':>6} {'growth MB':>12} {'kept MB':>8}")
+          f"RSS ({results[0]['idle_mb']:.0f} MB): peak growth (the first run / any run), kept after the last run; "
+          f"traced = tracemalloc peak of one export in another server")
+    print(f"{'variant':<28} {'rows':>7} {'rows/s':>9} {'s':>6} {'MB':>6} {'MB/s':>6} {'growth MB':>12} {'kept MB':>8} {'traced MB':>9}")
     for r in results:
         wrong = r["rows_seen"] != [r["expected"]]
         failed += wrong
         note = f"  WRONG ROW COUNT {r['rows_seen']} (expected {r['expected']})" if wrong else ""
         print(f"{r['name']:<28} {r['rows']:>7,} {r['rows_per_s']:>9,.0f} {r['seconds']:>6.2f} {r['mb']:>6.1f} "
-              f"{r['mb'] / r['seconds']:>6.1f} {r['first_growth_mb']:>5.1f} / {r['growth_mb']:<4.1f} {r['kept_mb']:>8.1f}{note}")
+              f"{r['mb'] / r['seconds']:>6.1f} {r['first_growth_mb']:>5.1f} / {r['growth_mb']:<4.1f} {r['kept_mb']:>8.1f} {r['traced_mb']:>9.2f}{note}")
     pages = [("page 1", None), (f"page {prep['deep_page']}", prep["deep_after"])] if prep["deep_after"] else [("page 1", None)]
     if db == "postgresql":
         print(f"\n{'EXPLAIN ANALYZE (unfiltered)':<28} {'SQL ms':>7}  scans (index used)")
