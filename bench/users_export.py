@@ -310,6 +310,10 @@ def _walk(plan: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
     return found
 
 
+def _buffers(plan: dict[str, Any]) -> int:
+    return int(plan.get("Shared Hit Blocks", 0)) + int(plan.get("Shared Read Blocks", 0))
+
+
 async def _explain(ds: Dataset, after: uuid.UUID | None) -> list[dict[str, Any]]:
     """The export page's statements as the export runs them (captured), then under EXPLAIN."""
     from sqlalchemy import event
@@ -339,7 +343,7 @@ async def _explain(ds: Dataset, after: uuid.UUID | None) -> list[dict[str, Any]]
                         f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {statement}", parameters)).scalar()
                     doc = (json.loads(raw) if isinstance(raw, str) else raw)[0]
                     out.append({"name": name, "scans": _walk(doc["Plan"]), "ms": doc.get("Execution Time"),
-                                "rows": len(page)})
+                                "rows": len(page), "buffers": _buffers(doc["Plan"])})
                 else:
                     plan = (await conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)).all()
                     out.append({"name": name, "plan": [str(r[-1]) for r in plan], "rows": len(page)})
@@ -347,6 +351,74 @@ async def _explain(ds: Dataset, after: uuid.UUID | None) -> list[dict[str, Any]]
     finally:
         await engine.dispose()
     return out
+
+
+async def _crowded(server: str, ours: int, others: int) -> tuple[int, list[tuple[str, list[dict[str, Any]]]]]:
+    """The unfiltered page statement's plans when the table also holds other organisations' users.
+
+    The data set has one organisation, so `pk_users` walked in id order finds only ours; in a shared
+    database it also walks everybody else's. A fresh `bench_<random>` database (dropped afterwards):
+    `ours` users of one organisation and `others` of another, ids interleaved at random, ANALYZEd."""
+    import datetime as dt
+
+    import asyncpg
+    from sqlalchemy import insert, text
+
+    from app.domain.common.organisation import OrganisationSettings, PUnit, SeNumber
+    from app.persistence.db import make_engine
+    from app.persistence.migrate import upgrade
+    from app.persistence.organisations import create_organisation
+    from app.persistence.tables.users import users
+
+    admin = await asyncpg.connect(server.replace("postgresql+asyncpg://", "postgresql://") + "/postgres", timeout=5)
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = f"{server}/{name}"
+    try:
+        engine = make_engine(url)
+        try:
+            await upgrade(engine)
+            now = dt.datetime.now(dt.UTC)
+            async with engine.begin() as conn:
+                org_ids = [await create_organisation(
+                    conn, cvr=cvr, name=f"Crowd {cvr}", p_units=[PUnit(f"100000000{i}", "Unit")],
+                    se_numbers=[SeNumber(cvr, "Crowd")], settings=OrganisationSettings(), now=now,
+                ) for i, cvr in enumerate(("12345674", "23456781"))]
+                owners = [org_ids[0]] * ours + [org_ids[1]] * others
+                for start in range(0, len(owners), 20_000):
+                    await conn.execute(insert(users), [
+                        {"id": uuid.uuid4(), "org_id": owner, "first_name": "Crowd", "last_name": f"U{n}",
+                         "email": f"u{n}@crowd.dk", "email_lower": f"u{n}@crowd.dk", "identification": "DATE_OF_BIRTH",
+                         "status": "ACTIVE", "created_at": now}
+                        for n, owner in enumerate(owners[start:start + 20_000], start)
+                    ])
+            async with engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.execute(text("ANALYZE users"))
+                deep_at = (ours - 1) // 1000 * 1000
+                deep_after = (await conn.execute(text(
+                    "SELECT id FROM users WHERE org_id = :o ORDER BY id OFFSET :n LIMIT 1"), {"o": org_ids[0], "n": deep_at - 1}
+                )).scalar_one()
+        finally:
+            await engine.dispose()
+        ds = Dataset(url=url, org_id=org_ids[0], cvr="12345674", name="crowd", scale=0, admin_id=uuid.uuid4(),
+                     hot_user_id=uuid.uuid4(), hot_entries=0)
+        deep = f"page {deep_at // 1000 + 1}"
+        plans = [("page 1", (await _explain(ds, None))[:1]), (deep, (await _explain(ds, deep_after))[:1])]
+        engine = make_engine(url)
+        try:  # what an index on (org_id, id) would do (only in this scratch database)
+            async with engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.execute(text("CREATE INDEX ix_bench_users_org_id ON users (org_id, id)"))
+                await conn.execute(text("ANALYZE users"))
+        finally:
+            await engine.dispose()
+        plans += [("+(org_id,id) page 1", (await _explain(ds, None))[:1]),
+                  (f"+(org_id,id) {deep}", (await _explain(ds, deep_after))[:1])]
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+    return org_ids[0], plans
 
 
 # --- the report --------------------------------------------------------------------------------------------
@@ -395,6 +467,15 @@ def _run(db: str, args: argparse.Namespace) -> int:
             failed += bad
             print(f"{label + ' ' + e['name']:<28} {e['ms'] or 0:>7.1f}  {shown}"
                   f"{'  <- SEQUENTIAL SCAN OF users' if bad else ''}")
+    if db == "postgresql" and args.crowd:
+        _, crowded = asyncio.run(_crowded(args.pg_server, 10_000, args.crowd))
+        print(f"\nthe same page statement, 10,000 users of ours among {args.crowd:,} of another organisation "
+              "(a scratch database; for information, not checked; `+(org_id,id)`: with an index on users (org_id, id) added there):")
+        for label, plans in crowded:
+            for e in plans:
+                print(f"{label + ' ' + e['name']:<32} {e['ms'] or 0:>7.1f}  " + ", ".join(
+                    f"{rel}: {idx}" if rel and idx else (f"{rel}: {kind}" if rel else f"({kind} {idx})")
+                    for kind, rel, idx in e["scans"]) + f"  ({e['buffers']} buffers)")
     return 1 if failed else 0
 
 
@@ -408,6 +489,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse", action="store_true", help="reuse a generated data set of this scale")
     parser.add_argument("--repeat", type=int, default=3, help="exports per variant; the median is reported")
     parser.add_argument("--no-filters", dest="filters", action="store_false", help="only the whole export")
+    parser.add_argument("--crowd", type=int, default=90_000, metavar="N",
+                        help="PostgreSQL: also EXPLAIN the page among N other organisations' users (0: skip)")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
