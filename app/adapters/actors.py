@@ -6,6 +6,8 @@ that organisation cannot act, even with an unexpired token."""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import uuid
 from typing import TYPE_CHECKING
 
@@ -16,12 +18,17 @@ from app.domain.common.principal import Actor, Principal, Role
 from app.domain.users.model import UserStatus
 from app.persistence.organisations import org_id_for_cvr
 from app.persistence.users import reads as users_sql
+from app.persistence.users.repository import mark_seen
 
 if TYPE_CHECKING:
     from app.persistence.read_session import ReadSession
 
 
 EVERY_USER = frozenset({Role.USER})
+# `User.lastSeenAt` is written at most this often per person (the requests in between only read it).
+SEEN_EVERY = dt.timedelta(minutes=5)
+
+log = logging.getLogger("app.actors")
 
 
 class NotActing(Exception):
@@ -71,7 +78,21 @@ class Actors:
                 found = await users_sql.status_of_user(conn, org_id, user_id)
         if found is None or found[0] in (UserStatus.DELETED, UserStatus.DEACTIVATED):
             return None
+        await self._note_seen(org_id, user_id, found[2])
         return found[1] | EVERY_USER  # an active person is a user; the administrator roles are held
+
+    async def _note_seen(self, org_id: int, user_id: uuid.UUID, last_seen: dt.datetime | None) -> None:
+        """`lastSeenAt`: when the value read is missing or older than SEEN_EVERY, one conditional
+        UPDATE on its own connection (the request's read connection stays read-only; what the
+        request read stays as it was). A failure is logged and the request goes on."""
+        now = dt.datetime.now(dt.UTC)
+        cutoff = now - SEEN_EVERY
+        if last_seen is not None and last_seen >= cutoff:
+            return
+        try:
+            await mark_seen(self.engine, org_id, user_id, now, cutoff)
+        except Exception as exc:  # noqa: BLE001 - best effort: being seen must not fail a request
+            log.warning("last seen time of user %s not recorded (%s)", user_id, type(exc).__name__)
 
     async def may_act(self, org_id: int, user_id: uuid.UUID, reader: ReadSession | None = None) -> bool:
         return await self.roles_held(org_id, user_id, reader) is not None

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, TypeDecorator, Uuid
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, MetaData, TypeDecorator, Uuid, func
 from sqlalchemy.engine import Dialect
 
 metadata = MetaData(
@@ -54,3 +54,16 @@ def new_uuid() -> uuid.UUID:
 
 # BigInteger ids that still autoincrement on SQLite.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utc_now() -> dt.datetime:
+    """The default and `onupdate` of the `updated_at` columns: every insert or `update(table)` that
+    does not set the column stamps it with the current time."""
+    return dt.datetime.now(dt.UTC)
+
+
+def updated_at_column() -> Column[dt.datetime]:
+    """A table's `updated_at`: set on insert and by every `update(table)` that does not set it itself
+    (SQLAlchemy Core's `onupdate`); the server default covers rows written outside SQLAlchemy
+    (bulk COPY)."""
+    return Column("updated_at", UTCDateTime, nullable=False, default=utc_now, onupdate=utc_now, server_default=func.now())

@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.powers_of_attorney.model import PowerOfAttorney
+from app.persistence.base import utc_now
 from app.persistence.tables.organisations import organisations
 from app.persistence.tables.powers_of_attorney import power_of_attorney_rights, powers_of_attorney
 
@@ -21,7 +22,7 @@ granting = organisations.alias("granting")
 receiving = organisations.alias("receiving")
 COLUMNS = [P.c.id, P.c.granting_org_id, granting.c.cvr.label("granting_cvr"), granting.c.name.label("granting_name"),
            P.c.receiving_cvr, receiving.c.name.label("receiving_name"), P.c.name, P.c.p_number, P.c.se_number,
-           P.c.valid_from, P.c.valid_until, P.c.created_at, P.c.revoked_at]
+           P.c.valid_from, P.c.valid_until, P.c.created_at, P.c.revoked_at, P.c.updated_at]
 
 
 def _base() -> Any:
@@ -37,7 +38,7 @@ def _from_row(r: Any, rights: list[str]) -> PowerOfAttorney:
         id=r.id, granting_org_id=r.granting_org_id, granting_cvr=r.granting_cvr, granting_name=r.granting_name,
         receiving_cvr=r.receiving_cvr, receiving_name=r.receiving_name, name=r.name, rights=rights,
         p_number=r.p_number, se_number=r.se_number, valid_from=r.valid_from, valid_until=r.valid_until,
-        created_at=r.created_at, revoked_at=r.revoked_at,
+        created_at=r.created_at, revoked_at=r.revoked_at, updated_at=r.updated_at,
     )
 
 
@@ -61,8 +62,9 @@ class SqlPowerOfAttorneyRepository:
         await self._conn.execute(insert(P).values(
             id=poa.id, granting_org_id=self._org_id, receiving_cvr=poa.receiving_cvr, name=poa.name,
             p_number=poa.p_number, se_number=poa.se_number, valid_from=poa.valid_from, valid_until=poa.valid_until,
-            created_at=poa.created_at, revoked_at=poa.revoked_at,
+            created_at=poa.created_at, revoked_at=poa.revoked_at, updated_at=poa.created_at,
         ))
+        poa.updated_at = poa.created_at
         if poa.rights:
             await self._conn.execute(insert(PR), [{"poa_id": poa.id, "code": c} for c in poa.rights])
 
@@ -73,9 +75,13 @@ class SqlPowerOfAttorneyRepository:
         return _from_row(row, (await _rights(self._conn, [row.id]))[row.id])
 
     async def save(self, poa: PowerOfAttorney) -> None:
+        """The row and its rights; the row's update stamps `updated_at` (a change of either)."""
+        now = utc_now()
         await self._conn.execute(
-            update(P).where(P.c.id == poa.id, P.c.granting_org_id == self._org_id).values(revoked_at=poa.revoked_at)
+            update(P).where(P.c.id == poa.id, P.c.granting_org_id == self._org_id)
+            .values(revoked_at=poa.revoked_at, updated_at=now)
         )
+        poa.updated_at = now
         await self._conn.execute(delete(PR).where(PR.c.poa_id == poa.id))
         if poa.rights:
             await self._conn.execute(insert(PR), [{"poa_id": poa.id, "code": c} for c in poa.rights])

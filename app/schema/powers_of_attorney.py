@@ -54,6 +54,7 @@ class PowerOfAttorneyNode(Node):
     status: PowerOfAttorneyStatus
     created_at: dt.datetime
     revoked_at: dt.datetime | None
+    updated_at: dt.datetime = strawberry.field(description="The latest change (a revocation)")
     _rights: strawberry.Private[list[str]]
 
     @strawberry.field
@@ -75,7 +76,8 @@ class PowerOfAttorneyNode(Node):
             granted_by=ExternalOrganisation(cvr=p.granting_cvr, name=p.granting_name),
             granted_to=ExternalOrganisation(cvr=p.receiving_cvr, name=p.receiving_name or ""),
             p_number=p.p_number, se_number=p.se_number, valid_from=p.valid_from, valid_until=p.valid_until,
-            status=p.status(today), created_at=p.created_at, revoked_at=p.revoked_at, _rights=list(p.rights),
+            status=p.status(today), created_at=p.created_at, revoked_at=p.revoked_at,
+            updated_at=p.updated_at or p.created_at, _rights=list(p.rights),
         )
 
 

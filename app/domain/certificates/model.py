@@ -147,6 +147,7 @@ class Certificate:
     revoked_by: uuid.UUID | None = None
     predecessor_id: uuid.UUID | None = None
     successor_id: uuid.UUID | None = None
+    updated_at: dt.datetime | None = None  # None until stored
 
     @property
     def qualified(self) -> bool:

@@ -31,6 +31,7 @@ class PowerOfAttorney:
     valid_until: dt.date | None
     created_at: dt.datetime
     revoked_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None  # None until stored
 
     def status(self, today: dt.date) -> PowerOfAttorneyStatus:
         if self.revoked_at is not None:

@@ -24,6 +24,7 @@ class UserGroup:
     se_number: str | None
     created_at: dt.datetime
     version: int = 1
+    updated_at: dt.datetime | None = None  # None until stored
 
 
 @dataclass(slots=True, frozen=True)

@@ -59,6 +59,8 @@ class User:
     deleted_at: dt.datetime | None = None
     notification_channel: NotificationChannel = NotificationChannel.BOTH
     version: int = 1
+    updated_at: dt.datetime | None = None  # None until stored (the row's time of its latest change)
+    last_seen_at: dt.datetime | None = None  # the latest authenticated request (at most 5 minutes old)
 
     @property
     def full_name(self) -> str:

@@ -34,7 +34,7 @@ PAGE = 1000
 USER_HEADER = [
     "uuid", "firstName", "lastName", "email", "phone", "reference", "identification", "anonymous", "status",
     "pNumber", "seNumber", "canSign", "canCreateSeal", "createdAt", "activatedAt", "lastLoginAt", "rights", "groups",
-    "authenticators",
+    "authenticators", "updatedAt", "lastSeenAt",
 ]
 
 
@@ -82,6 +82,7 @@ def _row(e: ExportedUser) -> list[object]:
         "true" if u.can_sign else "false", "true" if u.can_create_seal else "false",
         _moment(u.created_at), _moment(u.activated_at), _moment(u.last_login_at),
         ",".join(e.rights), ",".join(e.groups), ",".join(e.authenticators),
+        _moment(u.updated_at), _moment(u.last_seen_at),
     ]
 
 

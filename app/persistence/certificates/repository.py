@@ -20,6 +20,7 @@ from app.domain.certificates.model import (
     Revocation,
     RevocationReason,
 )
+from app.persistence.base import utc_now
 from app.persistence.certificates.reads import system_rights_by_certificate
 from app.persistence.certificates.rows import (
     AUTHORITY_ID,
@@ -160,10 +161,17 @@ class SqlCertificateRepository(SqlAuthorityStore):
 
     async def add(self, certificate: Certificate) -> None:
         assert certificate.org_id == self._org_id
-        await self._conn.execute(insert(certificates).values(id=certificate.id, org_id=self._org_id, **certificate_values(certificate)))
+        await self._conn.execute(insert(certificates).values(
+            id=certificate.id, org_id=self._org_id, updated_at=certificate.ordered_at, **certificate_values(certificate)
+        ))
+        certificate.updated_at = certificate.ordered_at
 
     async def save(self, certificate: Certificate) -> None:
-        await self._conn.execute(update(certificates).where(self._own(certificate.id)).values(**certificate_values(certificate)))
+        now = utc_now()
+        await self._conn.execute(
+            update(certificates).where(self._own(certificate.id)).values(updated_at=now, **certificate_values(certificate))
+        )
+        certificate.updated_at = now
 
     async def delete(self, certificate_id: uuid.UUID) -> None:
         await self._conn.execute(delete(certificates).where(self._own(certificate_id)))
@@ -180,6 +188,8 @@ class SqlCertificateRepository(SqlAuthorityStore):
             await self._conn.execute(
                 insert(certificate_system_rights), [{"certificate_id": certificate_id, "code": code} for code in codes]
             )
+        # The system rights are the certificate's: a change of them is a change of it (`updated_at`).
+        await self._conn.execute(update(certificates).where(self._own(certificate_id)).values(updated_at=utc_now()))
 
     async def get_profile(self, profile_id: uuid.UUID) -> CertificateProfile | None:
         p = certificate_profiles.c

@@ -25,7 +25,7 @@ COLUMNS = [
     c.contact_name, c.contact_email, c.p_number, c.se_number, c.serial_number, c.subject, c.not_before,
     c.not_after, c.fingerprint_sha256, c.can_seal, c.allow_user_signing, c.ordered_at,
     c.ordered_by, c.issued_at, c.cancelled_at, c.revoked_at, c.revocation_reason, c.revoked_by,
-    c.predecessor_id, c.successor_id, c.certificate_pem,
+    c.predecessor_id, c.successor_id, c.updated_at, c.certificate_pem,
 ]
 # A user's list of certificates (a page of users shows them): everything but the PEM (the last
 # column), which a list rarely shows and which is most of a row's bytes; `certificate_pems` reads
@@ -58,7 +58,7 @@ def certificate_from_row(r: Any) -> Certificate:
     (id_, org_id, kind, type_, status, issuance, purposes, user_id, profile_id, name, email, contact_name,
      contact_email, p_number, se_number, serial_number, subject, not_before, not_after, fingerprint, can_seal,
      allow_user_signing, ordered_at, ordered_by, issued_at, cancelled_at, revoked_at, reason, revoked_by,
-     predecessor_id, successor_id) = r[:31]
+     predecessor_id, successor_id, updated_at) = r[:32]
     return Certificate(
         id=id_, org_id=org_id, kind=KIND_BY_VALUE[kind], type=TYPE_BY_VALUE[type_], status=STATUS_BY_VALUE[status],
         purposes=purposes_of(purposes),
@@ -66,11 +66,12 @@ def certificate_from_row(r: Any) -> Certificate:
         issuance=issuance_of(issuance), user_id=user_id,
         profile_id=profile_id, email=email, contact_name=contact_name, contact_email=contact_email,
         p_number=p_number, se_number=se_number, serial_number=serial_number, subject=subject,
-        not_before=not_before, not_after=not_after, certificate_pem=r[31] if len(r) > 31 else None,
+        not_before=not_before, not_after=not_after, certificate_pem=r[32] if len(r) > 32 else None,
         fingerprint_sha256=fingerprint, can_seal=can_seal, allow_user_signing=allow_user_signing,
         issued_at=issued_at, cancelled_at=cancelled_at, revoked_at=revoked_at,
         revocation_reason=reason_of(reason),
         revoked_by=revoked_by, predecessor_id=predecessor_id, successor_id=successor_id,
+        updated_at=updated_at,
     )
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import (
     Text,
 )
 
-from app.persistence.base import UUID, UTCDateTime, metadata
+from app.persistence.base import UUID, UTCDateTime, metadata, updated_at_column
 
 # The issuing CA: one row (id 1) for the installation; the key is PKCS#8 encrypted with PKI_KEY. The
 # root's certificate and CRL as published (its key is not here), the OCSP responder's certificate and
@@ -92,6 +92,7 @@ certificates = Table(
     Column("revoked_by", UUID),
     Column("predecessor_id", UUID),
     Column("successor_id", UUID),
+    updated_at_column(),
     Index("uq_certificates_serial_number", "serial_number", unique=True),
     Index("ix_certificates_org_ordered", "org_id", "ordered_at"),
     Index("ix_certificates_org_not_after", "org_id", "not_after"),

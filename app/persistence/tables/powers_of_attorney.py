@@ -11,7 +11,7 @@ from sqlalchemy import (
     Table,
 )
 
-from app.persistence.base import UUID, UTCDateTime, metadata
+from app.persistence.base import UUID, UTCDateTime, metadata, updated_at_column
 
 powers_of_attorney = Table(
     "powers_of_attorney",
@@ -26,6 +26,7 @@ powers_of_attorney = Table(
     Column("valid_until", Date),
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime),
+    updated_at_column(),
     Index("ix_powers_of_attorney_granting", "granting_org_id", "created_at"),
     Index("ix_powers_of_attorney_receiving", "receiving_cvr", "created_at"),
 )

@@ -12,7 +12,7 @@ from sqlalchemy import (
     Table,
 )
 
-from app.persistence.base import UUID, UTCDateTime, metadata
+from app.persistence.base import UUID, UTCDateTime, metadata, updated_at_column
 
 user_groups = Table(
     "user_groups",
@@ -26,6 +26,7 @@ user_groups = Table(
     Column("p_number", String(10)),
     Column("se_number", String(8)),
     Column("created_at", UTCDateTime, nullable=False),
+    updated_at_column(),
     Column("version", Integer, nullable=False, server_default="1"),
     Index("uq_user_groups_org_name", "org_id", "name_lower", unique=True),
     Index("ix_user_groups_org_kind", "org_id", "kind"),

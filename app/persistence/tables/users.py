@@ -15,7 +15,7 @@ from sqlalchemy import (
     text,
 )
 
-from app.persistence.base import UUID, UTCDateTime, metadata
+from app.persistence.base import UUID, UTCDateTime, metadata, updated_at_column
 
 users = Table(
     "users",
@@ -45,6 +45,8 @@ users = Table(
     Column("activated_at", UTCDateTime),
     Column("last_login_at", UTCDateTime),
     Column("deleted_at", UTCDateTime),
+    updated_at_column(),
+    Column("last_seen_at", UTCDateTime),
     Column("activation_token_hash", String(64)),
     Column("activation_code_hash", String(200)),
     Column("activation_expires_at", UTCDateTime),

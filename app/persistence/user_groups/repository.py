@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.domain.common.errors import DomainError
 from app.domain.user_groups.model import ExternalUser, UserGroup
 from app.domain.users.model import UserStatus
+from app.persistence.base import utc_now
 from app.persistence.tables.organisations import organisations
 from app.persistence.tables.user_groups import user_group_members, user_group_rights, user_groups
 from app.persistence.tables.users import users
@@ -26,6 +27,7 @@ from app.persistence.user_groups.rows import (
     external_from_row,
     group_from_row,
 )
+from app.persistence.users.rows import chunks
 
 G = user_groups
 M = user_group_members
@@ -50,6 +52,23 @@ class SqlUserGroupRepository:
     def _own(self, group_id: uuid.UUID) -> Any:
         return and_(G.c.id == group_id, G.c.org_id == self._org_id)
 
+    async def _touch(self, group_id: uuid.UUID, org_id: int | None = None) -> None:
+        """The group's `updated_at` is now (its rights or members changed); `org_id`: a partner's
+        group our user leaves."""
+        await self._conn.execute(
+            update(G).where(G.c.id == group_id, G.c.org_id == (org_id or self._org_id)).values(updated_at=utc_now())
+        )
+
+    async def _touch_users(self, user_ids: Any) -> None:
+        """Our users' `updated_at` is now (their groups changed): `user_ids` a list or a subquery. A
+        partner's users are not ours to change (their organisation does not show our groups as theirs)."""
+        for chunk in chunks(user_ids) if isinstance(user_ids, list) else [user_ids]:
+            if isinstance(chunk, list) and not chunk:
+                continue
+            await self._conn.execute(
+                update(users).where(users.c.org_id == self._org_id, users.c.id.in_(chunk)).values(updated_at=utc_now())
+            )
+
     async def get(self, group_id: uuid.UUID) -> UserGroup | None:
         row = (await self._conn.execute(select(*GROUP_COLUMNS).where(self._own(group_id)))).first()
         return group_from_row(row) if row else None
@@ -60,16 +79,20 @@ class SqlUserGroupRepository:
                 id=group.id, org_id=self._org_id, kind=group.kind.value, name=group.name,
                 name_lower=group.name.lower(), description=group.description, p_number=group.p_number,
                 se_number=group.se_number, created_at=group.created_at, version=group.version,
+                updated_at=group.created_at,
             ))
         except IntegrityError as exc:
             raise DomainError("DUPLICATE_NAME", "Another group already has this name", ["name"]) from exc
+        group.updated_at = group.created_at
 
     async def save(self, group: UserGroup) -> None:
+        now = utc_now()
         try:
             result = await self._conn.execute(
                 update(G).where(self._own(group.id), G.c.version == group.version).values(
                     name=group.name, name_lower=group.name.lower(), description=group.description,
                     p_number=group.p_number, se_number=group.se_number, version=group.version + 1,
+                    updated_at=now,
                 )
             )
         except IntegrityError as exc:
@@ -77,10 +100,12 @@ class SqlUserGroupRepository:
         if result.rowcount != 1:
             raise DomainError("CONFLICT", "The group was changed by someone else; try again", ["groupId"])
         group.version += 1
+        group.updated_at = now
 
     async def delete(self, group_id: uuid.UUID) -> None:
         if await self.get(group_id) is None:
             return
+        await self._touch_users(select(M.c.user_id).where(M.c.group_id == group_id))
         await self._conn.execute(delete(M).where(M.c.group_id == group_id))
         await self._conn.execute(delete(R).where(R.c.group_id == group_id))
         await self._conn.execute(delete(G).where(self._own(group_id)))
@@ -100,6 +125,7 @@ class SqlUserGroupRepository:
         await self._conn.execute(delete(R).where(R.c.group_id == group_id))
         if codes:
             await self._conn.execute(insert(R), [{"group_id": group_id, "code": c} for c in codes])
+        await self._touch(group_id)
 
     async def member_ids(self, group_id: uuid.UUID, user_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
         q = (
@@ -123,6 +149,8 @@ class SqlUserGroupRepository:
             ])
         except IntegrityError as exc:
             raise DomainError("CONFLICT", "The members changed meanwhile; try again", ["groupId"]) from exc
+        await self._touch(group_id)
+        await self._touch_users([u for u, _o, ext in members if not ext])
 
     async def remove_member(self, group_id: uuid.UUID, user_id: uuid.UUID, *, external: bool) -> bool:
         if await self.get(group_id) is None:
@@ -130,7 +158,12 @@ class SqlUserGroupRepository:
         result = await self._conn.execute(
             delete(M).where(M.c.group_id == group_id, M.c.user_id == user_id, M.c.external == external)
         )
-        return result.rowcount > 0
+        if result.rowcount == 0:
+            return False
+        await self._touch(group_id)
+        if not external:
+            await self._touch_users([user_id])
+        return True
 
     async def find_external_user(self, cvr: str, email_lower: str) -> ExternalUser | None:
         q = (
@@ -195,4 +228,5 @@ class SqlUserGroupRepository:
         if row is None:
             return None
         await self._conn.execute(delete(M).where(M.c.group_id == group_id, M.c.user_id == user_id))
+        await self._touch(group_id, row.org_id)
         return row.org_id, row.cvr, row.name

@@ -11,17 +11,17 @@ from app.persistence.tables.users import users
 
 G = user_groups
 GROUP_COLUMNS = [G.c.id, G.c.org_id, G.c.kind, G.c.name, G.c.description, G.c.p_number, G.c.se_number,
-                 G.c.created_at, G.c.version]
+                 G.c.created_at, G.c.version, G.c.updated_at]
 
 _KIND = {m.value: m for m in GroupKind}
 
 
 def group_from_row(r: Any, start: int = 0) -> UserGroup:
     """A group from GROUP_COLUMNS at `start` in the row, by position (cheaper than by name)."""
-    id_, org_id, kind, name, description, p_number, se_number, created_at, version = r[start:start + 9]
+    id_, org_id, kind, name, description, p_number, se_number, created_at, version, updated_at = r[start:start + 10]
     return UserGroup(
         id=id_, org_id=org_id, kind=_KIND[kind], name=name, description=description,
-        p_number=p_number, se_number=se_number, created_at=created_at, version=version,
+        p_number=p_number, se_number=se_number, created_at=created_at, version=version, updated_at=updated_at,
     )
 
 

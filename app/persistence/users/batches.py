@@ -16,6 +16,7 @@ from app.domain.users.model import (
     UserInsert,
     UserStatus,
 )
+from app.persistence.base import utc_now
 from app.persistence.db import Statements, any_of, insert_many
 from app.persistence.tables.activity import activities
 from app.persistence.tables.users import user_authenticators, user_rights, users
@@ -61,6 +62,7 @@ class UserBatches:
         try:
             await insert_many(self._conn, users, [
                 {"id": r.user.id, "org_id": self._org_id, "created_at": r.user.created_at, "version": r.user.version,
+                 "updated_at": r.user.created_at,
                  "cpr_hash": r.cpr_hash, "cpr_encrypted": r.cpr_encrypted, **user_values(r.user),
                  "activation_token_hash": None, "activation_code_hash": None, "activation_expires_at": None}
                 for r in rows
@@ -112,6 +114,14 @@ class UserBatches:
             out.update(await rights_by_user(self._conn, self._org_id, chunk))
         return out
 
+    async def touch(self, user_ids: Sequence[uuid.UUID]) -> None:
+        """The users' `updated_at` is now: a change held in a child table (rights, authenticators,
+        roles, group memberships) is a change of the user. One statement for any number of users."""
+        for chunk in chunks(list(dict.fromkeys(user_ids))):
+            await self._conn.execute(
+                update(users).where(users.c.org_id == self._org_id, users.c.id.in_(chunk)).values(updated_at=utc_now())
+            )
+
     async def save_many(self, changed: Sequence[User]) -> None:
         """Batch update; the rows were locked when read (find_many), so versions cannot race."""
         if not changed:
@@ -119,16 +129,19 @@ class UserBatches:
         stmt = (
             update(users)
             .where(users.c.id == bindparam("b_id"), users.c.org_id == self._org_id)
-            .values(version=bindparam("b_version"), **{k: bindparam(k) for k in user_values(changed[0])})
+            .values(version=bindparam("b_version"), updated_at=bindparam("b_updated_at"),
+                    **{k: bindparam(k) for k in user_values(changed[0])})
         )
+        now = utc_now()
         try:
             await self._conn.execute(
-                stmt, [{"b_id": u.id, "b_version": u.version + 1, **user_values(u)} for u in changed]
+                stmt, [{"b_id": u.id, "b_version": u.version + 1, "b_updated_at": now, **user_values(u)} for u in changed]
             )
         except IntegrityError as exc:
             raise duplicate(exc) from exc
         for u in changed:
             u.version += 1
+            u.updated_at = now
 
     async def replace_authenticators_many(self, kinds: dict[uuid.UUID, list[str]], now: dt.datetime) -> None:
         ids = list(kinds)
@@ -137,6 +150,7 @@ class UserBatches:
         rows = [{"user_id": u, "kind": k, "added_at": now} for u, ks in kinds.items() for k in ks]
         if rows:
             await self._conn.execute(insert(user_authenticators), rows)
+        await self.touch(ids)
 
     async def replace_rights_many(self, rights: dict[uuid.UUID, list[str]]) -> None:
         for chunk in chunks(list(rights)):
@@ -144,6 +158,7 @@ class UserBatches:
         rows = [{"user_id": u, "code": c} for u, cs in rights.items() for c in cs]
         if rows:
             await self._conn.execute(insert(user_rights), rows)
+        await self.touch(list(rights))
 
     async def ids_in_status(self, status: UserStatus) -> list[uuid.UUID]:
         q = (

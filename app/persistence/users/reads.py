@@ -229,7 +229,7 @@ async def orgs_with_due_deactivation_changes(conn: AsyncConnection, now: dt.date
 
 
 _STATUS_OF_USER = Statements(
-    lambda _dialect: select(users.c.status, user_roles.c.role)
+    lambda _dialect: select(users.c.status, user_roles.c.role, users.c.last_seen_at)
     .select_from(users.outerjoin(user_roles, user_roles.c.user_id == users.c.id))
     .where(users.c.org_id == bindparam("org"), users.c.id == bindparam("id"))
 )
@@ -237,10 +237,10 @@ _STATUS_OF_USER = Statements(
 
 async def status_of_user(
     conn: AsyncConnection, org_id: int, user_id: uuid.UUID
-) -> tuple[UserStatus, frozenset[Role]] | None:
-    """The caller's own status and the roles the gateway holds for them, in one statement that every
-    request runs (built once; bound parameters)."""
+) -> tuple[UserStatus, frozenset[Role], dt.datetime | None] | None:
+    """The caller's own status, the roles the gateway holds for them and when they were last seen,
+    in one statement that every request runs (built once; bound parameters)."""
     rows = (await conn.execute(_STATUS_OF_USER.get(conn), {"org": org_id, "id": user_id})).all()
     if not rows:
         return None
-    return UserStatus(rows[0][0]), frozenset(Role(r[1]) for r in rows if r[1] is not None)
+    return UserStatus(rows[0][0]), frozenset(Role(r[1]) for r in rows if r[1] is not None), rows[0][2]

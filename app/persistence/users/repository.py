@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.domain.common.errors import DomainError
 from app.domain.common.principal import Role
@@ -19,6 +19,7 @@ from app.domain.users.model import (
     User,
     UserStatus,
 )
+from app.persistence.base import utc_now
 from app.persistence.tables.users import (
     anonymity_requests,
     user_authenticators,
@@ -65,25 +66,28 @@ class SqlUserRepository(UserBatches):
             await self._conn.execute(
                 insert(users).values(
                     id=user.id, org_id=self._org_id, created_at=user.created_at, version=user.version,
-                    cpr_hash=cpr_hash, cpr_encrypted=cpr_encrypted, **user_values(user),
+                    updated_at=user.created_at, cpr_hash=cpr_hash, cpr_encrypted=cpr_encrypted, **user_values(user),
                 )
             )
         except IntegrityError as exc:
             raise duplicate(exc) from exc
+        user.updated_at = user.created_at
 
     async def save(self, user: User) -> None:
         """Optimistic concurrency: the row must still have the version we read."""
+        now = utc_now()
         try:
             result = await self._conn.execute(
                 update(users)
                 .where(self._own(user.id), users.c.version == user.version)
-                .values(version=user.version + 1, **user_values(user))
+                .values(version=user.version + 1, updated_at=now, **user_values(user))
             )
         except IntegrityError as exc:
             raise duplicate(exc) from exc
         if result.rowcount != 1:
             raise DomainError("CONFLICT", "The user was changed by someone else; try again", ["userId"])
         user.version += 1
+        user.updated_at = now
 
     async def email_taken(self, email: str, *, except_user: uuid.UUID | None = None) -> bool:
         q = select(users.c.id).where(users.c.org_id == self._org_id, users.c.email_lower == email.lower(), LIVE)
@@ -114,6 +118,7 @@ class SqlUserRepository(UserBatches):
             await self._conn.execute(
                 insert(user_authenticators), [{"user_id": user_id, "kind": k, "added_at": now} for k in kinds]
             )
+        await self.touch([user_id])
 
     async def rights(self, user_id: uuid.UUID) -> list[str]:
         return (await rights_by_user(self._conn, self._org_id, [user_id]))[user_id]
@@ -124,6 +129,7 @@ class SqlUserRepository(UserBatches):
         await self._conn.execute(delete(user_rights).where(user_rights.c.user_id == user_id))
         if codes:
             await self._conn.execute(insert(user_rights), [{"user_id": user_id, "code": c} for c in codes])
+        await self.touch([user_id])
 
     async def set_roles(self, user_id: uuid.UUID, roles: Sequence[Role]) -> None:
         if not await self._owned_id(user_id):
@@ -131,6 +137,7 @@ class SqlUserRepository(UserBatches):
         await self._conn.execute(delete(user_roles).where(user_roles.c.user_id == user_id))
         if roles:
             await self._conn.execute(insert(user_roles), [{"user_id": user_id, "role": r.value} for r in roles])
+        await self.touch([user_id])
 
     async def set_activation(
         self, user_id: uuid.UUID, *, token_hash: str | None, code_hash: str | None, expires_at: dt.datetime | None
@@ -221,3 +228,30 @@ class SqlUserRepository(UserBatches):
         )
         row = (await self._conn.execute(q)).first()
         return request_from_row(row) if row else None
+
+
+async def mark_seen(engine: AsyncEngine, org_id: int, user_id: uuid.UUID, now: dt.datetime, cutoff: dt.datetime) -> bool:
+    """`users.last_seen_at` is `now` unless someone set it at or after `cutoff` meanwhile: one
+    conditional UPDATE in its own short transaction, which leaves `updated_at` as it is (being seen
+    is not a change of the user). On SQLite it waits at most a second for the write lock (another
+    writer's turn) instead of the usual 30: noting a visit must not hold up a request."""
+    q = (
+        update(users)
+        .where(users.c.id == user_id, users.c.org_id == org_id,
+               or_(users.c.last_seen_at.is_(None), users.c.last_seen_at < cutoff))
+        .values(last_seen_at=now, updated_at=users.c.updated_at)
+    )
+    async with engine.connect() as conn:
+        usual = None
+        if conn.dialect.name == "sqlite":
+            usual = int((await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar_one())
+            await conn.exec_driver_sql("PRAGMA busy_timeout=1000")
+        try:
+            result = await conn.execute(q)
+            await conn.commit()
+        finally:
+            if usual is not None:  # the pooled connection goes back as it came
+                await conn.rollback()
+                await conn.exec_driver_sql(f"PRAGMA busy_timeout={usual}")
+                await conn.rollback()
+    return bool(result.rowcount)

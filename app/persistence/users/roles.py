@@ -6,11 +6,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, insert, literal, select
+from sqlalchemy import Select, and_, delete, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.common.principal import Role
 from app.domain.users.model import UserStatus
+from app.persistence.base import utc_now
 from app.persistence.tables.organisations import organisations
 from app.persistence.tables.users import user_roles, users
 
@@ -50,6 +51,7 @@ class SqlRoleRepository:
             users.c.id == user_id, users.c.org_id == self._org_id
         )
         await self._conn.execute(insert(user_roles).from_select(["user_id", "role"], source))
+        await self._touch(user_id)
 
     async def remove(self, user_id: uuid.UUID, role: Role) -> None:
         await self._conn.execute(
@@ -57,6 +59,13 @@ class SqlRoleRepository:
                 and_(user_roles.c.user_id == user_id, user_roles.c.role == role.value),
                 user_roles.c.user_id.in_(self._own_user()),
             )
+        )
+        await self._touch(user_id)
+
+    async def _touch(self, user_id: uuid.UUID) -> None:
+        """A role given or taken is a change of the user (`updated_at`)."""
+        await self._conn.execute(
+            update(users).where(users.c.id == user_id, users.c.org_id == self._org_id).values(updated_at=utc_now())
         )
 
     async def active_holders(self, role: Role) -> frozenset[uuid.UUID]:

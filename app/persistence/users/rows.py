@@ -39,7 +39,8 @@ USER_COLUMNS = [
     users.c.reference, users.c.identification, users.c.cpr_masked, users.c.date_of_birth, users.c.anonymous,
     users.c.status, users.c.p_number, users.c.se_number, users.c.can_sign, users.c.can_create_seal,
     users.c.created_at, users.c.deactivated_from, users.c.deactivated_until, users.c.activated_at,
-    users.c.last_login_at, users.c.deleted_at, users.c.notification_channel, users.c.version,
+    users.c.last_login_at, users.c.deleted_at, users.c.notification_channel, users.c.version, users.c.updated_at,
+    users.c.last_seen_at,
 ]
 
 
@@ -52,7 +53,7 @@ def user_from_row(r: Any) -> User:
     """A user from a row starting with USER_COLUMNS (by position: cheaper than by name)."""
     (id_, org_id, first_name, last_name, email, phone, reference, identification, cpr_masked, date_of_birth,
      anonymous, status, p_number, se_number, can_sign, can_create_seal, created_at, deactivated_from,
-     deactivated_until, activated_at, last_login_at, deleted_at, channel, version) = r[:24]
+     deactivated_until, activated_at, last_login_at, deleted_at, channel, version, updated_at, last_seen_at) = r[:26]
     return User(
         id=id_, org_id=org_id, first_name=first_name, last_name=last_name, email=email,
         phone=phone, reference=reference, identification=IDENTIFICATION_BY_VALUE[identification],
@@ -61,6 +62,7 @@ def user_from_row(r: Any) -> User:
         can_create_seal=can_create_seal, created_at=created_at, deactivated_from=deactivated_from,
         deactivated_until=deactivated_until, activated_at=activated_at, last_login_at=last_login_at,
         deleted_at=deleted_at, notification_channel=CHANNEL_BY_VALUE[channel], version=version,
+        updated_at=updated_at, last_seen_at=last_seen_at,
     )
 
 

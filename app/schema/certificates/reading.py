@@ -25,7 +25,7 @@ FIELD_READS: dict[str, tuple[str, ...]] = {
     "cancelledAt": ("cancelled_at",), "revokedAt": ("revoked_at",), "revocationReason": ("revocation_reason",),
     "certificatePem": ("id",), "systemRights": ("kind", "id"), "user": ("user_id",),
     "orderedBy": ("ordered_by",), "profile": ("profile_id",), "predecessor": ("predecessor_id",),
-    "successor": ("successor_id",),
+    "successor": ("successor_id",), "updatedAt": ("updated_at", "ordered_at"),
 }
 
 

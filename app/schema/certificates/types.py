@@ -136,6 +136,7 @@ class CertificateNode(DomainView, Node):
     cancelled_at: dt.datetime | None
     revoked_at: dt.datetime | None
     revocation_reason: RevocationReason | None
+    updated_at: dt.datetime = strawberry.field(description="The latest change of the certificate or its system rights")
     _user_id: strawberry.Private[uuid_mod.UUID | None]
     _ordered_by: strawberry.Private[uuid_mod.UUID | None]
     _profile_id: strawberry.Private[uuid_mod.UUID | None]
@@ -201,6 +202,7 @@ domain_view(CertificateNode, same=(
     "id": lambda n: to_global_id("Certificate", n._domain.id),
     "uuid": lambda n: n._domain.id,
     "status": lambda n: n._domain.status_at(n._now),
+    "updated_at": lambda n: n._domain.updated_at or n._domain.ordered_at,
     "purposes": lambda n: list(n._domain.purposes),
     "_user_id": lambda n: n._domain.user_id,
     "_ordered_by": lambda n: n._domain.ordered_by,

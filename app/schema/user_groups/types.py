@@ -90,6 +90,7 @@ class UserGroupNode(DomainView, Node):
     p_number: str | None = strawberry.field(description="System group: its P-unit; custom group: optional limit")
     se_number: str | None
     created_at: dt.datetime
+    updated_at: dt.datetime = strawberry.field(description="The latest change of the group, its rights or members")
     _id: strawberry.Private[uuid.UUID]
 
     @classmethod
@@ -140,7 +141,8 @@ class UserGroupNode(DomainView, Node):
 
 
 domain_view(UserGroupNode, same=("kind", "name", "description", "p_number", "se_number", "created_at"),
-            derived={"id": lambda n: to_global_id("UserGroup", n._domain.id), "_id": lambda n: n._domain.id})
+            derived={"id": lambda n: to_global_id("UserGroup", n._domain.id), "_id": lambda n: n._domain.id,
+                     "updated_at": lambda n: n._domain.updated_at or n._domain.created_at})
 
 
 async def load_group(info: Info, group_id: uuid.UUID | None) -> UserGroupNode | None:

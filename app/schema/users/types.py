@@ -80,7 +80,13 @@ class User(Node):
     deactivation: Deactivation | None
     created_at: dt.datetime
     activated_at: dt.datetime | None
-    last_login_at: dt.datetime | None
+    last_login_at: dt.datetime | None = strawberry.field(description="The activation's sign-in (not updated since)")
+    updated_at: dt.datetime = strawberry.field(
+        description="The latest change of the user: their data, rights, authenticators, roles or custom groups"
+    )
+    last_seen_at: dt.datetime | None = strawberry.field(
+        description="The user's latest authenticated request (recorded at most every 5 minutes)"
+    )
     _id: strawberry.Private[uuid_mod.UUID]
 
     @classmethod
@@ -107,6 +113,7 @@ class User(Node):
             se_number=u.se_number if reveal else None,
             can_sign=u.can_sign, can_create_seal=u.can_create_seal, deactivation=deactivation,
             created_at=u.created_at, activated_at=u.activated_at, last_login_at=u.last_login_at,
+            updated_at=u.updated_at or u.created_at, last_seen_at=u.last_seen_at,
         )
 
     @classmethod
