@@ -6,13 +6,17 @@ API that the change under test moved it forward again, or that a read left it wh
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
 import uuid
 from typing import Any
 
+import pytest
 from sqlalchemy import select, update
 
 from app.adapters.jwt import sign_token
 from app.domain.common.principal import Role
+from app.persistence.db import begin_write
 from app.persistence.tables.certificates import certificates
 from app.persistence.tables.powers_of_attorney import powers_of_attorney
 from app.persistence.tables.user_groups import user_groups
@@ -252,3 +256,34 @@ async def test_an_unauthenticated_or_refused_request_sets_no_last_seen(env: Env,
     refused = await env.gql(VIEWER, token=wrong_org)
     assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert await stored(env, users, user["uuid"], "last_seen_at") is None
+
+
+async def test_a_busy_user_row_neither_holds_up_nor_fails_the_request(
+    env: Env, org: OrgFixture, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another transaction holds the person's row (PostgreSQL: a row lock, as an edit or an import
+    batch takes; SQLite: the write lock): the request answers, last seen is simply not noted, and
+    the next request notes it."""
+    user = await active_user(env, org, "Travl")
+    user_id = uuid.UUID(user["uuid"])
+    token = sign_token(env.settings, user_id, org.cvr, [Role.USER])
+    await age(env, users, user_id, last_seen_at=None)
+    holder = await begin_write(env.engine)
+    try:
+        if env.backend == "postgresql":
+            await holder.execute(select(users.c.id).where(users.c.id == user_id).with_for_update())
+        started = time.monotonic()
+        with caplog.at_level(logging.WARNING, logger="app.actors"):
+            body = await env.gql(VIEWER, token=token)
+        assert "errors" not in body, body
+        assert body["data"]["viewer"]["user"]["uuid"] == str(user_id)
+        assert time.monotonic() - started < 10
+        if env.backend == "sqlite":  # waited its second for the lock, then gave up: logged, without the token
+            warnings = [r for r in caplog.records if r.name == "app.actors" and r.levelno == logging.WARNING]
+            assert warnings and all(token not in r.getMessage() for r in warnings), caplog.records
+    finally:
+        await holder.rollback()
+        await holder.close()
+    assert await stored(env, users, user_id, "last_seen_at") is None
+    ok(await env.gql(VIEWER, token=token))
+    assert await stored(env, users, user_id, "last_seen_at") is not None

@@ -233,14 +233,18 @@ class SqlUserRepository(UserBatches):
 async def mark_seen(engine: AsyncEngine, org_id: int, user_id: uuid.UUID, now: dt.datetime, cutoff: dt.datetime) -> bool:
     """`users.last_seen_at` is `now` unless someone set it at or after `cutoff` meanwhile: one
     conditional UPDATE in its own short transaction, which leaves `updated_at` as it is (being seen
-    is not a change of the user). On SQLite it waits at most a second for the write lock (another
-    writer's turn) instead of the usual 30: noting a visit must not hold up a request."""
-    q = (
-        update(users)
-        .where(users.c.id == user_id, users.c.org_id == org_id,
-               or_(users.c.last_seen_at.is_(None), users.c.last_seen_at < cutoff))
-        .values(last_seen_at=now, updated_at=users.c.updated_at)
+    is not a change of the user). Noting a visit must not hold up a request: on PostgreSQL a row
+    another transaction has locked (a user being edited, an import batch) is skipped (SKIP LOCKED:
+    the next request notes it); on SQLite it waits at most a second for the write lock instead of
+    the usual 30, then fails (the caller logs it)."""
+    row = users.alias("seen")  # not correlated with the UPDATE's own table
+    free = (
+        select(row.c.id)
+        .where(row.c.id == user_id, row.c.org_id == org_id,
+               or_(row.c.last_seen_at.is_(None), row.c.last_seen_at < cutoff))
+        .with_for_update(skip_locked=True, key_share=True)
     )
+    q = update(users).where(users.c.id.in_(free)).values(last_seen_at=now, updated_at=users.c.updated_at)
     async with engine.connect() as conn:
         usual = None
         if conn.dialect.name == "sqlite":
