@@ -23,12 +23,13 @@ from app.persistence.tables.user_groups import user_groups
 from app.persistence.tables.users import users
 from app.schema.runtime.base import to_global_id, uuid_of
 from tests.conftest import Env, OrgFixture, token_for
+from tests.test_bulk_import import created_ok, csv_file, person, run_job
 from tests.test_certificates import REVOKE, issued_org_certificate, payload
 from tests.test_powers_of_attorney import CREATE as CREATE_POA
 from tests.test_powers_of_attorney import REVOKE as REVOKE_POA
 from tests.test_powers_of_attorney import give
 from tests.test_user_groups import ADD_USERS, REMOVE_USER, active_user, create_group, ok
-from tests.test_users_lifecycle import create_ok
+from tests.test_users_lifecycle import create_ok as create_user_ok
 
 LONG_AGO = dt.datetime(2020, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
@@ -85,7 +86,7 @@ async def user_times(env: Env, org: OrgFixture, user_id: uuid.UUID | str) -> dic
 
 
 async def test_a_new_user_is_updated_when_created_and_updateuser_moves_it_on(env: Env, org: OrgFixture) -> None:
-    created = (await create_ok(env, org))["user"]
+    created = (await create_user_ok(env, org))["user"]
     user_id = uuid.UUID(created["uuid"])
     fresh = await user_times(env, org, user_id)
     # The same transaction (the activation code is stored right after the row): createdAt-ish.
@@ -242,7 +243,7 @@ async def test_last_seen_is_set_by_a_request_at_most_every_five_minutes_and_is_n
 async def test_a_mutation_sets_last_seen_as_well(env: Env, org: OrgFixture) -> None:
     ua_id = org.people[Role.USER_ADMINISTRATOR]
     await age(env, users, ua_id, last_seen_at=None)
-    created = await create_ok(env, org)  # a write request of the user administrator
+    created = await create_user_ok(env, org)  # a write request of the user administrator
     assert created["user"]["uuid"]
     assert await stored(env, users, ua_id, "last_seen_at") is not None
 
@@ -287,3 +288,21 @@ async def test_a_busy_user_row_neither_holds_up_nor_fails_the_request(
     assert await stored(env, users, user_id, "last_seen_at") is None
     ok(await env.gql(VIEWER, token=token))
     assert await stored(env, users, user_id, "last_seen_at") is not None
+
+
+async def test_an_import_update_moves_the_changed_users_updated_at_only(env: Env, org: OrgFixture) -> None:
+    by_email = await created_ok(env, org, [person(i) for i in range(3)])
+    people = [by_email[f"ase{i}@example.dk"] for i in range(3)]
+    for p in people:
+        fresh = await user_times(env, org, p["uuid"])
+        assert dt.timedelta(0) <= moment(fresh["updatedAt"]) - moment(fresh["createdAt"]) < dt.timedelta(seconds=2)
+        await age(env, users, p["uuid"])
+    updates = [
+        {"Bruger-UUID": people[0]["uuid"], "E-mail": "ase0@example.dk", "Reference": "NY"},
+        {"Bruger-UUID": people[1]["uuid"], "E-mail": "ase1@example.dk", "Rettigheder": "SKAT.MOMS"},
+        {"Bruger-UUID": people[2]["uuid"], "E-mail": "ase2@example.dk"},
+    ]
+    job = await run_job(env, org, csv_file(updates), "UPDATE")
+    assert (job["status"], job["result"]["updated"], job["result"]["unchanged"]) == ("SUCCEEDED", 2, 1), job
+    times = [moment((await user_times(env, org, p["uuid"]))["updatedAt"]) for p in people]
+    assert times[0] > LONG_AGO and times[1] > LONG_AGO and times[2] == LONG_AGO, times
