@@ -61,6 +61,7 @@ MUTATIONS = {
     "removeExternalUserFromGroup": _m("removeExternalUserFromGroup", "", "groupId: $id, externalUserId: $id"),
     "removeOwnUserFromExternalGroup": _m("removeOwnUserFromExternalGroup", "", "membershipId: $id"),
     "revokePowerOfAttorney": _m("revokePowerOfAttorney", "", "powerOfAttorneyId: $id"),
+    "deleteWebhookEndpoint": _m("deleteWebhookEndpoint", "", "webhookEndpointId: $id"),
     "markNotificationsRead": _m("markNotificationsRead", "", "ids: [$id]", "marked userErrors { code }"),
     "orderUserCertificate": _m("orderUserCertificate", "", "userId: $id"),
     "orderOrganisationCertificate": _m("orderOrganisationCertificate", "", "profileId: $id"),

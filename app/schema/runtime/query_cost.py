@@ -56,6 +56,13 @@ LIST_BOUNDS: dict[str, int] = {
     "SendUsersForActivationPayload.sent": MAX_PAGE,
     "SendUsersForActivationPayload.codes": MAX_PAGE,
     "SendUsersForActivationPayload.needsIndividualSending": MAX_PAGE,
+    # reporting: one bucket per value of an enum (a few), or per P-unit (as Organisation.pUnits)
+    "UserStats.byStatus": 10,
+    "UserStats.byIdentification": 10,
+    "UserStats.byAuthenticator": 10,
+    "UserStats.byOrganisationUnit": 50,
+    "CertificateStats.byKind": 10,
+    "CertificateStats.byStatus": 10,
 }
 USER_ERRORS_BOUND = 20  # every payload's userErrors: one per bad input field at most
 
