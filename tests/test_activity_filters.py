@@ -145,10 +145,8 @@ async def test_migration_0009_finds_the_subjects_of_entries_written_before_it(en
 
     from sqlalchemy import select, text
 
-    from app.domain.common.organisation import OrganisationSettings, PUnit, SeNumber
     from app.persistence.db import make_engine
     from app.persistence.migrate import upgrade
-    from app.persistence.organisations import create_organisation
     from app.persistence.tables.activity import activities as A
     from tests.conftest import _postgres_database
 
@@ -163,9 +161,10 @@ async def test_migration_0009_finds_the_subjects_of_entries_written_before_it(en
         await upgrade(engine, "0008")
         now = dt.datetime.now(dt.UTC)
         async with engine.begin() as conn:
-            org_id = await create_organisation(conn, cvr="12345674", name="Før ApS", p_units=[PUnit("1000000001", "U")],
-                                               se_numbers=[SeNumber("12345674", "Før")],
-                                               settings=OrganisationSettings(), now=now)
+            # Plain SQL: the application's writers follow the newest tables (0010 adds columns they set).
+            org_id = (await conn.execute(text("INSERT INTO organisations (cvr, name, is_public, created_at)"
+                                              " VALUES ('12345674', 'Før ApS', :public, :at) RETURNING id"),
+                                         {"public": False, "at": now})).scalar_one()
             for type_, details in (("CERTIFICATE_REVOKED", {"certificateId": str(cert), "reason": "KEY_LOST"}),
                                    ("POWER_OF_ATTORNEY_CREATED", {"id": str(poa)}),
                                    ("GROUP_UPDATED", {"id": str(poa)}),
