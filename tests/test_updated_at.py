@@ -306,3 +306,60 @@ async def test_an_import_update_moves_the_changed_users_updated_at_only(env: Env
     assert (job["status"], job["result"]["updated"], job["result"]["unchanged"]) == ("SUCCEEDED", 2, 1), job
     times = [moment((await user_times(env, org, p["uuid"]))["updatedAt"]) for p in people]
     assert times[0] > LONG_AGO and times[1] > LONG_AGO and times[2] == LONG_AGO, times
+
+
+async def test_migration_0010_backfills_updated_at_from_the_rows_own_times(env: Env, tmp_path: Any) -> None:
+    import contextlib
+
+    from sqlalchemy import bindparam, text
+
+    from app.persistence.base import UUID, UTCDateTime
+    from app.persistence.db import make_engine
+    from app.persistence.migrate import upgrade
+    from tests.conftest import _postgres_database
+
+    created, activated, revoked = (dt.datetime(2024, 1, d, 12, tzinfo=dt.UTC) for d in (1, 2, 3))
+    user_id, group_id, cert_id, poa_id = (uuid.uuid4() for _ in range(4))
+    types = {"created": UTCDateTime(), "activated": UTCDateTime(), "revoked": UTCDateTime(), "id": UUID}
+
+    def sql(statement: str, *names: str) -> Any:
+        return text(statement).bindparams(*(bindparam(n, type_=types[n]) for n in names))
+
+    async with contextlib.AsyncExitStack() as stack:
+        if env.backend == "sqlite":
+            url = f"sqlite+aiosqlite:///{tmp_path / 'before-0010.db'}"
+        else:
+            url = await stack.enter_async_context(_postgres_database())
+        engine = make_engine(url)
+        stack.push_async_callback(engine.dispose)
+        await upgrade(engine, "0009")
+        async with engine.begin() as conn:
+            org_id = (await conn.execute(sql("INSERT INTO organisations (cvr, name, created_at)"
+                                             " VALUES ('12345674', 'Før ApS', :created) RETURNING id", "created"),
+                                         {"created": created})).scalar_one()
+            values = {"org": org_id, "created": created, "activated": activated, "revoked": revoked}
+            await conn.execute(sql(
+                "INSERT INTO users (id, org_id, first_name, last_name, email, email_lower, identification, status,"
+                " created_at, activated_at) VALUES (:id, :org, 'A', 'B', 'a@example.dk', 'a@example.dk', 'CPR',"
+                " 'ACTIVE', :created, :activated)", "id", "created", "activated"), {**values, "id": user_id})
+            await conn.execute(sql(
+                "INSERT INTO user_groups (id, org_id, kind, name, name_lower, created_at)"
+                " VALUES (:id, :org, 'CUSTOM', 'G', 'g', :created)", "id", "created"), {**values, "id": group_id})
+            await conn.execute(sql(
+                "INSERT INTO certificates (id, org_id, kind, type, status, purposes, name, name_lower, ordered_at,"
+                " revoked_at) VALUES (:id, :org, 'ORGANISATION', 'STANDARD', 'REVOKED', 'SEAL', 'C', 'c', :created,"
+                " :revoked)", "id", "created", "revoked"), {**values, "id": cert_id})
+            await conn.execute(sql(
+                "INSERT INTO powers_of_attorney (id, granting_org_id, receiving_cvr, name, created_at, revoked_at)"
+                " VALUES (:id, :org, '87654321', 'P', :created, :revoked)", "id", "created", "revoked"),
+                {**values, "id": poa_id})
+        await upgrade(engine, "0010")
+        async with engine.connect() as conn:
+            found = {
+                table.name: (await conn.execute(select(table.c.updated_at).where(table.c.id == row))).scalar_one()
+                for table, row in ((users, user_id), (user_groups, group_id), (certificates, cert_id),
+                                   (powers_of_attorney, poa_id))
+            }
+            seen = (await conn.execute(select(users.c.last_seen_at).where(users.c.id == user_id))).scalar_one()
+    assert found == {"users": activated, "user_groups": created, "certificates": revoked, "powers_of_attorney": revoked}
+    assert seen is None
