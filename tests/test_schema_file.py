@@ -36,4 +36,4 @@ def test_the_role_matrix_document_matches_the_policy_table() -> None:
     ).stdout
     assert rendered == (ROOT / "docs" / "roles.md").read_text(), "docs/roles.md is stale: run `make schema`"
     assert "| `updateBilling` | UPDATE_BILLING | ✓ | — | — | — |" in rendered
-    assert "| `billing` | VIEW_BILLING | ✓ | ✓ | — | — |" in rendered
+    assert "| `billing` | VIEW_BILLING | ✓ | ✓ | ✓ | — |" in rendered
