@@ -756,12 +756,10 @@ FIRST_LOAD = """() => {
 }"""
 
 
-async def test_console_figures_on_the_benchmark_data() -> None:
+async def _console_figures_on_the_benchmark_data() -> None:
     """`CONSOLE_FIGURES=1` (after `.venv/bin/python -m bench.data --db sqlite`, or CONSOLE_FIGURES_DB=<url>):
     the first load's size and the time from navigation to the users list, cold cache, as a user
     administrator of bench/'s organisation. Prints them; asserts only that the list arrived."""
-    if not os.environ.get("CONSOLE_FIGURES"):
-        pytest.skip("figures only on request: CONSOLE_FIGURES=1 (needs bench/'s data set)")
     if (reason := _missing()) is not None:
         pytest.skip(reason)
     import statistics
@@ -803,3 +801,9 @@ async def test_console_figures_on_the_benchmark_data() -> None:
           f" min {min(times):.0f}, max {max(times):.0f} (runs 2-{FIGURES_RUNS}, cold browser cache)")
     assert all("Viser 1–20 af" in text for _, _, text in runs)
 
+
+
+# A measurement, not a check (speed belongs to bench/): collected only when asked for, so the normal
+# run neither runs nor skips it.
+if os.environ.get("CONSOLE_FIGURES"):
+    test_console_figures_on_the_benchmark_data = _console_figures_on_the_benchmark_data
