@@ -25,9 +25,8 @@ from app.domain.common.organisation import Authenticator
 from app.domain.common.policy import Action
 from app.domain.users.model import Identification, UserFilter, UserStatus
 from app.entrypoints.http.exports import authorise, error
-from app.persistence import rights as rights_sql
 from app.persistence.users.export import ExportedUser, export_page
-from app.schema.users.queries import UserFilterInput, _user_filter
+from app.schema.users.queries import UserFilterInput, known_rights, user_filter_of
 
 PAGE = 1000
 
@@ -57,7 +56,7 @@ def user_filter_from_query(params: dict[str, str], known_rights: frozenset[str])
     if unknown:
         raise ValueError(f"Unknown parameter `{unknown[0]}`")
     try:
-        return _user_filter(UserFilterInput(
+        return user_filter_of(UserFilterInput(
             search=params.get("search") or None, status=_enum(UserStatus, params.get("status"), "status"),
             p_number=params.get("pNumber") or None, se_number=params.get("seNumber") or None,
             identification=_enum(Identification, params.get("identification"), "identification"),
@@ -91,13 +90,11 @@ def user_export_routes(services: Services) -> list[Route]:
         actor = await authorise(services, request, Action.VIEW_USERS)
         if isinstance(actor, JSONResponse):
             return actor
-        known: frozenset[str] = frozenset()
-        if request.query_params.get("right"):  # checked against the catalogue, as the field does
-            reader = services.reader(actor.org_id)
-            try:
-                known = frozenset(r.code for r in await reader.run_shared(rights_sql.all_rights))
-            finally:
-                await reader.close()
+        reader = services.reader(actor.org_id)
+        try:  # a `right` is checked against the catalogue, as the field does
+            known = await known_rights(reader, request.query_params.get("right") or None)
+        finally:
+            await reader.close()
         try:
             f = user_filter_from_query(dict(request.query_params), known)
         except ValueError as exc:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.domain.users.model import User, UserFilter
 from app.persistence.tables.users import users
 from app.persistence.user_groups.reads import groups_by_user
-from app.persistence.users.reads import _filtered, authenticators_by_user, rights_by_user
+from app.persistence.users.reads import authenticators_by_user, filtered, rights_by_user
 from app.persistence.users.rows import USER_COLUMNS, user_from_row
 
 
@@ -29,7 +29,7 @@ class ExportedUser:
 async def export_page(
     conn: AsyncConnection, org_id: int, f: UserFilter, after: uuid.UUID | None, limit: int
 ) -> list[ExportedUser]:
-    q = _filtered(select(*USER_COLUMNS), org_id, f)
+    q = filtered(select(*USER_COLUMNS), org_id, f)
     if after is not None:
         q = q.where(users.c.id > after)
     page = [user_from_row(r) for r in await conn.execute(q.order_by(users.c.id).limit(limit))]

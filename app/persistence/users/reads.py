@@ -77,7 +77,8 @@ async def roles_by_user(conn: AsyncConnection, org_id: int, ids: Sequence[uuid.U
 _ALL = UserFilter()
 
 
-def _filtered(q: Select[Any], org_id: Any, f: UserFilter) -> Select[Any]:
+def filtered(q: Select[Any], org_id: Any, f: UserFilter) -> Select[Any]:
+    """`q` narrowed to the organisation and `f`: the one WHERE of the users list, its count and the export."""
     q = q.where(users.c.org_id == org_id)
     if f.status is not None:
         q = q.where(users.c.status == f.status.value)
@@ -160,7 +161,7 @@ _ORDER = {
 
 def _list_statement(_dialect: str, order: UserOrder, f: UserFilter = _ALL) -> Any:
     cols = [*_ORDER[order.field], users.c.id]
-    q = _filtered(select(*USER_COLUMNS), bindparam("org"), f).order_by(*(c.desc() if order.descending else c for c in cols))
+    q = filtered(select(*USER_COLUMNS), bindparam("org"), f).order_by(*(c.desc() if order.descending else c for c in cols))
     return q.offset(bindparam("offset")).limit(bindparam("limit"))
 
 
@@ -177,7 +178,7 @@ async def list_users(
 
 
 async def count_users(conn: AsyncConnection, org_id: int, f: UserFilter) -> int:
-    q = _filtered(select(func.count()).select_from(users), org_id, f)
+    q = filtered(select(func.count()).select_from(users), org_id, f)
     return int((await conn.execute(q)).scalar_one())
 
 

@@ -17,6 +17,7 @@ from app.domain.users import anonymity
 from app.domain.users.model import AnonymityRequest as DomainRequest
 from app.domain.users.model import UserFilter, UserOrder
 from app.persistence import rights as rights_sql
+from app.persistence.read_session import ReadSession
 from app.persistence.users import reads as users_sql
 from app.schema.runtime.base import Node, bad_input, requires, to_global_id, uuid_of
 from app.schema.runtime.context import Context
@@ -54,7 +55,8 @@ class UserOrderInput:
     direction: OrderDirection = OrderDirection.ASC
 
 
-def _user_filter(f: UserFilterInput | None, known_rights: frozenset[str] = frozenset()) -> UserFilter:
+def user_filter_of(f: UserFilterInput | None, known_rights: frozenset[str] = frozenset()) -> UserFilter:
+    """The domain's filter from the input (BAD_USER_INPUT naming the field); `known_rights`: the catalogue."""
     if f is None:
         return UserFilter()
     try:
@@ -80,14 +82,18 @@ def _user_filter(f: UserFilterInput | None, known_rights: frozenset[str] = froze
     )
 
 
+async def known_rights(reader: ReadSession, right: str | None) -> frozenset[str]:
+    """The catalogue's codes when a `right` is filtered by (one read, only then: a misspelt right is an
+    error, not an empty list); else nothing to read."""
+    if right is None:
+        return frozenset()
+    return frozenset(r.code for r in await reader.run_shared(rights_sql.all_rights))
+
+
 async def user_filter(info: Info, f: UserFilterInput | None) -> UserFilter:
-    """The filter of `users` (and the users export): a `right` is checked against the catalogue
-    (one read, only when a right is asked for: a misspelt right is an error, not an empty list)."""
-    known: frozenset[str] = frozenset()
-    if f is not None and f.right is not None:
-        ctx: Context = info.context
-        known = frozenset(r.code for r in await ctx.reader.run_shared(rights_sql.all_rights))
-    return _user_filter(f, known)
+    """The filter of `users`, a `right` checked against the catalogue."""
+    ctx: Context = info.context
+    return user_filter_of(f, await known_rights(ctx.reader, f.right if f is not None else None))
 
 
 @strawberry.type(name="AnonymityRequest")
