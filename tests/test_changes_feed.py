@@ -114,7 +114,8 @@ async def test_user_administrators_read_the_feed_and_others_are_refused(env: Env
 
 async def test_a_malformed_cursor_is_bad_input_and_an_old_one_is_expired(env: Env, org: OrgFixture) -> None:
     for bad in ("nonsense", str(to_global_id("Change", "1.x.3")), str(to_global_id("User", "1.2.3")),
-                str(to_global_id("Change", f"1.{2**64}.3"))):
+                str(to_global_id("Change", f"1.{2**64}.3")),
+                str(to_global_id("Change", f"1.1.{10**12}")), str(to_global_id("Change", f"1.1.{10**18}"))):
         body = await changes(env, org, after=bad, first=5)
         assert body["data"] is None and body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", (bad, body)
     old = int((dt.datetime.now(dt.UTC) - dt.timedelta(days=env.settings.change_feed_retention_days + 1)).timestamp())
@@ -200,6 +201,34 @@ async def test_changes_older_than_the_retention_are_pruned_and_newer_ones_kept(e
     raws = [_raw(c["entityId"]) for c in await all_changes(env, org)]
     assert not any("old-" in r for r in raws), raws
     assert any("kept-" in r for r in raws), raws
+
+
+async def test_pruning_commits_slice_by_slice_until_nothing_is_left(
+    env: Env, org: OrgFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import insert
+
+    from app.entrypoints.workers import webhooks as worker
+    from app.persistence.changes import prune_changes
+    from app.persistence.tables.webhooks import change_log
+
+    now = dt.datetime.now(dt.UTC)
+    old = now - dt.timedelta(days=env.settings.change_feed_retention_days, hours=2)
+    async with env.engine.begin() as conn:
+        await conn.execute(insert(change_log), [
+            {"org_id": org.org_id, "txid": 0, "occurred_at": old, "event_type": "user.updated", "entity_type": "User",
+             "entity_id": f"slice-{i}", "kind": "UPDATED"} for i in range(3)])
+    slices: list[int] = []
+
+    async def one_at_a_time(conn: Any, older_than: dt.datetime) -> int:
+        slices.append(await prune_changes(conn, older_than, slice_size=1))
+        return slices[-1]
+
+    monkeypatch.setattr(worker, "prune_changes", one_at_a_time)
+    assert await worker.prune(env.services, now) >= 3
+    assert slices[-1] == 0 and len(slices) >= 4  # one transaction per slice, the last finds nothing
+    assert await env.count_rows(change_log, change_log.c.occurred_at < now - dt.timedelta(
+        days=env.settings.change_feed_retention_days)) == 0
 
 
 def _raw(global_id: str) -> str:

@@ -120,15 +120,12 @@ async def list_changes(
             for r in rows]
 
 
-async def prune_changes(conn: AsyncConnection, older_than: dt.datetime) -> int:
-    """Retention: changes (and their deliveries, by the foreign key) older than `older_than`."""
-    done = 0
-    while True:  # in slices, so a large backlog never holds one long lock
-        ids = select(change_log.c.id).where(change_log.c.occurred_at < older_than).limit(5000).scalar_subquery()
-        result = await conn.execute(delete(webhook_deliveries).where(webhook_deliveries.c.change_id.in_(ids)))
-        result = await conn.execute(delete(change_log).where(change_log.c.id.in_(ids)))
-        done += result.rowcount or 0
-        if not result.rowcount:
-            return done
+async def prune_changes(conn: AsyncConnection, older_than: dt.datetime, slice_size: int = 5000) -> int:
+    """Retention, one slice: up to `slice_size` changes older than `older_than` and their deliveries.
+    The caller commits each slice on its own, so a large backlog never holds one long lock."""
+    ids = select(change_log.c.id).where(change_log.c.occurred_at < older_than).limit(slice_size).scalar_subquery()
+    await conn.execute(delete(webhook_deliveries).where(webhook_deliveries.c.change_id.in_(ids)))
+    result = await conn.execute(delete(change_log).where(change_log.c.id.in_(ids)))
+    return result.rowcount or 0
 
 

@@ -69,6 +69,7 @@ class ChangeConnection:
 # told from a valid one without keeping what was pruned.
 
 _MAX = 2**63 - 1
+_LAST_SECOND = 253402300799  # 9999-12-31T23:59:59Z: a cursor's time must be one a datetime can hold
 
 
 def encode_change_cursor(row: changes_sql.ChangeRow) -> str:
@@ -81,7 +82,7 @@ def decode_change_cursor(cursor: str) -> tuple[int, int, int]:
     if len(parts) != 3 or not all(p.isascii() and p.isdigit() and len(p) <= 19 for p in parts):
         raise bad_input("Invalid cursor", "after")
     txid, id_, at = (int(p) for p in parts)
-    if max(txid, id_, at) > _MAX:
+    if max(txid, id_) > _MAX or at > _LAST_SECOND:
         raise bad_input("Invalid cursor", "after")
     return txid, id_, at
 

@@ -85,8 +85,15 @@ async def deliver_due(services: Services, client: httpx.AsyncClient, limit: int 
 
 
 async def prune(services: Services, now: dt.datetime) -> int:
-    async with write_transaction(services.engine) as conn:
-        return await prune_changes(conn, now - dt.timedelta(days=services.settings.change_feed_retention_days))
+    """Changes past retention, a transaction per slice (SQLite's writer lock is held per slice only)."""
+    older_than = now - dt.timedelta(days=services.settings.change_feed_retention_days)
+    done = 0
+    while True:
+        async with write_transaction(services.engine) as conn:
+            pruned = await prune_changes(conn, older_than)
+        done += pruned
+        if not pruned:
+            return done
 
 
 async def run(services: Services) -> None:
