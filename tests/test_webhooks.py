@@ -278,7 +278,8 @@ async def test_repeated_failure_disables_the_endpoint_and_tells_the_administrato
     env = private_allowed
     monkeypatch.setattr(env.services, "settings", dataclasses.replace(
         env.services.settings, webhook_max_attempts=2, webhook_disable_after_failures=3))
-    await register(env, org, receiver)
+    secret_path = "/hooks?token=receiver-secret-123"  # receivers often put their token in the URL
+    await register(env, org, receiver, url=receiver.url + secret_path.removeprefix("/hooks"))
     receiver.always_fail = True
     await new_user(env, org)
     await new_user(env, org)
@@ -302,6 +303,9 @@ async def test_repeated_failure_disables_the_endpoint_and_tells_the_administrato
     kinds = [n["node"]["kind"] for n in notes["data"]["notifications"]["edges"]]
     mails = [m for m in env.mail.messages if "webhook endpoint" in str(m["Subject"]).lower()]
     assert "WEBHOOK_ENDPOINT_DISABLED" in kinds or mails
+    told = [n["node"]["body"] for n in notes["data"]["notifications"]["edges"]] + [str(m) for m in mails]
+    assert told and not any("receiver-secret-123" in t or "?token=" in t for t in told)  # host and description only
+    assert any("127.0.0.1 (sync)" in t for t in told), told
     receiver.always_fail = False
     await new_user(env, org)
     await asyncio.sleep(0.2)
@@ -376,6 +380,11 @@ async def test_bad_event_types_and_descriptions_are_user_errors(private_allowed:
                                             "description": "two\nlines"}}, token=oa(env, org))
     errors = [(e["field"], e["code"]) for e in body["data"]["createWebhookEndpoint"]["userErrors"]]
     assert errors == [(["eventTypes"], "REQUIRED"), (["description"], "INVALID_CHARACTERS")]
+    for hostile in ("line\u2028separator", "csi\x9b[31m"):  # not only C0: what the domain's rule refuses
+        body = await env.gql(CREATE, {"input": {"url": "http://127.0.0.1:9/x", "eventTypes": ["USER_CREATED"],
+                                                "description": hostile}}, token=oa(env, org))
+        errors = [(e["field"], e["code"]) for e in body["data"]["createWebhookEndpoint"]["userErrors"]]
+        assert errors == [(["description"], "INVALID_CHARACTERS")], (hostile, body)
     unknown = await env.gql(CREATE, {"input": {"url": "http://127.0.0.1:9/x", "eventTypes": ["USER_EXPLODED"]}},
                             token=oa(env, org))
     assert unknown["errors"][0]["extensions"]["code"] in ("BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED")

@@ -9,13 +9,15 @@ import enum
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from app.domain.common import identifiers as ids
 from app.domain.common.errors import DomainError, ValidationFailed
 from app.domain.common.organisation import Organisation, OrganisationSettings
-from app.domain.common.ports import UnitOfWork
+
+if TYPE_CHECKING:  # for the annotation only: validation is a leaf every area imports, ports imports every area
+    from app.domain.common.ports import UnitOfWork
 
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 RIGHT_CODE = re.compile(r"^[A-Z0-9][A-Z0-9_.\-]{0,63}$")

@@ -7,6 +7,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from app.domain.common.errors import DomainError, NotFound, ValidationFailed
 from app.domain.common.ports import UnitOfWork
@@ -102,10 +103,16 @@ async def record_failed_attempt(
         return False
     await notify_role(
         uow, Role.ORGANISATION_ADMINISTRATOR, ENDPOINT_DISABLED, "A webhook endpoint was disabled",
-        f"The webhook endpoint {endpoint.url} failed {failures} times in a row and was disabled at "
+        # named by host and description: an endpoint's path or query often carries the receiver's token
+        f"The webhook endpoint at {_where(endpoint)} failed {failures} times in a row and was disabled at "
         f"{_moment(now)}. No further events are sent to it; delete it and register it again once it answers.",
     )
     return True
+
+
+def _where(endpoint: WebhookEndpoint) -> str:
+    host = urlsplit(endpoint.url).hostname or "?"
+    return f"{host} ({endpoint.description})" if endpoint.description else host
 
 
 def _moment(at: dt.datetime) -> str:

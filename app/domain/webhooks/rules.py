@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from app.domain.common.errors import DomainError
+from app.domain.common.validation import has_control_characters
 
 MAX_URL_LENGTH = 2000
 MAX_DESCRIPTION_LENGTH = 200
@@ -77,7 +78,7 @@ def parse_destination(url: str, *, allow_private: bool) -> Destination:
     tests), a host, no credentials or fragment. An IP literal is checked here; a name is resolved
     and checked by the sender, at registration and at every delivery."""
     field = ["url"]
-    if len(url) > MAX_URL_LENGTH or any(ord(c) <= 32 or ord(c) == 127 for c in url):
+    if len(url) > MAX_URL_LENGTH or " " in url or has_control_characters(url):
         raise DomainError("INVALID_URL", "The URL is too long or holds spaces or control characters", field)
     try:
         parts = urlsplit(url)
@@ -106,6 +107,6 @@ def check_description(description: str | None) -> str:
     text = (description or "").strip()
     if len(text) > MAX_DESCRIPTION_LENGTH:
         raise DomainError("TOO_LONG", f"At most {MAX_DESCRIPTION_LENGTH} characters", ["description"])
-    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+    if has_control_characters(text):
         raise DomainError("INVALID_CHARACTERS", "One line without control characters", ["description"])
     return text
