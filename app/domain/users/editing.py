@@ -3,6 +3,7 @@ own notification channel."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -16,18 +17,19 @@ from app.domain.users.lifecycle import get_editable_user, get_live_user
 from app.domain.users.model import NotificationChannel, User
 from app.domain.users.rules import E, UserChanges, apply_user_changes, parse_authenticators
 
-# What a rights administrator may change with updateUser (UPDATE_USER_RIGHTS); the rest needs UPDATE_USER.
+# What a rights administrator may change with updateUser (UPDATE_USER_RIGHTS); every other field of
+# UserChanges — also one added later — needs UPDATE_USER.
 RIGHTS_ONLY = frozenset({"rights"})
-_INPUT_NAMES = {
-    "email": "email", "phone": "phone", "reference": "reference", "first_name": "firstName",
-    "last_name": "lastName", "p_number": "pNumber", "se_number": "seNumber", "private_mitid": "privateMitid",
-    "rights": "rights", "can_sign": "canSign", "can_create_seal": "canCreateSeal",
-}
 
 
 def given_fields(changes: UserChanges) -> list[str]:
-    """The API names of the fields a change gives (not None), in input order."""
-    return [api for name, api in _INPUT_NAMES.items() if getattr(changes, name) is not None]
+    """The API names (camelCase) of the fields a change gives (not None), in declaration order."""
+    return [_api_name(f.name) for f in dataclasses.fields(changes) if getattr(changes, f.name) is not None]
+
+
+def _api_name(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
 
 
 async def update_user(uow: UnitOfWork, user_id: uuid.UUID, changes: UserChanges) -> User:
