@@ -35,7 +35,7 @@ from app.persistence.tables.outbox import outbox
 from app.persistence.tables.users import users
 from app.schema.runtime.base import to_global_id
 from tests.conftest import Env, token_for
-from tests.factories import OrgFixture, make_org, valid_cvr
+from tests.factories import OrgFixture, fresh_cvr, make_org
 
 REQUEST = """mutation($input: RequestUserAccountInput!) {
   requestUserAccount(input: $input) { accepted userErrors { field code message } } }"""
@@ -250,9 +250,9 @@ async def test_a_rejected_request_mails_the_requester_the_reason(env: Env, open_
 async def test_the_form_answers_the_same_for_an_unknown_cvr_a_closed_organisation_and_a_stored_request(
     env: Env, org: OrgFixture, open_org: OrgFixture, client: Client
 ) -> None:
-    unknown_cvr = valid_cvr()
+    unknown_cvr = fresh_cvr()
     while unknown_cvr in (org.cvr, open_org.cvr):
-        unknown_cvr = valid_cvr()
+        unknown_cvr = fresh_cvr()
     answers = []
     emails = {"unknown": _email(), "closed": _email(), "stored": _email()}
     for case, cvr in (("unknown", unknown_cvr), ("closed", org.cvr), ("stored", open_org.cvr)):
@@ -382,7 +382,7 @@ async def test_the_form_is_rate_limited_per_client_address_and_per_email_address
     email = _email()
     codes = []
     for _ in range(per_email + 1):
-        response = await client.post(REQUEST, {"input": _form(valid_cvr(), email)})
+        response = await client.post(REQUEST, {"input": _form(fresh_cvr(), email)})
         codes.append(response.status_code)
     assert codes[:per_email] == [200] * per_email and codes[-1] == 429
     limited = response.json()
@@ -396,7 +396,7 @@ async def test_the_form_is_rate_limited_per_client_address_and_per_email_address
         assert response.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
         # One address runs out after its budget, whatever the e-mail addresses (sent at once: the
         # budget refills while answers wait for their floor).
-        responses = await asyncio.gather(*(other.post(REQUEST, {"input": _form(valid_cvr(), _email())})
+        responses = await asyncio.gather(*(other.post(REQUEST, {"input": _form(fresh_cvr(), _email())})
                                            for _ in range(per_ip + 1)))
         statuses = sorted(r.status_code for r in responses)
         assert statuses[0] == 200 and statuses[-1] == 429, statuses
@@ -519,7 +519,7 @@ def test_the_form_is_validated_as_a_whole() -> None:
         (["cvr"], "INVALID_CVR"), (["firstName"], "REQUIRED"), (["lastName"], "TOO_LONG"),
         (["email"], "INVALID_EMAIL"), (["message"], "INVALID_CHARACTERS"),
     ]
-    cvr = valid_cvr()
+    cvr = fresh_cvr()
     valid = validate_request(RequestForm(cvr=f" {cvr} ", first_name=" Mette ", last_name="Jensen",
                                          email=" Mette@Example.com ", message="  \r\n  "))
     assert (valid.cvr, valid.first_name, valid.message) == (cvr, "Mette", None)

@@ -21,7 +21,7 @@ from app.adapters.jwt import AuthError, TokenVerifier, sign_token
 from app.config import Settings
 from app.domain.common.principal import Role
 from tests.conftest import Env, token_for
-from tests.factories import OrgFixture, valid_cvr
+from tests.factories import OrgFixture, fresh_cvr
 
 SETTINGS = Settings.from_env({})
 USER_ID = uuid.uuid4()
@@ -366,7 +366,7 @@ async def test_refused_tokens_are_unauthenticated_over_http(env: Env, org: OrgFi
 
 
 async def test_a_token_of_an_unknown_organisation_is_unauthenticated(env: Env, org: OrgFixture) -> None:
-    while (cvr := valid_cvr()) == org.cvr:
+    while (cvr := fresh_cvr()) == org.cvr:
         pass
     token = sign_token(env.settings, org.people[Role.USER_ADMINISTRATOR], cvr, [Role.USER_ADMINISTRATOR])
     await _unauthenticated(env, {"Authorization": f"Bearer {token}"})

@@ -17,7 +17,7 @@ from app.persistence.tables.users import anonymity_requests, users
 from app.schema import schema
 from app.schema.runtime.base import required_action, to_global_id
 from tests.conftest import Env, token_for
-from tests.factories import OrgFixture, valid_cvr
+from tests.factories import OrgFixture, fresh_cvr
 
 # Root fields anyone may call without being gated by `requires(...)`.
 PUBLIC_FIELDS = {"activateUser", "requestUserAccount", "confirmUserAccountRequest"}
@@ -177,7 +177,7 @@ def _operations(org: OrgFixture, role: Role) -> dict[str, tuple[str, dict[str, A
         "requestUserAccount": (
             """mutation($input: RequestUserAccountInput!) { requestUserAccount(input: $input) {
                 accepted userErrors { field code } } }""",
-            {"input": {"cvr": valid_cvr(), "firstName": "Mia", "lastName": "Matrix",
+            {"input": {"cvr": fresh_cvr(), "firstName": "Mia", "lastName": "Matrix",
                        "email": f"matrix.{uuid.uuid4().hex[:8]}@example.dk"}},
             _accepted,
         ),

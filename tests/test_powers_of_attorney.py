@@ -11,7 +11,7 @@ import pytest
 from app.domain.common.principal import Role
 from app.persistence.tables.powers_of_attorney import powers_of_attorney
 from tests.conftest import Env, token_for
-from tests.factories import OrgFixture, valid_cvr
+from tests.factories import OrgFixture, fresh_cvr
 
 CREATE = """
 mutation($input: CreatePowerOfAttorneyInput!) {
@@ -149,7 +149,7 @@ async def test_a_power_of_attorney_to_an_organisation_not_on_this_gateway_tells_
     env: Env, org: OrgFixture
 ) -> None:
     oa = token_for(env, org, Role.ORGANISATION_ADMINISTRATOR)
-    body = {"input": {"receivingCvr": valid_cvr(), "name": "Løn", "rights": ["SKAT.REFUSION"]}}  # nobody here
+    body = {"input": {"receivingCvr": fresh_cvr(), "name": "Løn", "rights": ["SKAT.REFUSION"]}}  # nobody here
     created = ok(await env.gql(CREATE, body, token=oa))["createPowerOfAttorney"]
     assert created["userErrors"] == [], created
     assert ok(await env.gql(NOTIFIED, token=oa))["notifications"]["edges"] == []
