@@ -30,6 +30,16 @@ MAX_OID_ARC = 2**28
 _OID = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))+")
 
 
+COMPILED_MODES = ("on", "off", "verify")
+
+
+def _compiled_mode(value: str | None) -> str:
+    mode = (value or "on").strip().lower()
+    if mode not in COMPILED_MODES:
+        raise ValueError(f"COMPILED_OPERATIONS must be one of {', '.join(COMPILED_MODES)}, not {value!r}")
+    return mode
+
+
 def _bool(value: str | None, default: bool) -> bool:
     if value is None or value == "":
         return default
@@ -85,6 +95,9 @@ class Settings:
     cost_budget_per_minute: int = 100_000
     anonymous_cost_budget_per_minute: int = 100_000
     introspection: bool = True
+    # Compiled operations (issue 18): "on" runs a query the plan cache covers through its plan,
+    # "off" only the general executor, "verify" both, comparing (tests: every query of the suite).
+    compiled_operations: str = "on"
     external_user_handle_seconds: int = 15 * 60
     # GATEWAY_ENV=production: start only with real secrets and a public address (production_problems).
     production: bool = False
@@ -154,6 +167,7 @@ class Settings:
                 e.get("GRAPHQL_ANONYMOUS_COST_BUDGET_PER_MINUTE") or cls.anonymous_cost_budget_per_minute
             ),
             "introspection": _bool(e.get("GRAPHQL_INTROSPECTION"), True),
+            "compiled_operations": _compiled_mode(e.get("COMPILED_OPERATIONS")),
             "external_user_handle_seconds": int(
                 e.get("EXTERNAL_USER_HANDLE_SECONDS") or cls.external_user_handle_seconds
             ),
