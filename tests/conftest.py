@@ -29,6 +29,7 @@ from app.config import Settings
 from app.domain.common.principal import Role
 from app.entrypoints.http.app import create_app
 from app.persistence.migrate import upgrade
+from app.schema.runtime.plans import MISMATCHES, VERIFYING
 from tests.factories import OrgFixture, make_org
 
 _COUNTING: contextvars.ContextVar[bool] = contextvars.ContextVar("counting_statements", default=False)
@@ -151,7 +152,7 @@ class Env:
         seen: list[str] = []
 
         def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-            if _COUNTING.get():
+            if _COUNTING.get() and not VERIFYING.get():  # not the verification run of a compiled plan
                 seen.append(statement)
 
         token = _COUNTING.set(True)
@@ -181,6 +182,7 @@ async def env(request: pytest.FixtureRequest, smtp: tuple[MailSink, int], tmp_pa
             mail_dir=str(tmp_path_factory.mktemp("mail")),
             upload_dir=str(tmp_path_factory.mktemp("uploads")),
             bulk_poll_seconds=0.1,
+            compiled_operations="verify",  # every query of the suite: its plan's answer == the executor's
         )
         services = build_services(settings)
         await upgrade(services.engine)
@@ -190,6 +192,16 @@ async def env(request: pytest.FixtureRequest, smtp: tuple[MailSink, int], tmp_pa
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
         )
         yield Env(request.param, settings, services, client, sink)
+
+
+@pytest.fixture(autouse=True)
+def plans_agree() -> Iterator[None]:
+    """COMPILED_OPERATIONS=verify (the `env` app): a test fails when a compiled plan's answer to one of
+    its queries was not the general executor's (the executor's answer was returned)."""
+    MISMATCHES.clear()
+    yield
+    found, MISMATCHES[:] = list(MISMATCHES), []
+    assert not found, f"compiled plan differs from the general executor: {found}"
 
 
 @pytest_asyncio.fixture

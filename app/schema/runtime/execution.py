@@ -51,6 +51,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import Info
 
 from app.schema.runtime.authorization import Decision, gate_for
+from app.schema.runtime.plans import MISMATCHES, PLANS, VERIFYING, Handover, difference, plan_of, run_plan
 
 _ALLOW = Decision.ALLOW
 _DEFINITION = "strawberry-definition"
@@ -237,6 +238,60 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # caller's roles; what is not allowed outright never takes a fast path, so the two checks
         # in execute_field and collect_and_execute_subfields see every such field and object.
         self._gate = gate_for(self.context_value)
+
+    # --- compiled operations (app/schema/runtime/plans.py) -----------------------------------------
+
+    def execute_collected_root_fields(
+        self, root_type: GraphQLObjectType, root_value: Any, grouped_field_set: Any, serially: bool,
+        new_defer_usages: Any,
+    ) -> Any:
+        mode = _compiled_mode(self.context_value)
+        if mode != "off" and not serially and not new_defer_usages and self._plain_allowed:
+            plan = plan_of(self, root_type, grouped_field_set)
+            if plan is not None:
+                return self._run_planned(plan, mode, root_type, root_value, grouped_field_set, new_defer_usages)
+        return super().execute_collected_root_fields(root_type, root_value, grouped_field_set, serially,
+                                                     new_defer_usages)
+
+    async def _run_planned(
+        self, plan: Any, mode: str, root_type: GraphQLObjectType, root_value: Any, grouped_field_set: Any,
+        new_defer_usages: Any,
+    ) -> Any:
+        """The plan's data; on a handover (or, verifying, a difference) the general executor's."""
+        counter = self._completed
+        start = counter[0]
+        try:
+            data = await run_plan(self, plan)
+        except Handover:
+            PLANS.handovers += 1
+            counter[0] = start
+            return await self._general(root_type, root_value, grouped_field_set, new_defer_usages)
+        if mode != "verify":
+            return data
+        planned_objects = counter[0] - start
+        counter[0] = start
+        token = VERIFYING.set(True)
+        try:
+            general = await self._general(root_type, root_value, grouped_field_set, new_defer_usages)
+        finally:
+            VERIFYING.reset(token)
+        errors = self.collected_errors.errors
+        found = difference(general, data)
+        if found is None and errors:
+            found = f"the general executor reported errors: {[e.message for e in errors]}"
+        if found is None and counter[0] - start != planned_objects:
+            found = f"objects completed: general {counter[0] - start}, plan {planned_objects}"
+        if found is not None:
+            name = self.operation.name.value if self.operation.name else None
+            MISMATCHES.append((name, found))
+            return general
+        return data
+
+    async def _general(self, root_type: GraphQLObjectType, root_value: Any, grouped_field_set: Any,
+                       new_defer_usages: Any) -> Any:
+        result = super().execute_collected_root_fields(root_type, root_value, grouped_field_set, False,
+                                                       new_defer_usages)
+        return await result if self.is_awaitable(result) else result
 
     # --- the policy below the root --------------------------------------------------------------
 
@@ -583,6 +638,12 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
             values = await gather_with_cancel(*(results[f] for f in awaitable_fields))
             results.update(zip(awaitable_fields, values, strict=True))
         return results
+
+
+def _compiled_mode(context: Any) -> str:
+    services = getattr(context, "services", None)
+    settings = getattr(services, "settings", None)
+    return getattr(settings, "compiled_operations", "off")
 
 
 _SLOW = object()

@@ -12,9 +12,11 @@ from app.domain.common.errors import DomainError
 from app.domain.common.identifiers import IdentifierError, normalise_p_number, normalise_se_number
 from app.domain.common.organisation import Authenticator
 from app.domain.common.policy import Action, can_view_anonymity_request, can_view_user
+from app.domain.common.principal import Principal
 from app.domain.reporting import moment_range
 from app.domain.users import anonymity
 from app.domain.users.model import AnonymityRequest as DomainRequest
+from app.domain.users.model import User as DomainUser
 from app.domain.users.model import UserFilter, UserOrder
 from app.persistence import rights as rights_sql
 from app.persistence.read_session import ReadSession
@@ -24,6 +26,7 @@ from app.schema.runtime.context import Context
 from app.schema.runtime.enums import AnonymityRequestStatus, Identification, UserOrderField, UserStatus
 from app.schema.runtime.prefetch import prefetch_page
 from app.schema.runtime.text_inputs import search_text
+from app.schema.users.loaders import USER_BY_ID
 from app.schema.users.types import User, UserConnection, load_user, users_page_args
 
 
@@ -135,6 +138,20 @@ class AnonymityRequestNode(Node):
         return await load_user(info, self._new_user_id)  # type: ignore[arg-type]
 
 
+async def users_page(
+    reader: ReadSession, principal: Principal | None, first: int | None, after: str | None,
+    filter: UserFilterInput | None, order_by: UserOrderInput | None,
+) -> tuple[UserConnection, list[DomainUser]]:
+    """`users(...)`: a page of the organisation's users (the resolver's and the compiled plan's read),
+    and the page's users."""
+    offset, limit = users_page_args(first, after)
+    f = user_filter_of(filter, await known_rights(reader, filter.right if filter is not None else None))
+    o = order_by or UserOrderInput()
+    order = UserOrder(field=o.field, descending=o.direction is OrderDirection.DESC)
+    rows = await reader.run(users_sql.list_users, f, order, offset, limit + 1)
+    return UserConnection.page(rows, offset, limit, f, principal), rows[:limit]
+
+
 @strawberry.type
 class UserQueries:
     @strawberry.field(permission_classes=requires(Action.VIEW_USERS))
@@ -147,13 +164,11 @@ class UserQueries:
         order_by: UserOrderInput | None = None,
     ) -> UserConnection:
         ctx: Context = info.context
-        offset, limit = users_page_args(first, after)
-        f = await user_filter(info, filter)
-        o = order_by or UserOrderInput()
-        order = UserOrder(field=o.field, descending=o.direction is OrderDirection.DESC)
-        rows = await ctx.reader.run(users_sql.list_users, f, order, offset, limit + 1)
-        connection = UserConnection.of(rows, offset, limit, f, info)
-        await prefetch_page(info, "User", [u.id for u in rows[:limit]])
+        connection, page = await users_page(ctx.reader, ctx.principal, first, after, filter, order_by)
+        prime = ctx.loaders[USER_BY_ID].prime
+        for u in page:
+            prime(u.id, u)
+        await prefetch_page(info, "User", [u.id for u in page])
         return connection
 
     @strawberry.field(permission_classes=requires(Action.VIEW_OWN_PROFILE))

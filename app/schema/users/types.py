@@ -10,6 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from app.domain.common.policy import can_view_user, reveals_identity
+from app.domain.common.principal import Principal
 from app.domain.users.model import User as DomainUser
 from app.domain.users.model import UserFilter, UserOrder
 from app.domain.users.roles import effective_roles
@@ -92,7 +93,12 @@ class User(Node):
     @classmethod
     def of(cls, u: DomainUser, info: Info) -> User:
         ctx: Context = info.context
-        reveal = not u.anonymous or (ctx.principal is not None and reveals_identity(ctx.principal, u.id))
+        return cls.shown_to(u, ctx.principal)
+
+    @classmethod
+    def shown_to(cls, u: DomainUser, principal: Principal | None) -> User:
+        """`u` as `principal` sees them: an anonymous user's identity only to those it is revealed to."""
+        reveal = not u.anonymous or (principal is not None and reveals_identity(principal, u.id))
         deactivation = (
             Deactivation(from_=u.deactivated_from, until=u.deactivated_until)
             if u.deactivated_from is not None or u.deactivated_until is not None
@@ -225,11 +231,19 @@ class UserConnection:
 
     @classmethod
     def of(cls, users: list[DomainUser], offset: int, limit: int, f: UserFilter, info: Info) -> UserConnection:
-        page = users[:limit]
         prime = info.context.loaders[USER_BY_ID].prime
-        for u in page:
+        for u in users[:limit]:
             prime(u.id, u)
-        edges = [UserEdge(cursor=encode_cursor("Offset", offset + i + 1), node=User.of(u, info)) for i, u in enumerate(page)]
+        return cls.page(users, offset, limit, f, info.context.principal)
+
+    @classmethod
+    def page(
+        cls, users: list[DomainUser], offset: int, limit: int, f: UserFilter, principal: Principal | None
+    ) -> UserConnection:
+        """The connection of a page read with one row more than `limit` (there is a next page)."""
+        page = users[:limit]
+        edges = [UserEdge(cursor=encode_cursor("Offset", offset + i + 1), node=User.shown_to(u, principal))
+                 for i, u in enumerate(page)]
         return cls(
             edges=edges,
             page_info=page_info_of(edges, has_next=len(users) > limit, has_previous=offset > 0),

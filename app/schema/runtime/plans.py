@@ -1,0 +1,576 @@
+"""Compiled operations: a read query the dashboards send all day, run from a plan instead of field by field.
+
+A *plan* is made once per (document, operation) and decided once per role set (the two policy tables
+of app/domain/common/policy.py, for every (type, field) it touches). It says, for each selection:
+
+- *leaves*: a basic field (an attribute of the object the schema's type is made from) of a scalar or
+  enum type, read and coerced by the type's own output coercion;
+- *objects*: a basic field whose value is an object or a list of them (`edges`, `node`, `pageInfo`),
+  completed by the sub-selection's plan;
+- *relations*: a field with a resolver that an area has *compiled* (`compiled("User", "groups", fetch)`,
+  next to its types): `fetch(run, parents, arguments, step)` gives the values of the field for a whole
+  page of parents at once - one statement per relation and page, as the loaders did, without a loader,
+  a future per key or a resolve info per field. Root fields are relations of `Query` with one parent;
+  their permission classes (PolicyPermission) are checked as the permission extension would.
+
+Running a plan has two phases: *load* walks the selections top down, fetching each relation for all the
+parents reached at that point; *assemble* builds the response dicts in one pass. Nothing is shared
+between requests except the plan.
+
+Whatever a plan does not cover is run by the general executor (app/schema/runtime/execution.py), whole:
+a document with directives, an abstract type, a field without a compiled form, a role set for which
+any (type, field) of the plan is not allowed outright (the general executor then reports FORBIDDEN at
+its path), a root whose permission refuses the caller, an argument a fetch refuses (BAD_USER_INPUT),
+and at run time anything unexpected (a null in a non-null field, a value of a class the type is not
+made from, an exception). Such a *handover* leaves nothing behind: the operation starts again in the
+general executor, which answers with its own data and errors.
+
+COMPILED_OPERATIONS=verify runs both and records any difference (tests run every query of the suite
+that way; tests/test_compiled_differential.py compares generated queries too).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextvars
+import logging
+import operator
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLEnumType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+)
+from graphql.execution.values import get_argument_values
+from strawberry.types.arguments import convert_arguments
+
+from app.domain.common.policy import Decision, is_allowed
+from app.schema.runtime.authorization import relation_decision, type_decision
+
+log = logging.getLogger("app.graphql.plans")
+_DEFINITION = "strawberry-definition"
+_ALLOW = Decision.ALLOW
+PLAN_CACHE_SIZE = 512
+
+Fetch = Callable[["Run", list[Any], dict[str, Any], "Step"], Awaitable[list[Any]]]
+
+
+class Handover(Exception):
+    """The plan met something it does not cover: the general executor runs the operation instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """A relation's compiled form: `fetch` gives the field's value for each of a page of parents
+    (the values the field's resolver would return), `prepare(step)` works out once per plan what the
+    fetch needs from the selection (the columns a list reads)."""
+
+    fetch: Fetch
+    prepare: Prepare | None = None
+
+
+Prepare = Callable[["Step", dict[str, Any]], Any]  # (the step, the document's fragment definitions)
+_COMPILED: dict[tuple[str, str], Compiled] = {}
+
+
+def compiled(type_name: str, field_name: str, fetch: Fetch, prepare: Prepare | None = None) -> None:
+    """Declare the compiled form of `type_name.field_name` (its GraphQL names)."""
+    _COMPILED[(type_name, field_name)] = Compiled(fetch, prepare)
+
+
+def compiled_fields() -> frozenset[tuple[str, str]]:
+    return frozenset(_COMPILED)
+
+
+# --- the plan ---------------------------------------------------------------------------------------
+
+_LEAF, _OBJECT, _RELATION, _CONSTANT = range(4)
+
+
+class Step:
+    """One response key of a selection."""
+
+    __slots__ = ("action", "arguments", "complete", "compiled", "definition", "field_def", "field_name", "index",
+                 "key", "kind", "nodes", "prepared", "read", "sub")
+
+    def __init__(self, key: str, kind: int) -> None:
+        self.key = key
+        self.kind = kind
+        self.read: Any = None
+        self.complete: Any = None
+        self.sub: Selection | None = None
+        self.compiled: Compiled | None = None
+        self.field_def: Any = None
+        self.field_name = ""
+        self.definition: Any = None
+        self.nodes: list[FieldNode] = []
+        self.arguments: Any = None
+        self.prepared: Any = None
+        self.index = 0
+        self.action: Any = None
+
+
+class Selection:
+    """The plan of one selection set on one object type."""
+
+    __slots__ = ("loads", "origin", "relations", "steps", "type_name")
+
+    def __init__(self, type_name: str, origin: type | None) -> None:
+        self.type_name = type_name
+        self.origin = origin
+        self.steps: list[Step] = []
+        self.relations: list[Step] = []
+        self.loads = False  # this selection or one below it has a relation to fetch
+
+
+class Plan:
+    __slots__ = ("by_roles", "pairs", "relations", "root", "steps_count", "types")
+
+    def __init__(self, root: Selection, types: frozenset[str], pairs: frozenset[tuple[str, str]], steps: int,
+                 relations: int) -> None:
+        self.root = root
+        self.relations = relations
+        self.types = types
+        self.pairs = pairs
+        self.steps_count = steps
+        self.by_roles: dict[frozenset[Any], bool] = {}
+
+    def allowed(self, roles: frozenset[Any]) -> bool:
+        """Every type and field of the plan allowed outright for these roles (decided once per role set)."""
+        decided = self.by_roles.get(roles)
+        if decided is None:
+            decided = all(type_decision(roles, t) is _ALLOW for t in self.types) and all(
+                relation_decision(roles, t, f) is _ALLOW for t, f in self.pairs
+            )
+            if len(self.by_roles) < 64:
+                self.by_roles[roles] = decided
+        return decided
+
+
+class _NoPlan(Exception):
+    pass
+
+
+def _has_directives(operation: OperationDefinitionNode, fragments: dict[str, Any]) -> bool:
+    """Any directive on a field or fragment of the operation or the fragments it may spread: @skip and
+    @include make the selection depend on variables (the plan must not), others are unusual."""
+    stack = [operation.selection_set]
+    stack.extend(getattr(f, "definition", f).selection_set for f in fragments.values())
+    while stack:
+        selection_set = stack.pop()
+        if selection_set is None:
+            continue
+        for sel in selection_set.selections:
+            if sel.directives:
+                return True
+            if isinstance(sel, FieldNode | InlineFragmentNode):
+                stack.append(sel.selection_set)
+            elif not isinstance(sel, FragmentSpreadNode):
+                return True
+    return False
+
+
+class Compiler:
+    """Makes the plan of an operation from the executor's own field collection (graphql-core's
+    grouped field sets: fragments and merged fields as the general executor sees them)."""
+
+    def __init__(self, executor: Any) -> None:
+        self.executor = executor
+        self.types: set[str] = set()
+        self.pairs: set[tuple[str, str]] = set()
+        self.count = 0
+        self.relations = 0
+        self.strawberry = getattr(executor.schema, "_strawberry_schema", None)
+
+    def plan(self, root_type: GraphQLObjectType, grouped_field_set: Any) -> Plan:
+        root = self.selection(root_type, grouped_field_set, root=True)
+        return Plan(root, frozenset(self.types), frozenset(self.pairs), self.count, self.relations)
+
+    def selection(self, object_type: GraphQLObjectType, grouped_field_set: Any, *, root: bool = False) -> Selection:
+        definition = (object_type.extensions or {}).get(_DEFINITION)
+        origin = getattr(definition, "origin", None)
+        if not root:
+            if origin is None:
+                raise _NoPlan
+            self.types.add(object_type.name)
+        selection = Selection(object_type.name, origin)
+        for key, details in grouped_field_set.items():
+            step = self.step(object_type, key, details, root)
+            selection.steps.append(step)
+            if step.kind == _RELATION:
+                selection.relations.append(step)
+                selection.loads = True
+            if step.sub is not None and step.sub.loads:
+                selection.loads = True
+        return selection
+
+    def step(self, object_type: GraphQLObjectType, key: str, details: Any, root: bool) -> Step:
+        self.count += 1
+        if self.count > 2000:
+            raise _NoPlan
+        name = details[0].node.name.value
+        if name == "__typename":
+            step = Step(key, _CONSTANT)
+            step.read = object_type.name
+            return step
+        field_def = object_type.fields.get(name)
+        if field_def is None:
+            raise _NoPlan
+        definition = (field_def.extensions or {}).get(_DEFINITION)
+        if definition is None:
+            raise _NoPlan
+        if not root:
+            self.pairs.add((object_type.name, name))
+        spec = _COMPILED.get((object_type.name, name))
+        if spec is not None:
+            step = Step(key, _RELATION)
+            step.compiled = spec
+            step.index = self.relations
+            self.relations += 1
+            step.action = self.root_action(definition) if root else None
+            if not root and (definition.permission_classes or definition.extensions):
+                raise _NoPlan
+        else:
+            if root or definition.base_resolver is not None or field_def.args or definition.permission_classes \
+                    or definition.extensions:
+                raise _NoPlan
+            resolve = field_def.resolve
+            if resolve is None or not getattr(resolve, "_is_default", False) \
+                    or definition.default_resolver is not getattr:
+                raise _NoPlan
+            step = Step(key, _LEAF)
+            step.read = operator.attrgetter(definition.python_name)
+        step.field_def = field_def
+        step.field_name = name
+        step.definition = definition
+        step.nodes = [d.node for d in details]
+        step.complete = self.completer(field_def.type, details, step)
+        if step.kind == _LEAF and step.sub is not None:
+            step.kind = _OBJECT
+        if step.kind == _RELATION:
+            step.arguments = self.arguments(step)
+            if spec is not None and spec.prepare is not None:
+                fragments = {n: getattr(f, "definition", f) for n, f in self.executor.fragments.items()}
+                step.prepared = spec.prepare(step, fragments)
+        return step
+
+    def root_action(self, definition: Any) -> Any:
+        from app.schema.runtime.base import PolicyPermission
+
+        classes = definition.permission_classes or []
+        if len(classes) != 1 or not issubclass(classes[0], PolicyPermission):
+            raise _NoPlan
+        extensions = [e for e in definition.extensions or [] if type(e).__name__ != "PermissionExtension"]
+        if extensions:
+            raise _NoPlan
+        return classes[0]
+
+    def arguments(self, step: Step) -> Callable[[Any], dict[str, Any]]:
+        """The field's arguments as its resolver gets them (Strawberry's conversion of graphql-core's
+        coerced values), worked out once per request."""
+        field_def, node, definition = step.field_def, step.nodes[0], step.definition
+        resolver = definition.base_resolver
+        if not field_def.args:
+            return lambda run: {}
+        if resolver is None or self.strawberry is None:
+            raise _NoPlan
+        arguments = resolver.arguments
+        registry, config = self.strawberry.schema_converter.scalar_registry, self.strawberry.config
+
+        def of(run: Run) -> dict[str, Any]:
+            raw = get_argument_values(field_def, node, run.variables)
+            return convert_arguments(raw, arguments, scalar_registry=registry, config=config)
+
+        return of
+
+    def completer(self, return_type: Any, details: Any, step: Step) -> Callable[[Any], Any]:
+        """A function from the field's value to its place in the response (raises Handover)."""
+        if isinstance(return_type, GraphQLNonNull):
+            inner = self.completer(return_type.of_type, details, step)
+
+            def non_null(value: Any) -> Any:
+                if value is None:
+                    raise Handover
+                out = inner(value)
+                if out is None:
+                    raise Handover
+                return out
+
+            return non_null
+        if isinstance(return_type, GraphQLList):
+            item = self.completer(return_type.of_type, details, step)
+
+            def listed(value: Any) -> Any:
+                if value is None:
+                    return None
+                if value.__class__ is not list and value.__class__ is not tuple:
+                    raise Handover
+                return [item(v) for v in value]
+
+            return listed
+        if isinstance(return_type, GraphQLScalarType | GraphQLEnumType):
+            if details[0].node.selection_set:
+                raise _NoPlan
+            from app.schema.runtime.execution import output_coercion
+
+            coerce = output_coercion(return_type)
+
+            def leaf(value: Any) -> Any:
+                if value is None:
+                    return None
+                try:
+                    out = coerce(value)
+                except Exception as exc:
+                    raise Handover from exc
+                if out is None:
+                    raise Handover
+                return out
+
+            return leaf
+        if isinstance(return_type, GraphQLObjectType):
+            grouped = self.executor.collect_subfields(return_type, details)[0]
+            sub = self.selection(return_type, grouped)
+            if step.sub is not None and step.sub is not sub:
+                raise _NoPlan  # (one object type per field)
+            step.sub = sub
+            return _Assembler(sub)
+        raise _NoPlan  # interfaces, unions
+
+
+class _Assembler:
+    """Completes an object of a selection: the response dict, fields in the selection's order."""
+
+    __slots__ = ("selection",)
+
+    def __init__(self, selection: Selection) -> None:
+        self.selection = selection
+
+    def __call__(self, value: Any) -> Any:
+        if value is None:
+            return None
+        selection = self.selection
+        if value.__class__ is not selection.origin:
+            raise Handover
+        run = _CURRENT_RUN[0]
+        run.objects += 1
+        out: dict[str, Any] = {}
+        for step in selection.steps:
+            kind = step.kind
+            if kind == _CONSTANT:
+                out[step.key] = step.read
+            elif kind == _RELATION:
+                out[step.key] = step.complete(run.values[step.index][id(value)])
+            else:
+                try:
+                    raw = step.read(value)
+                except AttributeError as exc:
+                    raise Handover from exc
+                out[step.key] = step.complete(raw)
+        return out
+
+
+# The run being assembled (assembly is synchronous: one at a time per thread, never across an await).
+_CURRENT_RUN: list[Any] = [None]
+
+
+class Run:
+    """One execution of a plan: the request's context and what its relations fetched."""
+
+    __slots__ = ("context", "executor", "objects", "values", "variables")
+
+    def __init__(self, executor: Any, plan: Plan) -> None:
+        self.executor = executor
+        self.context = executor.context_value
+        self.variables = executor.variable_values
+        # per relation of the plan (Step.index): the value of each parent, by the parent's id (the
+        # parents stay alive in the tree of objects until the response is assembled)
+        self.values: list[dict[int, Any]] = [{} for _ in range(plan.relations)]
+        self.objects = 0
+
+    @property
+    def principal(self) -> Any:
+        return self.context.principal
+
+    @property
+    def reader(self) -> Any:
+        return self.context.reader
+
+    async def load(self, selection: Selection, parents: list[Any]) -> None:
+        """Fetch every relation of `selection` for all `parents`, then of the selections below."""
+        for step in selection.steps:
+            kind = step.kind
+            if kind == _RELATION:
+                arguments = step.arguments(self)
+                values = await step.compiled.fetch(self, parents, arguments, step)  # type: ignore[union-attr]
+                if len(values) != len(parents):
+                    raise Handover
+                self.values[step.index] = {id(p): v for p, v in zip(parents, values, strict=True)}
+                if step.sub is not None and step.sub.loads:
+                    children = _flatten(values)
+                    if children:
+                        await self.load(step.sub, children)
+            elif kind == _OBJECT and step.sub is not None and step.sub.loads:
+                try:
+                    children = _flatten([step.read(p) for p in parents])
+                except AttributeError as exc:
+                    raise Handover from exc
+                if children:
+                    await self.load(step.sub, children)
+
+
+def _flatten(values: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for v in values:
+        if v is None:
+            continue
+        if v.__class__ is list or v.__class__ is tuple:
+            out.extend(x for x in v if x is not None)
+        else:
+            out.append(v)
+    return out
+
+
+# --- the cache and the entry point ----------------------------------------------------------------------
+
+_NOT_PLANNED = object()
+
+
+class PlanCache:
+    """Plans by (document text, operation name): an LRU of PLAN_CACHE_SIZE; a document that cannot be
+    planned is remembered as such (its walk is not repeated)."""
+
+    def __init__(self, size: int = PLAN_CACHE_SIZE) -> None:
+        self.size = size
+        self._plans: collections.OrderedDict[tuple[str, str | None], Any] = collections.OrderedDict()
+        self.hits = self.misses = 0
+        self.completed = self.handovers = 0  # plan runs that answered, and that handed over
+
+    def get(self, key: tuple[str, str | None]) -> Any:
+        plan = self._plans.get(key)
+        if plan is not None:
+            self._plans.move_to_end(key)
+            self.hits += 1
+        else:
+            self.misses += 1
+        return plan
+
+    def put(self, key: tuple[str, str | None], plan: Any) -> None:
+        self._plans[key] = plan
+        if len(self._plans) > self.size:
+            self._plans.popitem(last=False)
+
+    def clear(self) -> None:
+        self._plans.clear()
+
+
+PLANS = PlanCache()
+# COMPILED_OPERATIONS=verify: (operation name, what differed) of every plan whose answer was not the
+# general executor's. tests/conftest.py fails the test that caused one.
+MISMATCHES: list[tuple[str | None, str]] = []
+# True while COMPILED_OPERATIONS=verify runs the general executor after a plan (tests counting a
+# request's statements leave those out).
+VERIFYING: contextvars.ContextVar[bool] = contextvars.ContextVar("verifying_plan", default=False)
+
+
+def plan_of(executor: Any, root_type: GraphQLObjectType, grouped_field_set: Any) -> Plan | None:
+    """The operation's plan (made on first sight), or None when it has none."""
+    operation = executor.operation
+    if operation.operation is not OperationType.QUERY:
+        return None
+    loc = operation.loc
+    if loc is None:
+        return None
+    key = (loc.source.body, operation.name.value if operation.name else None)
+    plan = PLANS.get(key)
+    if plan is None:
+        plan = _NOT_PLANNED
+        if not _has_directives(operation, executor.fragments):
+            try:
+                plan = Compiler(executor).plan(root_type, grouped_field_set)
+            except _NoPlan:
+                plan = _NOT_PLANNED
+            except RecursionError:
+                plan = _NOT_PLANNED
+        PLANS.put(key, plan)
+    return None if plan is _NOT_PLANNED else plan
+
+
+async def run_plan(executor: Any, plan: Plan) -> dict[str, Any]:
+    """The operation's data through `plan` (raises Handover: the general executor answers instead)."""
+    context = executor.context_value
+    run = Run(executor, plan)
+    root = plan.root
+    # Root permissions first (they settle the caller's roles: the token's, narrowed to those held).
+    for step in root.steps:
+        if step.kind == _RELATION:
+            await _permit(context, step.action)
+    principal = context.principal
+    if principal is None or not plan.allowed(principal.roles):
+        raise Handover
+    try:
+        await run.load(root, [None])
+    except Handover:
+        raise
+    except Exception as exc:  # a fetch's typed error (BAD_USER_INPUT), the database: the executor reports it
+        raise Handover from exc
+    _CURRENT_RUN[0] = run
+    try:
+        data: dict[str, Any] = {}
+        for step in root.steps:
+            if step.kind == _CONSTANT:
+                data[step.key] = step.read
+            else:
+                data[step.key] = step.complete(run.values[step.index][id(None)])
+    finally:
+        _CURRENT_RUN[0] = None
+    counter = getattr(context, "completed_objects", None)
+    if isinstance(counter, list):
+        counter[0] += run.objects
+    PLANS.completed += 1
+    return data
+
+
+async def _permit(context: Any, permission: Any) -> None:
+    """A root field's PolicyPermission, as the permission extension runs it; refused: Handover (the
+    general executor raises the error)."""
+    if getattr(context, "principal", None) is None:
+        raise Handover
+    try:
+        actor = await context.resolve_actor(read_only=True)
+    except Exception as exc:
+        raise Handover from exc
+    if permission.action is not None and not is_allowed(actor.roles, permission.action):
+        raise Handover
+
+
+def difference(a: Any, b: Any, path: str = "") -> str | None:
+    """The first JSON path where `a` and `b` differ (None: equal), for a readable mismatch."""
+    if type(a) is not type(b):
+        return f"{path or '.'}: {a!r:.80} != {b!r:.80}"
+    if isinstance(a, dict):
+        if list(a) != list(b):
+            return f"{path or '.'}: keys {list(a)} != {list(b)}"
+        for k in a:
+            d = difference(a[k], b[k], f"{path}.{k}")
+            if d:
+                return d
+        return None
+    if isinstance(a, list):
+        if len(a) != len(b):
+            return f"{path or '.'}: {len(a)} items != {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            d = difference(x, y, f"{path}[{i}]")
+            if d:
+                return d
+        return None
+    return None if a == b else f"{path or '.'}: {a!r:.80} != {b!r:.80}"
