@@ -899,17 +899,25 @@ def run_db(db: str, args: argparse.Namespace, tmp: Path, tool: str) -> DbReport:
     try:
         port = free_port()
         proc, log = start_process(f"ours-{db}", uvicorn_cmd("app.entrypoints.http.app:create_app", port, args.workers), env, ROOT)
-        servers["ours"] = Server("ours", "ours (Strawberry GraphQL)", port, proc, log, "/graphql",
+        servers["ours"] = Server("ours", "ours, compiled plans", port, proc, log, "/graphql",
                                  version=f"uvicorn x{args.workers}")
+        if not args.no_general:
+            port = free_port()
+            proc, log = start_process(f"general-{db}", uvicorn_cmd("app.entrypoints.http.app:create_app", port,
+                                                                   args.workers),
+                                      {**env, "COMPILED_OPERATIONS": "off"}, ROOT)
+            servers["general"] = Server("general", "ours, general executor", port, proc, log, "/graphql",
+                                        version=f"uvicorn x{args.workers}")
         port = free_port()
         proc, log = start_process(f"baseline-{db}", uvicorn_cmd("bench.baseline_app:create_app", port, args.workers),
                                   env, ROOT)
         servers["baseline"] = Server("baseline", "baseline (Starlette+SQL)", port, proc, log, "/dashboard",
                                      version=f"uvicorn x{args.workers}")
         bodies["ours"] = {f: json.dumps({"query": QUERY, "variables": {"first": f}}).encode() for f in args.first}
+        bodies["general"] = bodies["ours"]
         bodies["baseline"] = {f: json.dumps({"first": f}).encode() for f in args.first}
         client = httpx.Client(timeout=120)
-        for name in ("ours", "baseline"):
+        for name in [n for n in ("ours", "general", "baseline") if n in servers]:
             s = servers[name]
             why = wait_ready(s, lambda s=s, name=name: client.post(
                 s.url, content=bodies[name][args.first[0]], headers=auth).status_code == 200)
@@ -951,7 +959,7 @@ def run_db(db: str, args: argparse.Namespace, tmp: Path, tool: str) -> DbReport:
         for first in args.first:
             for clients in args.clients:
                 base_rps = None
-                for name in ("ours", "baseline", "peer"):
+                for name in ("ours", "general", "baseline", "peer"):
                     if name not in servers:
                         continue
                     s = servers[name]
@@ -1163,6 +1171,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peer", choices=["auto", "v5", "v4", "none"], default="auto",
                         help="PostGraphile: v5 (pinned, Node 22 from npm), else v4 on the system Node (auto)")
     parser.add_argument("--no-peer", action="store_true", help="skip PostGraphile (= --peer none)")
+    parser.add_argument("--no-general", action="store_true",
+                        help="skip the row of our general executor (COMPILED_OPERATIONS=off)")
     parser.add_argument("--load", choices=["auto", "wrk", "python"], default="auto",
                         help="load generator: wrk when installed (auto), or the asyncio client")
     parser.add_argument("--profile", action="store_true", help="py-spy profile of ours under load (first page size)")
