@@ -179,15 +179,24 @@ class Server:
     path: str  # the endpoint the load goes to
     version: str = ""
     pids: list[int] = field(default_factory=list)
+    # More processes of the same server on their own ports (the peer: one Node process per core);
+    # a load round splits its clients between them.
+    replicas: list[Server] = field(default_factory=list)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}{self.path}"
 
+    @property
+    def urls(self) -> list[str]:
+        return [self.url, *(r.url for r in self.replicas)]
+
     def workers(self) -> list[int]:
-        return _descendants(self.proc.pid)
+        return _descendants(self.proc.pid) + [p for r in self.replicas for p in r.workers()]
 
     def stop(self) -> None:
+        for replica in self.replicas:
+            replica.stop()
         if self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGTERM)  # the group we started (start_new_session)
@@ -542,8 +551,12 @@ def load_round(server: Server, body: bytes, headers: dict[str, str], clients: in
     under that load (one request alone x clients / workers) so that every client completes requests
     in it, and skipped when that is longer than --max-round; a short concurrent warm-up runs only
     where it completes requests too (else the two probe requests are the warm-up)."""
-    run = (lambda d: run_wrk(server.url, body, headers, clients, d, tmp)) if tool == "wrk" else \
-        (lambda d: run_python_load(server.url, body, headers, clients, d))
+    one = (lambda url, n, d: run_wrk(url, body, headers, n, d, tmp)) if tool == "wrk" else \
+        (lambda url, n, d: run_python_load(url, body, headers, n, d))
+
+    def run(d: float) -> LoadResult:
+        return _split_load(one, server.urls, clients, d)
+
     alone = probe(server, body, headers)
     expected = alone * clients / parallel
     duration = max(args.duration, 2.5 * expected)
@@ -571,6 +584,36 @@ def load_round(server: Server, body: bytes, headers: dict[str, str], clients: in
         r.error_detail = f"no request completed within {math.ceil(duration)} s"
     r.settle_s = settle(server)
     return r
+
+
+def _split_load(one: Any, urls: list[str], clients: int, duration: float) -> LoadResult:
+    """A round against one server, or split between the processes of one (clients shared out, rounds
+    at the same time): requests and errors add up; p50 is the requests-weighted mean of the parts',
+    p99 the worst part's."""
+    if len(urls) == 1:
+        return one(urls[0], clients, duration)
+    shares = [clients // len(urls) + (1 if i < clients % len(urls) else 0) for i in range(len(urls))]
+    parts: list[LoadResult] = [LoadResult() for _ in urls]
+
+    def go(i: int) -> None:
+        parts[i] = one(urls[i], max(shares[i], 1), duration)
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(len(urls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    total = LoadResult(tool=parts[0].tool)
+    total.requests = sum(p.requests for p in parts)
+    total.seconds = max(p.seconds for p in parts)
+    weight = max(total.requests, 1)
+    total.p50_ms = sum(p.p50_ms * p.requests for p in parts) / weight
+    total.avg_ms = sum(p.avg_ms * p.requests for p in parts) / weight
+    total.p99_ms = max(p.p99_ms for p in parts)
+    total.errors = sum(p.errors for p in parts)
+    total.client_cpu_s = sum(p.client_cpu_s for p in parts)
+    total.error_detail = "; ".join(p.error_detail for p in parts if p.error_detail)
+    return total
 
 
 def settle(server: Server, timeout: float = 90.0) -> float:
@@ -965,7 +1008,7 @@ def run_db(db: str, args: argparse.Namespace, tmp: Path, tool: str) -> DbReport:
                     s = servers[name]
                     headers = auth if name != "peer" else {"Content-Type": "application/json"}
                     r = load_round(s, bodies[name][first], headers, clients, args, tool, tmp,
-                                   1 if name == "peer" else args.workers)
+                                   (1 + len(s.replicas)) if name == "peer" else args.workers)
                     if s.proc.poll() is not None:
                         r.error_detail += f" (server exited: {s.log_tail(5)})"
                     row = {"db": db, "first": first, "clients": clients, "server": s.label, "name": name,
@@ -1061,8 +1104,24 @@ def start_peer(servers: dict[str, Server], bodies: dict[str, dict[int, bytes]], 
             failures.append(f"{version}: {qnote}")
             say(f"peer: {version} not usable: {qnote}")
             continue
+        for _ in range(max(args.peer_processes, 1) - 1):
+            port = free_port()
+            proc, log = start_process(f"peer-{len(peer.replicas) + 2}",
+                                      [*cmd, "-c", dsn, "-s", "public", "-n", "127.0.0.1", "-p", str(port)], env,
+                                      PEER_DIR)
+            replica = Server("peer", "peer (PostGraphile)", port, proc, log, "/graphql", version=version)
+            peer.replicas.append(replica)
+            why = wait_ready(replica, lambda r=replica: client.post(r.url, content=bodies["peer"][args.first[0]],
+                                                                   headers={"Content-Type": "application/json"})
+                             .status_code == 200)
+            if why:
+                peer.stop()
+                raise RuntimeError(f"a second peer process did not start: {why}")
+        n = 1 + len(peer.replicas)
+        peer.label = f"peer (PostGraphile) x{n}"
         servers["peer"] = peer
-        msg = (f"peer: {version}, one Node process, ready in {time.perf_counter() - t:.0f} s"
+        msg = (f"peer: {version}, {n} Node process{'es' if n > 1 else ''} (the load split between them), ready in "
+               f"{time.perf_counter() - t:.0f} s"
                + (f" (after: {'; '.join(failures)})" if failures else "") + (f"; {qnote}" if qnote else ""))
         say(msg)
         say("  peer query: " + " ".join(query.split()))
@@ -1171,6 +1230,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peer", choices=["auto", "v5", "v4", "none"], default="auto",
                         help="PostGraphile: v5 (pinned, Node 22 from npm), else v4 on the system Node (auto)")
     parser.add_argument("--no-peer", action="store_true", help="skip PostGraphile (= --peer none)")
+    parser.add_argument("--peer-processes", type=int, default=None,
+                        help="PostGraphile processes, the load split between them (default: as many as --workers)")
     parser.add_argument("--no-general", action="store_true",
                         help="skip the row of our general executor (COMPILED_OPERATIONS=off)")
     parser.add_argument("--load", choices=["auto", "wrk", "python"], default="auto",
@@ -1191,6 +1252,8 @@ def main(argv: list[str] | None = None) -> int:
                                           spec["clients"], spec["duration"]))
         print(RESULT_MARK + json.dumps(result), flush=True)
         return 0
+    if args.peer_processes is None:
+        args.peer_processes = args.workers
     if args.scale is None:
         args.scale = 0.1 if args.quick else 1.0
     if args.duration is None:

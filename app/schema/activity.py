@@ -35,6 +35,7 @@ from app.schema.runtime.base import (
 )
 from app.schema.runtime.enums import ActivityType
 from app.schema.runtime.loaders import by_key, now_or_later
+from app.schema.runtime.plans import row_form
 from app.schema.runtime.text_inputs import search_text
 
 if TYPE_CHECKING:
@@ -129,6 +130,26 @@ class ActivityEdge(DomainView):
 domain_view(ActivityEdge, same=(), derived={"cursor": lambda e: encode_cursor("Activity", e._domain.id or 0)})
 
 
+def _activity_cursor(id_: int | None) -> str:
+    return encode_cursor("Activity", id_ or 0)
+
+
+# A user's history in a compiled plan (app/schema/runtime/plans.py) is read from the rows of
+# activity_sql.SUMMARY_COLUMNS: each field as activity_from_row and the view above make it.
+_SUMMARY = [c.name for c in activity_sql.SUMMARY_COLUMNS]
+row_form("Activity", _SUMMARY, {
+    "id": ("id", lambda id_: to_global_id("Activity", id_)),
+    "occurredAt": ("occurred_at", None),
+    "type": ("type", _ACTIVITY_TYPE.__getitem__),
+    "actorName": ("actor_name", lambda name: name or ""),
+    "targetName": ("target_name", None),
+    "summary": ("summary", None),
+    "requestId": ("request_id", None),
+    "outcome": ("outcome", activity_sql.outcome_of),
+})
+row_form("ActivityEdge", _SUMMARY, {"cursor": ("id", _activity_cursor)}, same_row={"node": "Activity"})
+
+
 @strawberry.type
 class ActivityConnection:
     edges: list[ActivityEdge]
@@ -138,6 +159,21 @@ class ActivityConnection:
     @strawberry.field
     async def total_count(self) -> int:
         return int(await self._count())
+
+    @classmethod
+    def of_rows(cls, rows: list[Any], limit: int, after: int | None, count: Any) -> ActivityConnection:
+        """For a compiled plan: the edges are rows of SUMMARY_COLUMNS (the plan reads them by the row
+        forms above), not views."""
+        page = rows[:limit]
+        return cls(
+            edges=page,
+            page_info=PageInfo(
+                has_next_page=len(rows) > limit, has_previous_page=after is not None,
+                start_cursor=_activity_cursor(page[0][0]) if page else None,
+                end_cursor=_activity_cursor(page[-1][0]) if page else None,
+            ),
+            _count=count,
+        )
 
     @classmethod
     def of(

@@ -157,9 +157,15 @@ async def groups_by_user(
     conn: AsyncConnection, org_id: int, user_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[UserGroup]]:
     """Each user's groups (custom memberships and the P-unit's system group), by kind and name."""
-    out: dict[uuid.UUID, list[UserGroup]] = defaultdict(list)
+    found = await group_rows_by_user(conn, org_id, user_ids)
+    return {u: [group_from_row(r) for r in rows] for u, rows in found.items()}
+
+
+async def group_rows_by_user(conn: AsyncConnection, org_id: int, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Any]]:
+    """groups_by_user as rows of GROUP_COLUMNS (a compiled plan reads them without making groups)."""
+    out: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for r in await conn.execute(_GROUPS_BY_USER.get(conn), {"org": org_id, "ids": list(user_ids)}):
-        out[r[0]].append(group_from_row(r, 1))
+        out[r[0]].append(r[1:])
     return {u: out.get(u, []) for u in user_ids}
 
 

@@ -16,6 +16,10 @@ GROUP_COLUMNS = [G.c.id, G.c.org_id, G.c.kind, G.c.name, G.c.description, G.c.p_
 _KIND = {m.value: m for m in GroupKind}
 
 
+def group_kind_of(value: str) -> GroupKind:
+    return _KIND[value]
+
+
 def group_from_row(r: Any, start: int = 0) -> UserGroup:
     """A group from GROUP_COLUMNS at `start` in the row, by position (cheaper than by name)."""
     id_, org_id, kind, name, description, p_number, se_number, created_at, version, updated_at = r[start:start + 10]

@@ -37,7 +37,7 @@ import datetime as dt
 import logging
 import operator
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,15 +79,50 @@ class Compiled:
 
     fetch: Fetch
     prepare: Prepare | None = None
+    rows: bool = False  # the fetch can give driver rows for the types below it that have a row form
 
 
 Prepare = Callable[["Step", dict[str, Any]], Any]  # (the step, the document's fragment definitions)
 _COMPILED: dict[tuple[str, str], Compiled] = {}
 
 
-def compiled(type_name: str, field_name: str, fetch: Fetch, prepare: Prepare | None = None) -> None:
-    """Declare the compiled form of `type_name.field_name` (its GraphQL names)."""
-    _COMPILED[(type_name, field_name)] = Compiled(fetch, prepare)
+def compiled(
+    type_name: str, field_name: str, fetch: Fetch, prepare: Prepare | None = None, *, rows: bool = False
+) -> None:
+    """Declare the compiled form of `type_name.field_name` (its GraphQL names). `rows`: the fetch
+    gives driver rows where the selection below has row forms (`step.rows` tells it which it is to
+    give: rows when every field selected there has one, else the objects the resolver would)."""
+    _COMPILED[(type_name, field_name)] = Compiled(fetch, prepare, rows)
+
+
+@dataclass(frozen=True, slots=True)
+class RowForm:
+    """How a type's fields are read from a row of `columns` (a statement's column names, in order):
+    {GraphQL field: (column, function of the column's value or None)}; `same_row`: object fields whose
+    value is the same row read as another type (an edge's `node`). The functions are the ones the
+    type's view applies to the domain object, which the row would have become."""
+
+    columns: tuple[str, ...]
+    fields: dict[str, tuple[str, Callable[[Any], Any] | None]]
+    same_row: dict[str, str]
+
+
+_ROW_FORMS: dict[str, RowForm] = {}
+
+
+def row_form(
+    type_name: str, columns: Iterable[str], fields: dict[str, tuple[str, Callable[[Any], Any] | None]],
+    same_row: dict[str, str] | None = None,
+) -> None:
+    columns = tuple(columns)
+    unknown = {c for c, _ in fields.values()} - set(columns)
+    if unknown:
+        raise ValueError(f"row form of {type_name}: no columns {sorted(unknown)}")
+    _ROW_FORMS[type_name] = RowForm(columns, dict(fields), dict(same_row or {}))
+
+
+class _NoRowForm(Exception):
+    """A selection below a row-giving relation reads a field its type's row form does not have."""
 
 
 def compiled_fields() -> frozenset[tuple[str, str]]:
@@ -96,14 +131,14 @@ def compiled_fields() -> frozenset[tuple[str, str]]:
 
 # --- the plan ---------------------------------------------------------------------------------------
 
-_LEAF, _OBJECT, _RELATION, _CONSTANT = range(4)
+_LEAF, _OBJECT, _RELATION, _CONSTANT, _ROW_LEAF, _ROW_OBJECT = range(6)
 
 
 class Step:
     """One response key of a selection."""
 
     __slots__ = ("action", "arguments", "complete", "compiled", "definition", "field_def", "field_name", "index",
-                 "key", "kind", "leaf_type", "nodes", "prepared", "read", "sub")
+                 "key", "kind", "leaf_type", "nodes", "prepared", "read", "rows", "sub", "transform")
 
     def __init__(self, key: str, kind: int) -> None:
         self.key = key
@@ -121,16 +156,19 @@ class Step:
         self.index = 0
         self.action: Any = None
         self.leaf_type: tuple[Any, bool] | None = None  # (scalar or enum type, non-null) of a plain leaf
+        self.rows = False  # a relation: its fetch gives rows (the selection below is read from rows)
+        self.transform: Callable[[Any], Any] | None = None  # a row leaf: the row form's function
 
 
 class Selection:
     """The plan of one selection set on one object type."""
 
-    __slots__ = ("assemble", "loads", "origin", "relations", "steps", "type_name")
+    __slots__ = ("assemble", "form", "loads", "origin", "relations", "steps", "type_name")
 
-    def __init__(self, type_name: str, origin: type | None) -> None:
+    def __init__(self, type_name: str, origin: type | None, form: RowForm | None = None) -> None:
         self.type_name = type_name
         self.origin = origin
+        self.form = form  # read from rows of this form (else from objects of `origin`)
         self.steps: list[Step] = []
         self.relations: list[Step] = []
         self.loads = False  # this selection or one below it has a relation to fetch
@@ -194,6 +232,7 @@ class Compiler:
         self.pairs: set[tuple[str, str]] = set()
         self.count = 0
         self.relations = 0
+        self.rows = False  # compiling below a relation that gives rows
         self.strawberry = getattr(executor.schema, "_strawberry_schema", None)
 
     def plan(self, root_type: GraphQLObjectType, grouped_field_set: Any) -> Plan:
@@ -201,6 +240,9 @@ class Compiler:
         return Plan(root, frozenset(self.types), frozenset(self.pairs), self.count, self.relations)
 
     def selection(self, object_type: GraphQLObjectType, grouped_field_set: Any, *, root: bool = False) -> Selection:
+        form = _ROW_FORMS.get(object_type.name) if self.rows else None
+        if form is not None:
+            return self.row_selection(object_type, grouped_field_set, form)
         definition = (object_type.extensions or {}).get(_DEFINITION)
         origin = getattr(definition, "origin", None)
         if not root:
@@ -218,6 +260,43 @@ class Compiler:
                 selection.loads = True
         if not root:
             selection.assemble = assembler(selection)
+        return selection
+
+    def row_selection(self, object_type: GraphQLObjectType, grouped_field_set: Any, form: RowForm) -> Selection:
+        self.types.add(object_type.name)
+        selection = Selection(object_type.name, None, form)
+        for key, details in grouped_field_set.items():
+            self.count += 1
+            name = details[0].node.name.value
+            if name == "__typename":
+                step = Step(key, _CONSTANT)
+                step.read = object_type.name
+                selection.steps.append(step)
+                continue
+            field_def = object_type.fields.get(name)
+            if field_def is None:
+                raise _NoPlan
+            self.pairs.add((object_type.name, name))
+            step = Step(key, _ROW_LEAF)
+            step.field_def, step.field_name, step.nodes = field_def, name, [d.node for d in details]
+            if name in form.fields:
+                column, step.transform = form.fields[name]
+                step.index = form.columns.index(column)
+                step.complete = self.completer(field_def.type, details, step)
+                t = field_def.type
+                non_null = isinstance(t, GraphQLNonNull)
+                t = t.of_type if non_null else t
+                if isinstance(t, GraphQLScalarType | GraphQLEnumType):
+                    step.leaf_type = (t, non_null)
+            elif name in form.same_row:
+                step.kind = _ROW_OBJECT
+                step.complete = self.completer(field_def.type, details, step)
+                if step.sub is None or step.sub.form is None or step.sub.type_name != form.same_row[name]:
+                    raise _NoRowForm
+            else:
+                raise _NoRowForm
+            selection.steps.append(step)
+        selection.assemble = row_assembler(selection)
         return selection
 
     def step(self, object_type: GraphQLObjectType, key: str, details: Any, root: bool) -> Step:
@@ -260,7 +339,19 @@ class Compiler:
         step.field_name = name
         step.definition = definition
         step.nodes = [d.node for d in details]
-        step.complete = self.completer(field_def.type, details, step)
+        if spec is not None and spec.rows and not self.rows:
+            self.rows = True
+            try:
+                step.complete = self.completer(field_def.type, details, step)
+                step.rows = True
+            except _NoRowForm:
+                step.sub = None
+                self.rows = False
+                step.complete = self.completer(field_def.type, details, step)
+            finally:
+                self.rows = False
+        else:
+            step.complete = self.completer(field_def.type, details, step)
         if step.kind == _LEAF and step.sub is not None:
             step.kind = _OBJECT
         if step.kind == _LEAF:
@@ -405,39 +496,81 @@ def assembler(selection: Selection) -> Callable[[Any], Any]:
             namespace[f"F{i}"] = step.complete
             lines.append(f"        {v} = F{i}({read})")
             continue
-        gql_type, non_null = leaf
-        namespace[f"C{i}"] = _checked(_output_coercion(gql_type))
-        native = _NATIVE_NAMES.get(gql_type.name) if isinstance(gql_type, GraphQLScalarType) else None
-        lines.append(f"        {v} = {read}")
-        if non_null:
-            lines.append(f"        if {v} is None:")
-            lines.append("            raise Handover")
-            indent = "        "
-        else:
-            lines.append(f"        if {v} is not None:")
-            indent = "            "
-        fast = _fast_leaf(gql_type)
-        if native is not None:
-            namespace[f"N{i}"] = native
-            lines.append(f"{indent}if {v}.__class__ is not N{i}:")
-            lines.append(f"{indent}    {v} = C{i}({v})")
-        elif fast is not None:  # the scalar's own coercion, inline for the class it is made for
-            cls, how, names = fast
-            namespace[f"W{i}"] = cls
-            lines.append(f"{indent}if {v}.__class__ is W{i}:")
-            if how == "enum":
-                namespace[f"M{i}"] = names
-                lines.append(f"{indent}    {v} = M{i}.get({v}._value_) or C{i}({v})")
-            else:
-                lines.append(f"{indent}    {v} = {how.replace('v', v, 1)}")
-            lines.append(f"{indent}else:")
-            lines.append(f"{indent}    {v} = C{i}({v})")
-        else:
-            lines.append(f"{indent}{v} = C{i}({v})")
+        _emit_leaf(lines, namespace, i, read, *leaf)
     lines.append("    except AttributeError as exc:")
     lines.append("        raise Handover from exc")
     lines.append("    return {" + ", ".join(keys) + "}")
     exec(compile("\n".join(lines), f"<plan of {selection.type_name}>", "exec"), namespace)  # noqa: S102
+    return namespace["assemble"]
+
+
+def _emit_leaf(lines: list[str], namespace: dict[str, Any], i: int, read: str, gql_type: Any, non_null: bool) -> None:
+    """Statements setting v<i> to the response value of a scalar or enum leaf read by `read`."""
+    v = f"v{i}"
+    namespace[f"C{i}"] = _checked(_output_coercion(gql_type))
+    native = _NATIVE_NAMES.get(gql_type.name) if isinstance(gql_type, GraphQLScalarType) else None
+    lines.append(f"        {v} = {read}")
+    if non_null:
+        lines.append(f"        if {v} is None:")
+        lines.append("            raise Handover")
+        indent = "        "
+    else:
+        lines.append(f"        if {v} is not None:")
+        indent = "            "
+    fast = _fast_leaf(gql_type)
+    if native is not None:
+        namespace[f"N{i}"] = native
+        lines.append(f"{indent}if {v}.__class__ is not N{i}:")
+        lines.append(f"{indent}    {v} = C{i}({v})")
+    elif fast is not None:  # the scalar's own coercion, inline for the class it is made for
+        cls, how, names = fast
+        namespace[f"W{i}"] = cls
+        lines.append(f"{indent}if {v}.__class__ is W{i}:")
+        if how == "enum":
+            namespace[f"M{i}"] = names
+            lines.append(f"{indent}    {v} = M{i}.get({v}._value_) or C{i}({v})")
+        else:
+            lines.append(f"{indent}    {v} = {how.replace('v', v, 1)}")
+        lines.append(f"{indent}else:")
+        lines.append(f"{indent}    {v} = C{i}({v})")
+    else:
+        lines.append(f"{indent}{v} = C{i}({v})")
+
+
+def row_assembler(selection: Selection) -> Callable[[Any], Any]:
+    """As `assembler`, for a selection read from rows of its type's row form (by column index)."""
+    namespace: dict[str, Any] = {"Handover": Handover, "CURRENT": _CURRENT_RUN}
+    lines = ["def assemble(value):",
+             "    if value is None:",
+             "        return None",
+             "    CURRENT[0].objects += 1",
+             "    try:"]
+    keys = []
+    for i, step in enumerate(selection.steps):
+        namespace[f"K{i}"] = step.key
+        keys.append(f"K{i}: v{i}")
+        v = f"v{i}"
+        if step.kind == _CONSTANT:
+            namespace[f"T{i}"] = step.read
+            lines.append(f"        {v} = T{i}")
+            continue
+        if step.kind == _ROW_OBJECT:
+            namespace[f"F{i}"] = step.complete
+            lines.append(f"        {v} = F{i}(value)")
+            continue
+        read = f"value[{int(step.index)}]"
+        if step.transform is not None:
+            namespace[f"X{i}"] = step.transform
+            read = f"X{i}({read})"
+        if step.leaf_type is not None:
+            _emit_leaf(lines, namespace, i, read, *step.leaf_type)
+        else:
+            namespace[f"F{i}"] = step.complete
+            lines.append(f"        {v} = F{i}({read})")
+    lines.append("    except (IndexError, KeyError, TypeError, ValueError, AttributeError) as exc:")
+    lines.append("        raise Handover from exc")
+    lines.append("    return {" + ", ".join(keys) + "}")
+    exec(compile("\n".join(lines), f"<rows of {selection.type_name}>", "exec"), namespace)  # noqa: S102
     return namespace["assemble"]
 
 
@@ -586,7 +719,7 @@ def plan_of(executor: Any, root_type: GraphQLObjectType, grouped_field_set: Any)
         if not _has_directives(operation, executor.fragments):
             try:
                 plan = Compiler(executor).plan(root_type, grouped_field_set)
-            except _NoPlan:
+            except (_NoPlan, _NoRowForm):
                 plan = _NOT_PLANNED
             except RecursionError:
                 plan = _NOT_PLANNED

@@ -14,6 +14,7 @@ from app.domain.common.rights import Right
 from app.domain.user_groups.model import GroupMember, UserGroupFilter
 from app.domain.user_groups.model import UserGroup as DomainGroup
 from app.persistence.user_groups import reads as user_groups_sql
+from app.persistence.user_groups.rows import GROUP_COLUMNS, group_kind_of
 from app.schema.runtime.base import (
     DomainView,
     Node,
@@ -27,6 +28,7 @@ from app.schema.runtime.base import (
     uuid_of,
 )
 from app.schema.runtime.enums import GroupKindEnum, RightKindEnum
+from app.schema.runtime.plans import row_form
 from app.schema.user_groups.external import ExternalOrganisation, ExternalUserNode
 from app.schema.user_groups.loaders import CATALOGUE, GROUP_BY_ID, MEMBER_COUNT, MEMBERS, RIGHTS_OF_GROUP
 from app.schema.users.types import User, load_user
@@ -143,6 +145,18 @@ class UserGroupNode(DomainView, Node):
 domain_view(UserGroupNode, same=("kind", "name", "description", "p_number", "se_number", "created_at"),
             derived={"id": lambda n: to_global_id("UserGroup", n._domain.id), "_id": lambda n: n._domain.id,
                      "updated_at": lambda n: n._domain.updated_at or n._domain.created_at})
+# A user's groups in a compiled plan (app/schema/runtime/plans.py): rows of GROUP_COLUMNS, each field as
+# group_from_row and the view above make it (`updatedAt` falls back to `createdAt` in the plan's fetch:
+# a row form reads one column per field).
+row_form("UserGroup", [c.name for c in GROUP_COLUMNS], {
+    "id": ("id", lambda id_: to_global_id("UserGroup", id_)),
+    "kind": ("kind", group_kind_of),
+    "name": ("name", None),
+    "description": ("description", None),
+    "pNumber": ("p_number", None),
+    "seNumber": ("se_number", None),
+    "createdAt": ("created_at", None),
+})
 
 
 async def load_group(info: Info, group_id: uuid.UUID | None) -> UserGroupNode | None:

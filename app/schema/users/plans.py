@@ -82,12 +82,27 @@ async def _history(run: Run, parents: list[User], a: dict[str, Any], step: Step)
     args = history_args(a.get("first", HISTORY_DEFAULT), a.get("after"), a.get("from_"), a.get("to"),
                         a.get("types"), a.get("search"))
     ids = list(dict.fromkeys(u._id for u in parents))
+    limit = args.limit - 1
+    if step.rows:
+        rows = await run.reader.run(activity_sql.latest_activity_rows_by_user, ids, args.filter, args.before_id,
+                                    args.limit)
+        return [ActivityConnection.of_rows(rows.get(u._id, []), limit, args.before_id,
+                                           _HistoryCount(u._id, args.filter)) for u in parents]
     found = await run.reader.run(activity_sql.latest_activities_by_user, ids, args.filter, args.before_id, args.limit)
     return [
-        ActivityConnection.of(found.get(u._id, []), args.limit - 1, args.before_id,
+        ActivityConnection.of(found.get(u._id, []), limit, args.before_id,
                               _HistoryCount(u._id, args.filter), details_read=False)
         for u in parents
     ]
+
+
+async def _groups_of(run: Run, parents: list[User], a: dict[str, Any], step: Step) -> list[Any]:
+    ids = list(dict.fromkeys(u._id for u in parents))
+    if step.rows:
+        rows = await run.reader.run(user_groups_sql.group_rows_by_user, ids)
+        return [list(rows.get(u._id, ())) for u in parents]
+    found = await run.reader.run(user_groups_sql.groups_by_user, ids)
+    return [_groups(found.get(u._id, []), u) for u in parents]
 
 
 async def _history_total(run: Run, parents: list[ActivityConnection], a: dict[str, Any], step: Step) -> list[int]:
@@ -111,7 +126,7 @@ compiled("UserConnection", "totalCount", _total_count)
 compiled("User", "authenticators", _by_user(users_sql.authenticators_by_user, lambda kinds, u: _authenticators(kinds)))
 compiled("User", "rights", _by_user(users_sql.rights_by_user))
 compiled("User", "roles", _by_user(users_sql.roles_by_user, lambda held, u: _roles(held, u.status)))
-compiled("User", "groups", _by_user(user_groups_sql.groups_by_user, _groups))
+compiled("User", "groups", _groups_of, rows=True)
 compiled("User", "certificates", _certificates, _certificate_reading)
-compiled("User", "history", _history)
+compiled("User", "history", _history, rows=True)
 compiled("ActivityConnection", "totalCount", _history_total)
