@@ -154,9 +154,7 @@ class Certificate:
         return self.type is CertificateType.QUALIFIED
 
     def status_at(self, now: dt.datetime) -> CertificateStatus:
-        if self.status is CertificateStatus.ISSUED and self.not_after is not None and self.not_after <= now:
-            return CertificateStatus.EXPIRED
-        return self.status
+        return status_as_of(self.status, self.not_after, now)
 
 
 @dataclass(slots=True, frozen=True)
@@ -257,3 +255,10 @@ class IssuedCertificate:
     certificate: Certificate
     certificate_pem: str | None
     pkcs12: bytes | None = None
+
+
+def status_as_of(status: CertificateStatus, not_after: dt.datetime | None, now: dt.datetime) -> CertificateStatus:
+    """The status shown at `now`: an issued certificate past its notAfter is EXPIRED (never stored)."""
+    if status is CertificateStatus.ISSUED and not_after is not None and not_after <= now:
+        return CertificateStatus.EXPIRED
+    return status

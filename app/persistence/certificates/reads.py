@@ -65,6 +65,14 @@ _BY_USER_READING = Statements(
 )
 
 
+def stored_value(name: str) -> Any:
+    """The function partial_certificate applies to column `name`'s value (None stays None), or None."""
+    convert = _CONVERT.get(name)
+    if convert is None:
+        return None
+    return lambda value: None if value is None else convert(value)
+
+
 def partial_certificate(names: Sequence[str], values: Sequence[Any]) -> Certificate:
     """A certificate holding only the attributes `names` (read from a narrower row): reading any
     other attribute raises AttributeError, so a caller that asked for too few columns fails loudly
@@ -88,12 +96,28 @@ async def certificates_by_user(
         for r in await conn.execute(_BY_USER.get(conn), params):
             out[r[7]].append(certificate_from_row(r))
     else:
-        unknown = reading - _READABLE
-        if unknown:
-            raise ValueError(f"not certificate columns: {sorted(unknown)}")
-        names = tuple(sorted(reading | {"id"}))
-        for r in await conn.execute(_BY_USER_READING.get(conn, names), params):
-            out[r[0]].append(partial_certificate(names, r[1:]))
+        names = reading_columns(reading)
+        for user_id, rows in (await certificate_rows_by_user(conn, org_id, user_ids, names)).items():
+            out[user_id] = [partial_certificate(names, r) for r in rows]
+    return {i: out.get(i, []) for i in user_ids}
+
+
+def reading_columns(reading: frozenset[str]) -> tuple[str, ...]:
+    """The columns certificates_by_user reads for `reading`, in the order of its rows."""
+    unknown = reading - _READABLE
+    if unknown:
+        raise ValueError(f"not certificate columns: {sorted(unknown)}")
+    return tuple(sorted(reading | {"id"}))
+
+
+async def certificate_rows_by_user(
+    conn: AsyncConnection, org_id: int, user_ids: Sequence[uuid.UUID], names: tuple[str, ...]
+) -> dict[uuid.UUID, list[Any]]:
+    """Each user's certificates as rows of the columns `names` (reading_columns), newest order first,
+    values as stored (a compiled plan reads them without making certificates)."""
+    out: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    for r in await conn.execute(_BY_USER_READING.get(conn, names), {"org": org_id, "ids": list(user_ids)}):
+        out[r[0]].append(r[1:])
     return {i: out.get(i, []) for i in user_ids}
 
 

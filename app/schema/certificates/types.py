@@ -23,6 +23,7 @@ from app.domain.certificates.model import (
     CertificateStatus,
     CertificateType,
     RevocationReason,
+    status_as_of,
 )
 from app.domain.certificates.model import (
     CertificateProfile as DomainProfile,
@@ -48,6 +49,7 @@ from app.schema.runtime.base import (
     uuid_of,
 )
 from app.schema.runtime.loaders import now_or_later
+from app.schema.runtime.plans import row_form
 
 if TYPE_CHECKING:
     from app.schema.runtime.context import Context
@@ -211,6 +213,36 @@ domain_view(CertificateNode, same=(
     "_successor_id": lambda n: n._domain.successor_id,
 })
 
+
+def _purposes(value: str | None) -> list[Any] | None:
+    convert = certificates_sql.stored_value("purposes")
+    return None if value is None else list(convert(value))
+
+
+def _status(status: str | None, not_after: dt.datetime | None, now: dt.datetime) -> Any:
+    stored = certificates_sql.stored_value("status")(status)
+    return None if stored is None else status_as_of(stored, not_after, now)
+
+
+# A user's certificates in a compiled plan (app/schema/runtime/plans.py): rows of the columns the
+# selection reads (certificates_sql.reading_columns, the loaders' narrowed read), each field as
+# partial_certificate and the view above make it. (`qualified` and `updatedAt` are properties of
+# the certificate: a selection with them reads certificates.)
+row_form("Certificate", (), {
+    "id": ("id", lambda id_: to_global_id("Certificate", id_)),
+    "uuid": ("id", None),
+    "status": (("status", "not_after"), _status, "now"),
+    "purposes": ("purposes", _purposes),
+    **{field: (column, certificates_sql.stored_value(column)) for field, column in {
+        "kind": "kind", "type": "type", "issuance": "issuance", "name": "name", "email": "email",
+        "contactName": "contact_name", "contactEmail": "contact_email", "pNumber": "p_number",
+        "seNumber": "se_number", "serialNumber": "serial_number", "subject": "subject",
+        "notBefore": "not_before", "notAfter": "not_after", "fingerprintSha256": "fingerprint_sha256",
+        "canSeal": "can_seal", "allowUserSigning": "allow_user_signing", "orderedAt": "ordered_at",
+        "issuedAt": "issued_at", "cancelledAt": "cancelled_at", "revokedAt": "revoked_at",
+        "revocationReason": "revocation_reason",
+    }.items()},
+})
 
 async def load_certificate(info: Info, certificate_id: uuid_mod.UUID | None) -> CertificateNode | None:
     """A certificate the caller may see (certificate viewers: the organisation's; others: their own)."""

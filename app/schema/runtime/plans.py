@@ -80,6 +80,8 @@ class Compiled:
     fetch: Fetch
     prepare: Prepare | None = None
     rows: bool = False  # the fetch can give driver rows for the types below it that have a row form
+    # the column names of the rows it gives, from `prepare`'s result (None: the row forms' own columns)
+    layout: Callable[[Any], tuple[str, ...] | None] | None = None
 
 
 Prepare = Callable[["Step", dict[str, Any]], Any]  # (the step, the document's fragment definitions)
@@ -87,23 +89,25 @@ _COMPILED: dict[tuple[str, str], Compiled] = {}
 
 
 def compiled(
-    type_name: str, field_name: str, fetch: Fetch, prepare: Prepare | None = None, *, rows: bool = False
+    type_name: str, field_name: str, fetch: Fetch, prepare: Prepare | None = None, *, rows: bool = False,
+    layout: Callable[[Any], tuple[str, ...] | None] | None = None,
 ) -> None:
     """Declare the compiled form of `type_name.field_name` (its GraphQL names). `rows`: the fetch
     gives driver rows where the selection below has row forms (`step.rows` tells it which it is to
     give: rows when every field selected there has one, else the objects the resolver would)."""
-    _COMPILED[(type_name, field_name)] = Compiled(fetch, prepare, rows)
+    _COMPILED[(type_name, field_name)] = Compiled(fetch, prepare, rows, layout)
 
 
 @dataclass(frozen=True, slots=True)
 class RowForm:
-    """How a type's fields are read from a row of `columns` (a statement's column names, in order):
-    {GraphQL field: (column, function of the column's value or None)}; `same_row`: object fields whose
-    value is the same row read as another type (an edge's `node`). The functions are the ones the
-    type's view applies to the domain object, which the row would have become."""
+    """How a type's fields are read from a row of `columns` (a statement's column names, in order; empty:
+    the relation giving the rows names them, `Compiled.layout`): {GraphQL field: (column or columns,
+    function of their values or None[, "now"])}, "now" passing the request's clock as the last argument;
+    `same_row`: object fields whose value is the same row read as another type (an edge's `node`).
+    The functions are the ones the type's view applies to the domain object the row would have become."""
 
     columns: tuple[str, ...]
-    fields: dict[str, tuple[str, Callable[[Any], Any] | None]]
+    fields: dict[str, tuple[Any, ...]]
     same_row: dict[str, str]
 
 
@@ -111,14 +115,17 @@ _ROW_FORMS: dict[str, RowForm] = {}
 
 
 def row_form(
-    type_name: str, columns: Iterable[str], fields: dict[str, tuple[str, Callable[[Any], Any] | None]],
-    same_row: dict[str, str] | None = None,
+    type_name: str, columns: Iterable[str], fields: dict[str, tuple[Any, ...]], same_row: dict[str, str] | None = None,
 ) -> None:
     columns = tuple(columns)
-    unknown = {c for c, _ in fields.values()} - set(columns)
-    if unknown:
+    unknown = {c for spec in fields.values() for c in _columns_of(spec)} - set(columns)
+    if columns and unknown:
         raise ValueError(f"row form of {type_name}: no columns {sorted(unknown)}")
     _ROW_FORMS[type_name] = RowForm(columns, dict(fields), dict(same_row or {}))
+
+
+def _columns_of(spec: tuple[Any, ...]) -> tuple[str, ...]:
+    return (spec[0],) if isinstance(spec[0], str) else tuple(spec[0])
 
 
 class _NoRowForm(Exception):
@@ -138,7 +145,8 @@ class Step:
     """One response key of a selection."""
 
     __slots__ = ("action", "arguments", "complete", "compiled", "definition", "field_def", "field_name", "index",
-                 "key", "kind", "leaf_type", "nodes", "prepared", "read", "rows", "sub", "transform")
+                 "columns", "key", "kind", "leaf_type", "nodes", "prepared", "read", "rows", "sub", "transform",
+                 "with_now")
 
     def __init__(self, key: str, kind: int) -> None:
         self.key = key
@@ -157,7 +165,9 @@ class Step:
         self.action: Any = None
         self.leaf_type: tuple[Any, bool] | None = None  # (scalar or enum type, non-null) of a plain leaf
         self.rows = False  # a relation: its fetch gives rows (the selection below is read from rows)
-        self.transform: Callable[[Any], Any] | None = None  # a row leaf: the row form's function
+        self.transform: Callable[..., Any] | None = None  # a row leaf: the row form's function,
+        self.columns: tuple[int, ...] = ()  # of these columns of the row
+        self.with_now = False  # ... and the request's clock
 
 
 class Selection:
@@ -233,6 +243,7 @@ class Compiler:
         self.count = 0
         self.relations = 0
         self.rows = False  # compiling below a relation that gives rows
+        self.layout: tuple[str, ...] | None = None  # ... of these columns (None: the forms' own)
         self.strawberry = getattr(executor.schema, "_strawberry_schema", None)
 
     def plan(self, root_type: GraphQLObjectType, grouped_field_set: Any) -> Plan:
@@ -280,8 +291,16 @@ class Compiler:
             step = Step(key, _ROW_LEAF)
             step.field_def, step.field_name, step.nodes = field_def, name, [d.node for d in details]
             if name in form.fields:
-                column, step.transform = form.fields[name]
-                step.index = form.columns.index(column)
+                spec = form.fields[name]
+                columns = form.columns or self.layout or ()
+                try:
+                    step.columns = tuple(columns.index(c) for c in _columns_of(spec))
+                except ValueError:
+                    raise _NoRowForm from None
+                step.transform = spec[1]
+                step.with_now = len(spec) > 2 and spec[2] == "now"
+                if step.transform is None and len(step.columns) != 1:
+                    raise _NoPlan
                 step.complete = self.completer(field_def.type, details, step)
                 t = field_def.type
                 non_null = isinstance(t, GraphQLNonNull)
@@ -339,8 +358,12 @@ class Compiler:
         step.field_name = name
         step.definition = definition
         step.nodes = [d.node for d in details]
+        if spec is not None and spec.prepare is not None:
+            fragments = {n: getattr(f, "definition", f) for n, f in self.executor.fragments.items()}
+            step.prepared = spec.prepare(step, fragments)
         if spec is not None and spec.rows and not self.rows:
             self.rows = True
+            self.layout = spec.layout(step.prepared) if spec.layout is not None else None
             try:
                 step.complete = self.completer(field_def.type, details, step)
                 step.rows = True
@@ -350,6 +373,7 @@ class Compiler:
                 step.complete = self.completer(field_def.type, details, step)
             finally:
                 self.rows = False
+                self.layout = None
         else:
             step.complete = self.completer(field_def.type, details, step)
         if step.kind == _LEAF and step.sub is not None:
@@ -362,9 +386,6 @@ class Compiler:
                 step.leaf_type = (t, non_null)
         if step.kind == _RELATION:
             step.arguments = self.arguments(step)
-            if spec is not None and spec.prepare is not None:
-                fragments = {n: getattr(f, "definition", f) for n, f in self.executor.fragments.items()}
-                step.prepared = spec.prepare(step, fragments)
         return step
 
     def root_action(self, definition: Any) -> Any:
@@ -543,7 +564,9 @@ def row_assembler(selection: Selection) -> Callable[[Any], Any]:
     lines = ["def assemble(value):",
              "    if value is None:",
              "        return None",
-             "    CURRENT[0].objects += 1",
+             "    run = CURRENT[0]",
+             "    run.objects += 1",
+             "    now = run.now" if any(st.with_now for st in selection.steps) else "    pass",
              "    try:"]
     keys = []
     for i, step in enumerate(selection.steps):
@@ -558,10 +581,13 @@ def row_assembler(selection: Selection) -> Callable[[Any], Any]:
             namespace[f"F{i}"] = step.complete
             lines.append(f"        {v} = F{i}(value)")
             continue
-        read = f"value[{int(step.index)}]"
+        values = [f"value[{int(c)}]" for c in step.columns]
+        if step.with_now:
+            values.append("now")
+        read = values[0]
         if step.transform is not None:
             namespace[f"X{i}"] = step.transform
-            read = f"X{i}({read})"
+            read = f"X{i}({', '.join(values)})"
         if step.leaf_type is not None:
             _emit_leaf(lines, namespace, i, read, *step.leaf_type)
         else:
@@ -608,7 +634,7 @@ _CURRENT_RUN: list[Any] = [None]
 class Run:
     """One execution of a plan: the request's context and what its relations fetched."""
 
-    __slots__ = ("context", "executor", "objects", "values", "variables")
+    __slots__ = ("_now", "context", "executor", "objects", "values", "variables")
 
     def __init__(self, executor: Any, plan: Plan) -> None:
         self.executor = executor
@@ -618,6 +644,14 @@ class Run:
         # parents stay alive in the tree of objects until the response is assembled)
         self.values: list[dict[int, Any]] = [{} for _ in range(plan.relations)]
         self.objects = 0
+        self._now: Any = None
+
+    @property
+    def now(self) -> Any:
+        """The request's clock (one reading per request: a certificate's derived status)."""
+        if self._now is None:
+            self._now = self.context.services.platform.now()
+        return self._now
 
     @property
     def principal(self) -> Any:

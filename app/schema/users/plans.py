@@ -51,12 +51,19 @@ def _certificate_reading(step: Step, fragments: dict[str, Any]) -> Any:
     return certificate_reading(step.nodes, fragments)
 
 
+def _certificate_columns(reading: frozenset[str] | None) -> tuple[str, ...] | None:
+    return certificates_sql.reading_columns(reading) if reading is not None else None
+
+
 async def _certificates(run: Run, parents: list[User], a: dict[str, Any], step: Step) -> list[Any]:
     principal = run.principal
-    shown = [u._id for u in parents if can_view_certificates_of(principal, u._id)]
-    found = await run.reader.run(certificates_sql.certificates_by_user, list(dict.fromkeys(shown)), step.prepared) \
-        if shown else {}
-    now = run.context.services.platform.now()
+    shown = list(dict.fromkeys(u._id for u in parents if can_view_certificates_of(principal, u._id)))
+    if step.rows:
+        rows = await run.reader.run(certificates_sql.certificate_rows_by_user, shown,
+                                    certificates_sql.reading_columns(step.prepared)) if shown else {}
+        return [list(rows.get(u._id, ())) if can_view_certificates_of(principal, u._id) else [] for u in parents]
+    found = await run.reader.run(certificates_sql.certificates_by_user, shown, step.prepared) if shown else {}
+    now = run.now
     return [
         [CertificateNode.view(c, _now=now, _pem=PEM_NOT_READ, _holder=u._id) for c in found.get(u._id, [])]
         if can_view_certificates_of(principal, u._id) else []
@@ -127,6 +134,6 @@ compiled("User", "authenticators", _by_user(users_sql.authenticators_by_user, la
 compiled("User", "rights", _by_user(users_sql.rights_by_user))
 compiled("User", "roles", _by_user(users_sql.roles_by_user, lambda held, u: _roles(held, u.status)))
 compiled("User", "groups", _groups_of, rows=True)
-compiled("User", "certificates", _certificates, _certificate_reading)
+compiled("User", "certificates", _certificates, _certificate_reading, rows=True, layout=_certificate_columns)
 compiled("User", "history", _history, rows=True)
 compiled("ActivityConnection", "totalCount", _history_total)
