@@ -41,3 +41,69 @@ async def test_dashboard_runs_from_its_plan(env: Env, org: OrgFixture) -> None:
     users = first["data"]["users"]
     assert users["totalCount"] >= len(org.people)
     assert {e["node"]["uuid"] for e in users["edges"]} >= {str(u) for u in org.people.values()}
+
+
+async def _planned(query: str) -> bool:
+    from app.schema.runtime.plans import PLANS, Plan
+
+    return any(isinstance(p, Plan) for (text, _), p in PLANS._plans.items() if text == query)
+
+
+async def test_roles_below_the_root_hand_over_to_the_executor(env: Env, org: OrgFixture) -> None:
+    """A rights administrator may list users but not read their certificates or history: the plan is
+    not allowed for that role set, so the general executor answers - FORBIDDEN at those paths, the
+    rest of the page as usual."""
+    token = token_for(env, org, Role.RIGHTS_ADMINISTRATOR)
+    handovers, completed = PLANS.handovers, PLANS.completed
+    body = await env.gql(DASHBOARD, {"first": 5}, token=token)
+    codes = {e["extensions"]["code"] for e in body.get("errors", [])}
+    paths = {tuple(p for p in e["path"] if isinstance(p, str)) for e in body.get("errors", [])}
+    assert codes == {"FORBIDDEN"}, body
+    assert ("users", "edges", "node", "certificates") in paths
+    assert body["data"]["users"]["edges"]  # the page itself is there
+    assert PLANS.handovers == handovers + 1 and PLANS.completed == completed
+
+
+async def test_a_refused_root_and_bad_arguments_hand_over(env: Env, org: OrgFixture) -> None:
+    plain = await env.gql(DASHBOARD, {"first": 5}, token=token_for(env, org, Role.USER))
+    assert plain["data"] is None and plain["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    anonymous = await env.gql(DASHBOARD, {"first": 5})
+    assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    admin = token_for(env, org, Role.USER_ADMINISTRATOR)
+    too_many = await env.gql("query($n: Int) { users(first: $n) { edges { node { id } } } }", {"n": 501}, token=admin)
+    assert too_many["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    bad_cursor = await env.gql("query($a: String) { users(first: 2, after: $a) { edges { node { id } } } }",
+                               {"a": "not-a-cursor"}, token=admin)
+    assert bad_cursor["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "after"}
+
+
+async def test_documents_a_plan_does_not_cover_are_not_planned(env: Env, org: OrgFixture) -> None:
+    admin = token_for(env, org, Role.USER_ADMINISTRATOR)
+    with_directive = "query($x: Boolean!) { users(first: 2) { edges { node { id email @include(if: $x) } } } }"
+    body = await env.gql(with_directive, {"x": False}, token=admin)
+    assert "errors" not in body and all("email" not in e["node"] for e in body["data"]["users"]["edges"])
+    assert not await _planned(with_directive)
+    mutation = 'mutation { rejectUserAccountRequest(input: {id: "x"}) { userErrors { code } } }'
+    await env.gql(mutation, token=admin)
+    assert not await _planned(mutation)
+    covered = "{ users(first: 2) { edges { node { id groups { name } } } } }"
+    await env.gql(covered, token=admin)
+    assert await _planned(covered)
+
+
+async def test_anonymous_users_on_the_planned_page(env: Env, org: OrgFixture) -> None:
+    from tests.test_user_groups import active_user
+
+    hidden = await active_user(env, org, "Skjult", p_number=org.p_numbers[0], anonymous=True)
+    query = """query($q: String) { users(first: 5, filter: {search: $q}) { edges { node {
+      uuid firstName lastName email anonymous groups { kind } history(first: 2) { edges { node { type } } }
+    } } } }"""
+    completed = PLANS.completed
+    body = await env.gql(query, {"q": hidden["uuid"]}, token=token_for(env, org, Role.USER_ADMINISTRATOR))
+    assert "errors" not in body, body
+    assert PLANS.completed == completed + 1
+    nodes = [e["node"] for e in body["data"]["users"]["edges"]]
+    # administrators see who an anonymous user is (everyone else reaches no users page at all)
+    assert nodes == [{"uuid": hidden["uuid"], "firstName": "Skjult", "lastName": "Gruppe", "email": hidden["email"],
+                      "anonymous": True, "groups": [{"kind": "SYSTEM"}], "history": nodes[0]["history"]}]
+    assert [e["node"]["type"] for e in nodes[0]["history"]["edges"]] == ["ACTIVATION_CODE_GENERATED", "USER_CREATED"]

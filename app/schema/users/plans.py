@@ -128,7 +128,15 @@ async def _history_total(run: Run, parents: list[ActivityConnection], a: dict[st
     return [totals[(c.filter, c.user_id)] for c in counts]
 
 
+async def _effective_rights(run: Run, parents: list[User], a: dict[str, Any], step: Step) -> list[list[str]]:
+    ids = list(dict.fromkeys(u._id for u in parents))
+    own = await run.reader.run(users_sql.rights_by_user, ids)
+    via_groups = await run.reader.run(user_groups_sql.group_rights_by_user, ids)
+    return [sorted(set(own.get(u._id, ())) | set(via_groups.get(u._id, ()))) for u in parents]
+
+
 compiled("Query", "users", _users)
+compiled("User", "effectiveRights", _effective_rights)
 compiled("UserConnection", "totalCount", _total_count)
 compiled("User", "authenticators", _by_user(users_sql.authenticators_by_user, lambda kinds, u: _authenticators(kinds)))
 compiled("User", "rights", _by_user(users_sql.rights_by_user))
