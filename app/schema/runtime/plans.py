@@ -98,6 +98,39 @@ def compiled(
     _COMPILED[(type_name, field_name)] = Compiled(fetch, prepare, rows, layout)
 
 
+class _ContextInfo:
+    """What a resolver that reads only `info.context` gets from a plan (see `by_resolver`)."""
+
+    __slots__ = ("context",)
+
+    def __init__(self, context: Any) -> None:
+        self.context = context
+
+
+def resolver_of(cls: type, python_name: str) -> Callable[..., Any]:
+    """The function behind a Strawberry type's resolver field."""
+    from strawberry.types.base import get_object_definition
+
+    definition = get_object_definition(cls, strict=True)
+    field = next(f for f in definition.fields if f.python_name == python_name)
+    assert field.base_resolver is not None, f"{cls.__name__}.{python_name} has no resolver"
+    return field.base_resolver.wrapped_func
+
+
+def by_resolver(type_name: str, field_name: str, resolver: Any) -> None:
+    """Compile `type_name.field_name` as its own resolver called once per parent, with the arguments
+    Strawberry would pass and an info that has only `context` (anything else it reads is an
+    AttributeError: a handover). For fields a page has one of - a root connection, its totalCount -
+    whose resolver is the one place their read is written."""
+    func = getattr(resolver, "__func__", resolver)
+
+    async def fetch(run: Run, parents: list[Any], arguments: dict[str, Any], step: Step) -> list[Any]:
+        info = _ContextInfo(run.context)
+        return [await func(parent, info=info, **arguments) for parent in parents]
+
+    compiled(type_name, field_name, fetch)
+
+
 @dataclass(frozen=True, slots=True)
 class RowForm:
     """How a type's fields are read from a row of `columns` (a statement's column names, in order; empty:

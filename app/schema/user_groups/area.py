@@ -1,6 +1,7 @@
 """The user groups area in the schema."""
 
 from app.schema.runtime.area import Area
+from app.schema.user_groups import plans as _plans  # noqa: F401 - registers the area's compiled fields
 from app.schema.user_groups.external import ExternalUserNode
 from app.schema.user_groups.mutations import UserGroupMutations
 from app.schema.user_groups.queries import UserGroupQueries

@@ -11,10 +11,10 @@ from app.persistence import activity as activity_sql
 from app.persistence.certificates import reads as certificates_sql
 from app.persistence.user_groups import reads as user_groups_sql
 from app.persistence.users import reads as users_sql
-from app.schema.activity import ActivityConnection
+from app.schema.activity import ActivityConnection, ActivityQueries
 from app.schema.certificates.reading import certificate_reading
 from app.schema.certificates.types import PEM_NOT_READ, CertificateNode
-from app.schema.runtime.plans import Run, Step, compiled
+from app.schema.runtime.plans import Run, Step, by_resolver, compiled, resolver_of
 from app.schema.user_groups.types import UserGroupNode
 from app.schema.users.loaders import HISTORY_DEFAULT, history_args
 from app.schema.users.queries import users_page
@@ -113,19 +113,18 @@ async def _groups_of(run: Run, parents: list[User], a: dict[str, Any], step: Ste
 
 
 async def _history_total(run: Run, parents: list[ActivityConnection], a: dict[str, Any], step: Step) -> list[int]:
+    """Users' histories: one count per distinct filter for the page; any other connection (the
+    organisation's `activities`) counts itself, as its resolver does."""
     counts = [c._count for c in parents]
-    if not all(isinstance(c, _HistoryCount) for c in counts):
-        from app.schema.runtime.plans import Handover
-
-        raise Handover
     by_filter: dict[Any, list[Any]] = {}
     for c in counts:
-        by_filter.setdefault(c.filter, []).append(c.user_id)
+        if isinstance(c, _HistoryCount):
+            by_filter.setdefault(c.filter, []).append(c.user_id)
     totals: dict[tuple[Any, Any], int] = {}
     for f, ids in by_filter.items():
         found = await run.reader.run(activity_sql.count_activities_by_user, list(dict.fromkeys(ids)), f)
         totals.update({(f, i): int(found.get(i, 0)) for i in ids})
-    return [totals[(c.filter, c.user_id)] for c in counts]
+    return [totals[(c.filter, c.user_id)] if isinstance(c, _HistoryCount) else int(await c()) for c in counts]
 
 
 async def _effective_rights(run: Run, parents: list[User], a: dict[str, Any], step: Step) -> list[list[str]]:
@@ -136,6 +135,7 @@ async def _effective_rights(run: Run, parents: list[User], a: dict[str, Any], st
 
 
 compiled("Query", "users", _users)
+by_resolver("Query", "activities", resolver_of(ActivityQueries, "activities"))
 compiled("User", "effectiveRights", _effective_rights)
 compiled("UserConnection", "totalCount", _total_count)
 compiled("User", "authenticators", _by_user(users_sql.authenticators_by_user, lambda kinds, u: _authenticators(kinds)))
