@@ -23,6 +23,7 @@ from app.persistence.db import make_engine
 from app.persistence.read_session import ReadSession
 from app.persistence.uow import SqlUnitOfWork
 from app.schema.runtime.limits import Budgets, Limits
+from app.schema.runtime.persisted import PersistedDocuments, load_manifest
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Services:
     bulk: JobBoard
     limits: Limits
     cost_budgets: Budgets
+    persisted: PersistedDocuments
     hub: NotificationHub = field(default_factory=NotificationHub)
     metrics: Metrics = field(default_factory=Metrics)
 
@@ -59,10 +61,25 @@ def refuse_unopenable_root(settings: Settings) -> None:
             raise UnsafeSettings([f"PKI_ROOT_KEY_FILE: {exc}"]) from exc
 
 
+def persisted_documents(settings: Settings) -> PersistedDocuments:
+    """The registered documents (PERSISTED_DOCUMENTS_FILE, checked against the schema: a bad entry
+    refuses start) and the mode; the schema is imported here, the one place start-up needs it."""
+    registered: dict[str, str] = {}
+    if settings.persisted_documents_file:
+        from app.schema import schema
+
+        registered = load_manifest(settings.persisted_documents_file, schema._schema)
+    return PersistedDocuments(
+        registered, allow_list=settings.persisted_documents == "allow-list",
+        cache_size=settings.persisted_query_cache_size, max_tokens=settings.max_query_tokens,
+    )
+
+
 def build_services(settings: Settings) -> Services:
     refuse_unsafe(settings)  # GATEWAY_ENV=production with development secrets or a loopback address
     refuse_unopenable_root(settings)
     s = settings
+    persisted = persisted_documents(s)  # before the engine: a bad manifest stops start-up with nothing open
     engine = make_engine(s.database_url)
     verifier = TokenVerifier(s)
     return Services(
@@ -78,4 +95,5 @@ def build_services(settings: Settings) -> Services:
             anonymous_budget_per_minute=s.anonymous_cost_budget_per_minute,
         ),
         cost_budgets=budget_store(engine),
+        persisted=persisted,
     )
