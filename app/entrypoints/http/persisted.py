@@ -4,7 +4,8 @@ honoured in a WebSocket `subscribe` (app/schema/runtime/persisted.py decides wha
 Statuses, as Apollo's servers and clients do it:
 - PERSISTED_QUERY_NOT_FOUND is 200 under both media types, with `Cache-Control: private, no-cache,
   must-revalidate` (Apollo Server's answer). It is not a failure but the protocol's "send the text
-  too", and Apollo Client before 3.8 turns persisted queries off for good on a 400 or 500.
+  too"; Apollo Client 4 retries on any status, but Apollo Client 3's older default `disable` and its
+  ports (Dart's graphql and ferry links) turn persisted queries off for good on a 400 or 500.
 - A malformed extension, an unknown version and a hash that is not the text's SHA-256 are the HTTP
   request's own mistakes: 400 like every other malformed request parameter (Apollo Server: 400).
 - PERSISTED_QUERY_NOT_IN_LIST (allow-list mode) is a request error like a document that does not
