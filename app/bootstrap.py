@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -22,8 +23,11 @@ from app.persistence.budgets import budget_store
 from app.persistence.db import make_engine
 from app.persistence.read_session import ReadSession
 from app.persistence.uow import SqlUnitOfWork
+from app.schema import schema
 from app.schema.runtime.limits import Budgets, Limits
 from app.schema.runtime.persisted import PersistedDocuments, load_manifest
+
+CONSOLE_MANIFEST = "persisted-documents.json"
 
 
 @dataclass
@@ -62,13 +66,15 @@ def refuse_unopenable_root(settings: Settings) -> None:
 
 
 def persisted_documents(settings: Settings) -> PersistedDocuments:
-    """The registered documents (PERSISTED_DOCUMENTS_FILE, checked against the schema: a bad entry
-    refuses start) and the mode; the schema is imported here, the one place start-up needs it."""
+    """The registered documents and the mode: PERSISTED_DOCUMENTS_FILE, checked against the schema
+    (a bad entry refuses start), and the console's own (`<CONSOLE_ASSETS>/persisted-documents.json`,
+    written by its build: the console sends only hashes; a stale entry is logged and skipped)."""
     registered: dict[str, str] = {}
+    console = Path(settings.console_assets) / CONSOLE_MANIFEST
+    if console.is_file():
+        registered.update(load_manifest(str(console), schema._schema, lenient=True))
     if settings.persisted_documents_file:
-        from app.schema import schema
-
-        registered = load_manifest(settings.persisted_documents_file, schema._schema)
+        registered.update(load_manifest(settings.persisted_documents_file, schema._schema))
     return PersistedDocuments(
         registered, allow_list=settings.persisted_documents == "allow-list",
         cache_size=settings.persisted_query_cache_size, max_tokens=settings.max_query_tokens,

@@ -114,6 +114,8 @@ class Settings:
     persisted_documents: str = "open"
     persisted_documents_file: str | None = None
     persisted_query_cache_size: int = 1000
+    # The console's build (`make console-assets`); its persisted-documents.json is registered too.
+    console_assets: str = "var/console"
     external_user_handle_seconds: int = 15 * 60
     # GATEWAY_ENV=production: start only with real secrets and a public address (production_problems).
     production: bool = False
@@ -191,6 +193,7 @@ class Settings:
             "persisted_documents": _persisted_mode(e.get("PERSISTED_DOCUMENTS")),
             "persisted_documents_file": e.get("PERSISTED_DOCUMENTS_FILE") or None,
             "persisted_query_cache_size": int(e.get("PERSISTED_QUERY_CACHE_SIZE") or cls.persisted_query_cache_size),
+            "console_assets": e.get("CONSOLE_ASSETS") or cls.console_assets,
             "external_user_handle_seconds": int(
                 e.get("EXTERNAL_USER_HANDLE_SECONDS") or cls.external_user_handle_seconds
             ),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -28,6 +29,7 @@ from graphql import GraphQLError, GraphQLSchema, parse, validate
 
 from app.schema.runtime.limits import count_tokens
 
+log = logging.getLogger("app.graphql")
 HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 # A document's text beyond this is never kept by APQ (its tokens are bounded by GRAPHQL_MAX_TOKENS,
 # but one string or name token can be long): 1,000 entries of at most 100,000 characters each.
@@ -130,6 +132,8 @@ class PersistedDocuments:
         """The document to run for a request's `query` and `extensions` (None: the request has
         neither, which the caller answers as usual); PersistedQueryError when it may not run."""
         digest = requested_hash(extensions)
+        if digest is not None and query == "":
+            query = None  # graphql-ws must send a `query` string: "" beside a hash is no text (it never parses)
         if digest is None:
             if query is not None and self.allow_list and sha256_hex(query) not in self.registered:
                 raise _not_in_list()
@@ -177,8 +181,8 @@ def manifest_entries(data: object) -> list[tuple[str, object, object]]:
             entries.append((f"operations[{i}] ({name})" if isinstance(name, str) else f"operations[{i}]",
                             op.get("id"), op.get("body")))
         return entries
-    if isinstance(data, dict):
-        return [(f"entry {key!r}"[:90], key, value) for key, value in data.items()]
+    if isinstance(data, dict):  # graphql-codegen's client preset writes its keys as "sha256:<hash>"
+        return [(f"entry {key!r}"[:90], key.removeprefix("sha256:"), value) for key, value in data.items()]
     raise ValueError("a manifest is a JSON object: Apollo's persisted-query manifest or {hash: document}")
 
 
@@ -200,15 +204,28 @@ def entry_problem(label: str, digest: object, body: object, schema: GraphQLSchem
     return None
 
 
-def load_manifest(path: str, schema: GraphQLSchema) -> dict[str, str]:
+def load_manifest(path: str, schema: GraphQLSchema, *, lenient: bool = False) -> dict[str, str]:
     """The registered documents of the manifest at `path`, hash → text; InvalidManifest naming
-    every entry that is not the SHA-256 of its document, does not parse or does not validate."""
+    every entry that is not the SHA-256 of its document, does not parse or does not validate.
+    `lenient` (the console's own manifest, which a schema change can leave stale until the console
+    is rebuilt) keeps the good entries and logs the bad ones at WARNING instead of refusing start."""
     try:
         data = json.loads(Path(path).read_bytes())
         entries = manifest_entries(data)
     except (OSError, ValueError) as exc:
+        if lenient:
+            log.warning("persisted documents of %s not registered: %s", path, exc)
+            return {}
         raise InvalidManifest(path, [str(exc)]) from exc
-    problems = [p for label, digest, body in entries if (p := entry_problem(label, digest, body, schema))]
-    if problems:
+    problems: list[str] = []
+    documents: dict[str, str] = {}
+    for label, digest, body in entries:
+        if problem := entry_problem(label, digest, body, schema):
+            problems.append(problem)
+        else:
+            documents[str(digest).lower()] = str(body)
+    if problems and not lenient:
         raise InvalidManifest(path, problems)
-    return {str(digest).lower(): str(body) for _, digest, body in entries}
+    for problem in problems:
+        log.warning("persisted document of %s not registered: %s", path, problem)
+    return documents
