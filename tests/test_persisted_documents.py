@@ -371,7 +371,8 @@ def test_the_websocket_honours_the_extension_and_refuses_with_an_error_message(w
         registered = ws.receive_json()
         assert (registered["id"], registered["type"], registered["payload"]["data"]) == ("4", "next", roles)
         assert ws.receive_json() == {"id": "4", "type": "complete"}
-        ws.send_json({"type": "subscribe", "id": "5", "payload": {"extensions": pq(sha(query))}})
+        # graphql-ws must send a `query` string: "" beside a hash is no text.
+        ws.send_json({"type": "subscribe", "id": "5", "payload": {"query": "", "extensions": pq(sha(query))}})
         hit = ws.receive_json()
         assert (hit["id"], hit["type"], hit["payload"]["data"]) == ("5", "next", roles)
 
@@ -427,3 +428,97 @@ async def test_apollo_clients_persisted_queries_link_gets_data_by_hash_alone_the
         (hashed, False, 200), ("POST", True, 200), (hashed, False, 200)], exchanges
     digests = {e["sent"]["extensions"]["persistedQuery"]["sha256Hash"] for e in exchanges}
     assert digests == {sha(exchanges[1]["sent"]["query"])}
+
+
+# --- the console's own documents --------------------------------------------------------------------
+
+CONSOLE_MANIFEST = Path(os.environ.get("CONSOLE_ASSETS", ROOT / "var" / "console")) / "persisted-documents.json"
+ANONYMITY = 'mutation AskAnonymity { requestAnonymity(input: {reason: "x"}) { userErrors { code } } }'
+
+
+def test_the_console_build_registers_every_document_it_sends() -> None:
+    """`make console-assets` writes graphql-codegen's manifest into the build: every entry must be
+    the SHA-256 of its text and validate against today's schema (a stale one would be skipped)."""
+    if not CONSOLE_MANIFEST.is_file():
+        pytest.skip(f"the console is not built ({CONSOLE_MANIFEST}; `make console-assets`, which needs npm)")
+    from app.schema import schema
+    from app.schema.runtime.persisted import read_manifest
+
+    documents = read_manifest(str(CONSOLE_MANIFEST), schema._schema)
+    assert len(documents) >= 40
+    assert any(text.startswith("subscription LiveNotifications") for text in documents.values())
+
+
+def test_a_stale_console_manifest_is_logged_and_skipped_not_fatal(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    gone = "query Gone { noLongerAField }"
+    (tmp_path / "persisted-documents.json").write_text(json.dumps({f"sha256:{sha(TYPENAME)}": TYPENAME,
+                                                                   f"sha256:{sha(gone)}": gone}))
+    settings = Settings.from_env({}, database_url=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+                                 console_assets=str(tmp_path))
+    caplog.set_level(logging.WARNING)
+    persisted = build_services(settings).persisted
+    assert persisted.resolve(None, pq(sha(TYPENAME))) == TYPENAME
+    assert sha(gone) not in persisted.registered
+    assert any("does not validate" in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
+
+
+async def test_the_console_works_in_allow_list_mode_by_hashes_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The console in Chromium against a gateway that runs only registered documents: sign-in, the
+    dashboard, the users list and a live notification over the WebSocket, every request by hash."""
+    from tests.test_console_browser import ARGS, CHROMIUM, Browser, _missing, _server
+
+    if (reason := _missing()) is not None:
+        pytest.skip(reason)
+    if not CONSOLE_MANIFEST.is_file():
+        pytest.skip(f"the console was built without its manifest ({CONSOLE_MANIFEST})")
+    from playwright.async_api import async_playwright
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'allow.db'}"
+    settings = Settings.from_env({}, database_url=url, background_tasks=False)
+    services = build_services(settings)
+    await upgrade(services.engine)
+    org = await make_org(services)
+    await services.engine.dispose()
+    ua = sign_token(settings, org.people[Role.USER_ADMINISTRATOR], org.cvr, [Role.USER_ADMINISTRATOR])
+    plain = sign_token(settings, org.people[Role.USER], org.cvr, [Role.USER])
+    manifest = tmp_path / "allowed.json"
+    manifest.write_text(json.dumps({sha(ANONYMITY): ANONYMITY}))  # the test's own mutation; the console's: its build
+    monkeypatch.setenv("PERSISTED_DOCUMENTS", "allow-list")
+    monkeypatch.setenv("PERSISTED_DOCUMENTS_FILE", str(manifest))
+    sent: list[dict[str, Any]] = []
+    refused: list[str] = []
+    frames: list[dict[str, Any]] = []
+
+    async def record(response: Any) -> None:
+        if response.url.endswith("/graphql") and response.request.method == "POST":
+            sent.append(json.loads(response.request.post_data or "{}"))
+            with contextlib.suppress(Exception):
+                refused.extend(e["extensions"]["code"] for e in (await response.json()).get("errors", []))
+
+    async with _server(url) as origin, async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = await browser.new_page()
+            page.on("response", lambda r: asyncio.ensure_future(record(r)))
+            page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(json.loads(f))))
+            b = Browser(page, origin, tmp_path)
+            await page.goto(f"{origin}/console")
+            await b.sign_in(ua)
+            await b.heading("Overblik")
+            await page.get_by_role("link", name="Brugere").first.click()
+            await b.heading("Brugere")
+            async with httpx.AsyncClient() as client:
+                asked = await client.post(f"{origin}/graphql", json={"extensions": pq(sha(ANONYMITY))},
+                                          headers={"Authorization": f"Bearer {plain}"})
+            assert asked.json()["data"]["requestAnonymity"]["userErrors"] == []
+            for _ in range(100):
+                if any(f.get("type") == "next" for f in frames):
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            await browser.close()
+    assert len(sent) >= 4 and all("query" not in body and body["extensions"]["persistedQuery"] for body in sent), sent
+    assert refused == []
+    assert [f for f in frames if f.get("type") == "error"] == []
+    assert any(f.get("type") == "next" and f["payload"]["data"]["notifications"]["kind"] == "ANONYMITY_REQUESTED"
+               for f in frames), frames

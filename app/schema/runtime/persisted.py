@@ -16,9 +16,11 @@ This module knows no HTTP: PersistedQueryError carries a code, and the entrypoin
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
+import os
 import re
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -205,6 +207,21 @@ def entry_problem(label: str, digest: object, body: object, schema: GraphQLSchem
 
 
 def load_manifest(path: str, schema: GraphQLSchema, *, lenient: bool = False) -> dict[str, str]:
+    """`read_manifest`, remembered per file version (path, size, modification time): checking the
+    console's 47 documents takes about 0.2 s, and tests build an app many times per process."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return read_manifest(path, schema, lenient=lenient)
+    return dict(_remembered(path, stat.st_size, stat.st_mtime_ns, schema, lenient))
+
+
+@functools.lru_cache(maxsize=16)
+def _remembered(path: str, size: int, mtime_ns: int, schema: GraphQLSchema, lenient: bool) -> dict[str, str]:
+    return read_manifest(path, schema, lenient=lenient)
+
+
+def read_manifest(path: str, schema: GraphQLSchema, *, lenient: bool = False) -> dict[str, str]:
     """The registered documents of the manifest at `path`, hash → text; InvalidManifest naming
     every entry that is not the SHA-256 of its document, does not parse or does not validate.
     `lenient` (the console's own manifest, which a schema change can leave stale until the console
