@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -522,3 +523,14 @@ async def test_the_console_works_in_allow_list_mode_by_hashes_alone(tmp_path: Pa
     assert [f for f in frames if f.get("type") == "error"] == []
     assert any(f.get("type") == "next" and f["payload"]["data"]["notifications"]["kind"] == "ANONYMITY_REQUESTED"
                for f in frames), frames
+
+
+def test_serve_with_a_bad_manifest_exits_2_naming_the_entry(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(apollo_manifest(("Broken", "query Broken { __typename"))))
+    env = {**os.environ, "PERSISTED_DOCUMENTS_FILE": str(path), "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+           "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "app.entrypoints.cli.main", "serve", "--port", "1"], env=env,
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "operations[0] (Broken): does not parse" in done.stderr
