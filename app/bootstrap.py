@@ -69,15 +69,18 @@ def persisted_documents(settings: Settings) -> PersistedDocuments:
     """The registered documents and the mode: PERSISTED_DOCUMENTS_FILE, checked against the schema
     (a bad entry refuses start), and the console's own (`<CONSOLE_ASSETS>/persisted-documents.json`,
     written by its build: the console sends only hashes; a stale entry is logged and skipped)."""
-    registered: dict[str, str] = {}
     console = Path(settings.console_assets) / CONSOLE_MANIFEST
-    if console.is_file():
-        registered.update(load_manifest(str(console), schema._schema, lenient=True))
+
+    def console_documents() -> dict[str, str]:
+        return load_manifest(str(console), schema._schema, lenient=True) if console.is_file() else {}
+
+    registered = console_documents()
     if settings.persisted_documents_file:
         registered.update(load_manifest(settings.persisted_documents_file, schema._schema))
     return PersistedDocuments(
         registered, allow_list=settings.persisted_documents == "allow-list",
         cache_size=settings.persisted_query_cache_size, max_tokens=settings.max_query_tokens,
+        refresh=console_documents,  # a console rebuilt while the gateway runs: its new hashes count at once
     )
 
 

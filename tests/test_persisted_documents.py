@@ -534,3 +534,16 @@ def test_serve_with_a_bad_manifest_exits_2_naming_the_entry(tmp_path: Path) -> N
                           capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     assert "operations[0] (Broken): does not parse" in done.stderr
+
+
+def test_a_console_rebuilt_while_the_gateway_runs_is_registered_at_its_first_new_hash(tmp_path: Path) -> None:
+    manifest = tmp_path / "persisted-documents.json"
+    manifest.write_text(json.dumps({f"sha256:{sha(TYPENAME)}": TYPENAME}))
+    settings = Settings.from_env({}, database_url=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+                                 console_assets=str(tmp_path), persisted_documents="allow-list",
+                                 persisted_documents_file=str(manifest))
+    persisted = build_services(settings).persisted
+    with pytest.raises(Exception, match="PersistedQueryNotFound"):
+        persisted.resolve(None, pq(sha(VIEWER)))
+    manifest.write_text(json.dumps({f"sha256:{sha(TYPENAME)}": TYPENAME, f"sha256:{sha(VIEWER)}": VIEWER}))
+    assert persisted.resolve(None, pq(sha(VIEWER))) == VIEWER

@@ -23,7 +23,7 @@ import logging
 import os
 import re
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -124,11 +124,22 @@ def storable(text: str, max_tokens: int) -> bool:
 class PersistedDocuments:
     """What a hash means in this process, and which documents may run."""
 
-    def __init__(self, registered: Mapping[str, str], *, allow_list: bool, cache_size: int, max_tokens: int) -> None:
+    def __init__(self, registered: Mapping[str, str], *, allow_list: bool, cache_size: int, max_tokens: int,
+                 refresh: Callable[[], Mapping[str, str]] | None = None) -> None:
         self.registered = dict(registered)
         self.allow_list = allow_list
         self.cache = DocumentCache(0 if allow_list else cache_size)
         self.max_tokens = max_tokens
+        # Asked on an unknown hash: documents registered since start-up (the console rebuilt while the
+        # gateway runs). Cheap when nothing changed: load_manifest remembers each file version.
+        self.refresh = refresh
+
+    def _registered(self, digest: str) -> str | None:
+        found = self.registered.get(digest)
+        if found is None and self.refresh is not None:
+            self.registered.update(self.refresh())
+            found = self.registered.get(digest)
+        return found
 
     def resolve(self, query: str | None, extensions: Mapping[str, Any] | None) -> str | None:
         """The document to run for a request's `query` and `extensions` (None: the request has
@@ -141,7 +152,7 @@ class PersistedDocuments:
                 raise _not_in_list()
             return query
         if query is None:
-            found = self.registered.get(digest) or self.cache.get(digest)
+            found = self.cache.get(digest) or self._registered(digest)
             if found is None:
                 raise PersistedQueryError(NOT_FOUND, "PersistedQueryNotFound")  # what Apollo's clients match
             return found
