@@ -547,3 +547,13 @@ def test_a_console_rebuilt_while_the_gateway_runs_is_registered_at_its_first_new
         persisted.resolve(None, pq(sha(VIEWER)))
     manifest.write_text(json.dumps({f"sha256:{sha(TYPENAME)}": TYPENAME, f"sha256:{sha(VIEWER)}": VIEWER}))
     assert persisted.resolve(None, pq(sha(VIEWER))) == VIEWER
+
+
+async def test_a_stored_document_runs_with_the_callers_rights_not_the_registrants(env: Env, org: OrgFixture) -> None:
+    query = unique("{ activities(first: 5) { totalCount } }")
+    admin, plain = token_for(env, org, Role.USER_ADMINISTRATOR), token_for(env, org, Role.USER)
+    registered = await post(env.client, {"query": query, "extensions": pq(sha(query))}, token=admin)
+    assert "errors" not in registered.json(), registered.text
+    hit = await post(env.client, {"extensions": pq(sha(query))}, token=plain)
+    assert [e["extensions"]["code"] for e in hit.json()["errors"]] == ["FORBIDDEN"]
+    assert not (hit.json().get("data") or {}).get("activities")
