@@ -148,7 +148,7 @@ class PersistedDocuments:
         if digest is not None and query == "":
             query = None  # graphql-ws must send a `query` string: "" beside a hash is no text (it never parses)
         if digest is None:
-            if query is not None and self.allow_list and sha256_hex(query) not in self.registered:
+            if query is not None and self.allow_list and self._registered(sha256_hex(query)) is None:
                 raise _not_in_list()
             return query
         if query is None:
@@ -158,7 +158,7 @@ class PersistedDocuments:
             return found
         if sha256_hex(query) != digest:
             raise PersistedQueryError(HASH_MISMATCH, "The query's SHA-256 is not `extensions.persistedQuery.sha256Hash`")
-        if digest in self.registered:
+        if self._registered(digest) is not None:
             return query
         if self.allow_list:
             raise _not_in_list()
