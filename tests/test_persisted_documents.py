@@ -98,10 +98,14 @@ async def test_apq_round_trip_unknown_hash_then_registration_then_the_hash_alone
 async def test_an_unknown_hash_is_200_under_graphql_response_json_too(env: Env) -> None:
     """Apollo Server's status: the protocol's 'send the text too', which Apollo Client 3's older
     default and its ports would take as 'persisted queries unsupported' were it a 400."""
+    misses = env.services.metrics.errors.labels("PERSISTED_QUERY_NOT_FOUND")
+    before = misses._value.get()
     response = await post(env.client, {"extensions": pq(sha(unique()))}, accept=GRAPHQL_RESPONSE)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith(GRAPHQL_RESPONSE)
     assert response.json() == {"errors": [NOT_FOUND]}
+    assert misses._value.get() == before + 1  # counted in /metrics
+    assert 'gateway_graphql_errors_total{code="PERSISTED_QUERY_NOT_FOUND"}' in (await env.client.get("/metrics")).text
 
 
 async def test_a_hash_that_is_not_the_texts_sha256_is_400_and_nothing_is_stored(env: Env) -> None:

@@ -43,7 +43,8 @@ class GatewayGraphQL(SpecGraphQL):
     async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:  # type: ignore[override]
         """The request, its document named by a persisted-query hash where it carries one
         (app/entrypoints/http/persisted.py: a refusal is answered before anything executes)."""
-        return resolve_request(self.services.persisted, await super().parse_http_body(request))
+        return resolve_request(self.services.persisted, await super().parse_http_body(request),
+                               self.services.metrics)
 
     async def get_context(self, request: Any, response: Any = None) -> Context:  # type: ignore[override]
         principal, error = self.services.actors.principal(request.headers.get("authorization"))

@@ -10,7 +10,8 @@ Statuses, as Apollo's servers and clients do it:
   request's own mistakes: 400 like every other malformed request parameter (Apollo Server: 400).
 - PERSISTED_QUERY_NOT_IN_LIST (allow-list mode) is a request error like a document that does not
   validate: 400 under graphql-response+json, 200 under application/json.
-Every refusal is logged at INFO by its code only (never the text, the variables or the hash).
+Every refusal is logged at INFO by its code only (never the text, the variables or the hash) and
+counted in /metrics (`gateway_graphql_errors{code=…}`: the APQ misses among them).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 from strawberry.http import GraphQLRequestData
 
 from app.entrypoints.http.graphql import RequestRefused
+from app.observability import Metrics
 from app.schema.runtime.persisted import (
     BAD_REQUEST,
     HASH_MISMATCH,
@@ -36,21 +38,23 @@ NO_CACHE = {"Cache-Control": "private, no-cache, must-revalidate"}
 _STATUS = {NOT_FOUND: 200, BAD_REQUEST: 400, HASH_MISMATCH: 400, VERSION_UNSUPPORTED: 400}
 
 
-def refused(error: PersistedQueryError) -> RequestRefused:
-    log.info("persisted document refused (%s)", error.code, extra={"codes": [error.code]})
-    return RequestRefused(error.code, error.message, _STATUS.get(error.code), NO_CACHE)
+def _note(error: PersistedQueryError, metrics: Metrics, where: str) -> None:
+    log.info("persisted document refused%s (%s)", where, error.code, extra={"codes": [error.code]})
+    metrics.errors.labels(error.code).inc()
 
 
-def resolve_request(persisted: PersistedDocuments, data: GraphQLRequestData) -> GraphQLRequestData:
+def resolve_request(persisted: PersistedDocuments, data: GraphQLRequestData, metrics: Metrics) -> GraphQLRequestData:
     """The request with the document its persisted-query extension names (or RequestRefused)."""
     try:
         query = persisted.resolve(data.query, data.extensions)
     except PersistedQueryError as exc:
-        raise refused(exc) from None
+        _note(exc, metrics, "")
+        raise RequestRefused(exc.code, exc.message, _STATUS.get(exc.code), NO_CACHE) from None
     return data if query is data.query else dataclasses.replace(data, query=query)
 
 
-def resolve_subscribe(persisted: PersistedDocuments, payload: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+def resolve_subscribe(persisted: PersistedDocuments, payload: Any, metrics: Metrics
+                      ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """A `subscribe` payload with its document filled in, or the coded error to send instead.
     A payload that is not an object is left to Strawberry (it closes the socket 4400)."""
     if not isinstance(payload, dict):
@@ -61,6 +65,6 @@ def resolve_subscribe(persisted: PersistedDocuments, payload: Any) -> tuple[dict
     try:
         resolved = persisted.resolve(query, extensions)
     except PersistedQueryError as exc:
-        log.info("persisted document refused over the websocket (%s)", exc.code, extra={"codes": [exc.code]})
+        _note(exc, metrics, " over the websocket")
         return None, {"message": exc.message, "extensions": {"code": exc.code}}
     return ({**payload, "query": resolved} if resolved is not query else payload), None

@@ -135,7 +135,8 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         if self.session is not None and not await self.session.check():
             return
         if self.connection_acknowledged and message["id"] not in self.operations:
-            payload, error = resolve_subscribe(self.context.services.persisted, message.get("payload"))
+            services = self.context.services
+            payload, error = resolve_subscribe(services.persisted, message.get("payload"), services.metrics)
             if error is not None:
                 await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
                 return
