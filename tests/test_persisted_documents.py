@@ -25,6 +25,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from app.adapters.jwt import sign_token
 from app.bootstrap import build_services
@@ -380,6 +381,11 @@ def test_the_websocket_honours_the_extension_and_refuses_with_an_error_message(w
         ws.send_json({"type": "subscribe", "id": "5", "payload": {"query": "", "extensions": pq(sha(query))}})
         hit = ws.receive_json()
         assert (hit["id"], hit["type"], hit["payload"]["data"]) == ("5", "next", roles)
+        assert ws.receive_json() == {"id": "5", "type": "complete"}
+        ws.send_json({"type": "subscribe", "id": "6"})  # no payload at all: Strawberry's 4400, as before
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+        assert closed.value.code == 4400
 
 
 # --- a real client: Apollo Client's persisted-queries link ------------------------------------------

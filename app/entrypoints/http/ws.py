@@ -140,7 +140,8 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
             if error is not None:
                 await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
                 return
-            message = {**message, "payload": payload}
+            if payload is not message.get("payload"):  # a missing payload stays missing (Strawberry: 4400)
+                message = {**message, "payload": payload}
         await super().handle_subscribe(message)
 
     async def shutdown(self) -> None:
