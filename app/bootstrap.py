@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -22,7 +23,11 @@ from app.persistence.budgets import budget_store
 from app.persistence.db import make_engine
 from app.persistence.read_session import ReadSession
 from app.persistence.uow import SqlUnitOfWork
+from app.schema import schema
 from app.schema.runtime.limits import Budgets, Limits
+from app.schema.runtime.persisted import PersistedDocuments, load_manifest
+
+CONSOLE_MANIFEST = "persisted-documents.json"
 
 
 @dataclass
@@ -35,6 +40,7 @@ class Services:
     bulk: JobBoard
     limits: Limits
     cost_budgets: Budgets
+    persisted: PersistedDocuments
     hub: NotificationHub = field(default_factory=NotificationHub)
     metrics: Metrics = field(default_factory=Metrics)
 
@@ -59,10 +65,30 @@ def refuse_unopenable_root(settings: Settings) -> None:
             raise UnsafeSettings([f"PKI_ROOT_KEY_FILE: {exc}"]) from exc
 
 
+def persisted_documents(settings: Settings) -> PersistedDocuments:
+    """The registered documents and the mode: PERSISTED_DOCUMENTS_FILE, checked against the schema
+    (a bad entry refuses start), and the console's own (`<CONSOLE_ASSETS>/persisted-documents.json`,
+    written by its build: the console sends only hashes; a stale entry is logged and skipped)."""
+    console = Path(settings.console_assets) / CONSOLE_MANIFEST
+
+    def console_documents() -> dict[str, str]:
+        return load_manifest(str(console), schema._schema, lenient=True) if console.is_file() else {}
+
+    registered = console_documents()
+    if settings.persisted_documents_file:
+        registered.update(load_manifest(settings.persisted_documents_file, schema._schema))
+    return PersistedDocuments(
+        registered, allow_list=settings.persisted_documents == "allow-list",
+        cache_size=settings.persisted_query_cache_size, max_tokens=settings.max_query_tokens,
+        refresh=console_documents,  # a console rebuilt while the gateway runs: its new hashes count at once
+    )
+
+
 def build_services(settings: Settings) -> Services:
     refuse_unsafe(settings)  # GATEWAY_ENV=production with development secrets or a loopback address
     refuse_unopenable_root(settings)
     s = settings
+    persisted = persisted_documents(s)  # before the engine: a bad manifest stops start-up with nothing open
     engine = make_engine(s.database_url)
     verifier = TokenVerifier(s)
     return Services(
@@ -78,4 +104,5 @@ def build_services(settings: Settings) -> Services:
             anonymous_budget_per_minute=s.anonymous_cost_budget_per_minute,
         ),
         cost_budgets=budget_store(engine),
+        persisted=persisted,
     )

@@ -40,6 +40,16 @@ def _compiled_mode(value: str | None) -> str:
     return mode
 
 
+PERSISTED_MODES = ("open", "allow-list")
+
+
+def _persisted_mode(value: str | None) -> str:
+    mode = (value or "open").strip().lower()
+    if mode not in PERSISTED_MODES:
+        raise ValueError(f"PERSISTED_DOCUMENTS must be one of {', '.join(PERSISTED_MODES)}, not {value!r}")
+    return mode
+
+
 def _bool(value: str | None, default: bool) -> bool:
     if value is None or value == "":
         return default
@@ -98,6 +108,14 @@ class Settings:
     # Compiled operations (issue 18): "on" runs a query the plan cache covers through its plan,
     # "off" only the general executor, "verify" both, comparing (tests: every query of the suite).
     compiled_operations: str = "on"
+    # Persisted documents (issue 18): "open" runs any document and honours Apollo's automatic persisted
+    # queries (APQ: a per-process LRU of PERSISTED_QUERY_CACHE_SIZE documents); "allow-list" runs only the
+    # documents of PERSISTED_DOCUMENTS_FILE (an Apollo persisted-query manifest or a {hash: document} map).
+    persisted_documents: str = "open"
+    persisted_documents_file: str | None = None
+    persisted_query_cache_size: int = 1000
+    # The console's build (`make console-assets`); its persisted-documents.json is registered too.
+    console_assets: str = "var/console"
     external_user_handle_seconds: int = 15 * 60
     # GATEWAY_ENV=production: start only with real secrets and a public address (production_problems).
     production: bool = False
@@ -111,6 +129,10 @@ class Settings:
 
     def __post_init__(self) -> None:
         check_policy_oid(self.pki_policy_oid)  # a bad one stops every entrypoint at start-up
+        if self.persisted_documents == "allow-list" and not self.persisted_documents_file:
+            raise ValueError("PERSISTED_DOCUMENTS=allow-list needs PERSISTED_DOCUMENTS_FILE (the registered documents)")
+        if self.persisted_query_cache_size < 0:
+            raise ValueError("PERSISTED_QUERY_CACHE_SIZE must be 0 (automatic persisted queries off) or more")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -168,6 +190,10 @@ class Settings:
             ),
             "introspection": _bool(e.get("GRAPHQL_INTROSPECTION"), True),
             "compiled_operations": _compiled_mode(e.get("COMPILED_OPERATIONS")),
+            "persisted_documents": _persisted_mode(e.get("PERSISTED_DOCUMENTS")),
+            "persisted_documents_file": e.get("PERSISTED_DOCUMENTS_FILE") or None,
+            "persisted_query_cache_size": int(e.get("PERSISTED_QUERY_CACHE_SIZE") or cls.persisted_query_cache_size),
+            "console_assets": e.get("CONSOLE_ASSETS") or cls.console_assets,
             "external_user_handle_seconds": int(
                 e.get("EXTERNAL_USER_HANDLE_SECONDS") or cls.external_user_handle_seconds
             ),

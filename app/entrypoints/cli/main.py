@@ -135,7 +135,15 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "serve":
         import uvicorn
 
+        from app.bootstrap import persisted_documents
         from app.observability import configure_logging
+        from app.schema.runtime.persisted import InvalidManifest
+
+        try:  # here, so a bad manifest is one message and exit 2, not a traceback from uvicorn's factory
+            persisted_documents(settings)
+        except InvalidManifest as exc:
+            print(f"mitid-gateway serve: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
 
         if not os.environ.get("PUBLIC_BASE_URL"):
             # In the environment, so uvicorn's worker processes (Settings.from_env) see it too.

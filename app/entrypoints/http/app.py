@@ -57,7 +57,9 @@ async def refresh_gauges(services: Services) -> None:
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     services = services or build_services(settings)
-    ide = GraphiQLPage(settings.graphiql_assets) if settings.graphiql else None
+    # Not in the allow-list mode: nothing GraphiQL sends (its own introspection included) is registered.
+    ide = GraphiQLPage(settings.graphiql_assets) \
+        if settings.graphiql and settings.persisted_documents != "allow-list" else None
     graphql_app = GatewayGraphQL(services, ide)
 
     async def healthz(request: Request) -> Response:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from cross_web import AsyncHTTPRequestAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
@@ -14,6 +16,7 @@ from app.adapters.actors import NotActing
 from app.bootstrap import Services
 from app.entrypoints.http.graphiql import GraphiQLPage
 from app.entrypoints.http.graphql import SpecGraphQL
+from app.entrypoints.http.persisted import resolve_request
 from app.entrypoints.http.ws import GatewayTransportWS
 from app.schema import schema
 from app.schema.runtime.context import Context
@@ -36,6 +39,12 @@ class GatewayGraphQL(SpecGraphQL):
         not Strawberry's, which loads its files from a CDN."""
         assert self.ide is not None  # Strawberry renders the IDE only when graphql_ide is set
         return self.ide.response()
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:  # type: ignore[override]
+        """The request, its document named by a persisted-query hash where it carries one
+        (app/entrypoints/http/persisted.py: a refusal is answered before anything executes)."""
+        return resolve_request(self.services.persisted, await super().parse_http_body(request),
+                               self.services.metrics)
 
     async def get_context(self, request: Any, response: Any = None) -> Context:  # type: ignore[override]
         principal, error = self.services.actors.principal(request.headers.get("authorization"))

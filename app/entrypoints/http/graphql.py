@@ -79,6 +79,21 @@ def negotiate(accept: str | None) -> str | None:
     return chosen
 
 
+class RequestRefused(Exception):
+    """A request refused before execution with one coded GraphQL error (persisted documents).
+    `status` None is a request error's: 400 under graphql-response+json, 200 under application/json."""
+
+    def __init__(self, code: str, message: str, status: int | None = None,
+                 headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status, self.headers = code, message, status, headers
+
+    def response(self, media: str) -> Response:
+        status = self.status or (400 if media == GRAPHQL_RESPONSE else 200)
+        body = {"errors": [{"message": self.message, "extensions": {"code": self.code}}]}
+        return _json_response(body, status, media, self.headers)
+
+
 def request_error_body(status: int, message: str, code: str = "BAD_REQUEST") -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"code": code, "status": status}}]}
 
@@ -139,7 +154,15 @@ class SpecGraphQL(GraphQL):
                 headers = {"Allow": "GET, POST"} if exc.status_code == 405 else None
                 response = _json_response(request_error_body(exc.status_code, exc.reason), exc.status_code,
                                           scope[_MEDIA], headers)
+            except RequestRefused as exc:
+                response = exc.response(scope[_MEDIA])
         await response(scope, receive, send)
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """Strawberry's (a GET without `query` that accepts HTML or */*), except a GET carrying
+        `extensions`: a persisted query's hash without its text is an API request (Apollo Client
+        sends `Accept: */*`), not a browser asking for GraphiQL."""
+        return super().should_render_graphql_ide(request) and request.query_params.get("extensions") is None
 
     async def get_sub_response(self, request: Request) -> Response:  # type: ignore[override]
         sub_response = await super().get_sub_response(request)

@@ -31,6 +31,7 @@ from strawberry.utils.aio import aclosing
 from app.adapters.actors import NotActing
 from app.domain.common.principal import Actor, Principal
 from app.entrypoints.http.graphql import coded
+from app.entrypoints.http.persisted import resolve_subscribe
 from app.schema.runtime.context import Context
 
 if TYPE_CHECKING:
@@ -129,8 +130,18 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
             self._watch = asyncio.create_task(self.session.watch())
 
     async def handle_subscribe(self, message: Any) -> None:
+        """Strawberry's, after the session's check and with the persisted-query extension honoured
+        as over HTTP (a refusal is an `error` message for the operation; the socket stays open)."""
         if self.session is not None and not await self.session.check():
             return
+        if self.connection_acknowledged and message["id"] not in self.operations:
+            services = self.context.services
+            payload, error = resolve_subscribe(services.persisted, message.get("payload"), services.metrics)
+            if error is not None:
+                await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
+                return
+            if payload is not message.get("payload"):  # a missing payload stays missing (Strawberry: 4400)
+                message = {**message, "payload": payload}
         await super().handle_subscribe(message)
 
     async def shutdown(self) -> None:

@@ -1,7 +1,25 @@
 // One urql client per signed-in token: the normalized cache (graphcache) never outlives the person.
-import { Client, fetchExchange, subscriptionExchange } from "urql";
+import { Client, fetchExchange, subscriptionExchange, type Exchange } from "urql";
 import type { Client as WsClient } from "graphql-ws";
 import { cacheExchange, type Cache } from "@urql/exchange-graphcache";
+import { persistedExchange } from "@urql/exchange-persisted";
+
+/** Every operation goes by its registered hash alone (graphql-codegen's `__meta__.hash`, the
+ * SHA-256 of the text in persisted-documents.json, which the gateway registers at start-up), over
+ * POST (a GET's URL would be cached without the token). The text is never sent, so the console runs
+ * where only registered documents do (PERSISTED_DOCUMENTS=allow-list). */
+export function persisted(): Exchange {
+  return persistedExchange({
+    enforcePersistedQueries: true,
+    enableForMutation: true,
+    enableForSubscriptions: true,
+    preferGetForPersistedQueries: false,
+    generateHash: async (_query, document) => {
+      const hash = (document as { __meta__?: { hash?: string } }).__meta__?.hash ?? "";
+      return hash.replace(/^sha256:/, "");
+    },
+  });
+}
 
 function invalidateLists(cache: Cache, name: string): void {
   for (const field of cache.inspectFields("Query")) {
@@ -105,9 +123,12 @@ export function makeClient(token: string, socket: WsClient): Client {
           },
         },
       }),
+      persisted(),
       fetchExchange,
       subscriptionExchange({
         forwardSubscription(request) {
+          // graphql-ws requires a `query` string: "" beside the hash in `extensions` (the gateway reads
+          // an empty text next to a hash as no text).
           const input = { ...request, query: request.query || "" };
           return {
             subscribe(sink) {

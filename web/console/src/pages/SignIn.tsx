@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from "react";
 import { Client, fetchExchange } from "urql";
 import { normaliseToken } from "../auth";
+import { persisted } from "../client";
 import { ViewerQuery } from "../viewer";
 import { APP_NAME, Page, requestErrors } from "../ui";
 
@@ -20,7 +21,7 @@ export function SignIn({ onSignIn, notice }: { onSignIn: (token: string) => void
     setBusy(true);
     const probe = new Client({
       url: "/graphql",
-      exchanges: [fetchExchange],
+      exchanges: [persisted(), fetchExchange],
       fetchOptions: { headers: { Authorization: `Bearer ${token}` } },
     });
     const result = await probe.query(ViewerQuery, {}, { requestPolicy: "network-only" }).toPromise();
