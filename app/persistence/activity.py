@@ -143,11 +143,14 @@ async def count_activities(conn: AsyncConnection, org_id: int, f: ActivityFilter
 _NO_FILTER = ActivityFilter()
 
 
-def _latest_statement(dialect: str, paged: bool, f: ActivityFilter = _NO_FILTER) -> Any:
-    """The newest `:limit` entries of each of `:ids` (org `:org`; below id `:before` when paged)."""
+def _latest_statement(dialect: str, paged: bool, f: ActivityFilter = _NO_FILTER,
+                      columns: tuple[str, ...] | None = None) -> Any:
+    """The newest `:limit` entries of each of `:ids` (org `:org`; below id `:before` when paged), as
+    rows of SUMMARY_COLUMNS or of `columns` (summary_columns)."""
+    cols = SUMMARY_COLUMNS if columns is None else [activities.c[name] for name in columns]
     if dialect == "postgresql":
         wanted = func.unnest(bindparam("ids", type_=ARRAY(UUID))).table_valued("id").render_derived(name="wanted")
-        one = _filtered(select(*SUMMARY_COLUMNS), bindparam("org"), f).where(activities.c.target_user_id == wanted.c.id)
+        one = _filtered(select(*cols), bindparam("org"), f).where(activities.c.target_user_id == wanted.c.id)
         if paged:
             one = one.where(activities.c.id < bindparam("before"))
         walk = one.order_by(activities.c.id.desc()).limit(bindparam("limit")).lateral("walk")
@@ -155,14 +158,14 @@ def _latest_statement(dialect: str, paged: bool, f: ActivityFilter = _NO_FILTER)
     if f == _NO_FILTER:
         # SQLite has no LATERAL; a correlated `id IN (... ORDER BY id DESC LIMIT n)` per listed user
         # (`:ids` a JSON array of hex ids) walks the same index, n entries per user.
-        cols = ", ".join(f"a.{col.name}" for col in SUMMARY_COLUMNS)
+        names = ", ".join(f"a.{col.name}" for col in cols)
         return text(
-            f"SELECT {cols} FROM json_each(:ids) AS j JOIN activities AS a ON a.id IN ("
+            f"SELECT {names} FROM json_each(:ids) AS j JOIN activities AS a ON a.id IN ("
             " SELECT x.id FROM activities AS x WHERE x.org_id = :org AND x.target_user_id = j.value"
             + (" AND x.id < :before" if paged else "")
             + " ORDER BY x.id DESC LIMIT :limit)"
-        ).columns(*SUMMARY_COLUMNS)
-    base = _filtered(select(*SUMMARY_COLUMNS), bindparam("org"), f).where(
+        ).columns(*cols)
+    base = _filtered(select(*cols), bindparam("org"), f).where(
         activities.c.target_user_id.in_(bindparam("ids", expanding=True))
     )
     if paged:
@@ -170,7 +173,19 @@ def _latest_statement(dialect: str, paged: bool, f: ActivityFilter = _NO_FILTER)
     ranked = base.add_columns(
         func.row_number().over(partition_by=activities.c.target_user_id, order_by=activities.c.id.desc()).label("rn")
     ).subquery()
-    return select(*(ranked.c[col.name] for col in SUMMARY_COLUMNS)).where(ranked.c.rn <= bindparam("limit"))
+    return select(*(ranked.c[col.name] for col in cols)).where(ranked.c.rn <= bindparam("limit"))
+
+
+_SUMMARY_NAMES = frozenset(col.name for col in SUMMARY_COLUMNS)
+
+
+def summary_columns(needed: frozenset[str]) -> tuple[str, ...]:
+    """The columns of a narrowed latest_activity_rows_by_user read: `id` and `target_user_id` first
+    (paging and grouping), then `needed` (columns of SUMMARY_COLUMNS) in name order."""
+    unknown = needed - _SUMMARY_NAMES
+    if unknown:
+        raise ValueError(f"not summary columns of activities: {sorted(unknown)}")
+    return ("id", "target_user_id", *sorted(needed - {"id", "target_user_id"}))
 
 
 _LATEST = Statements(_latest_statement)
@@ -187,10 +202,10 @@ async def latest_activities_by_user(
 
 async def latest_activity_rows_by_user(
     conn: AsyncConnection, org_id: int, user_ids: Sequence[uuid.UUID], f: ActivityFilter,
-    before_id: int | None, limit: int,
+    before_id: int | None, limit: int, columns: tuple[str, ...] | None = None,
 ) -> dict[uuid.UUID, list[Any]]:
-    """The newest `limit` entries of each user, in one statement, as rows of SUMMARY_COLUMNS (newest
-    first; a compiled plan reads them without making entries).
+    """The newest `limit` entries of each user, in one statement, as rows of SUMMARY_COLUMNS or of
+    `columns` (summary_columns: what a compiled plan's selection reads; it makes no entries), newest first.
 
     PostgreSQL: a LATERAL index walk per user (`ORDER BY id DESC LIMIT n` on (org_id,
     target_user_id, id)), so a user with 60,000 entries costs what one with 60 does. SQLite: without
@@ -204,14 +219,15 @@ async def latest_activity_rows_by_user(
     if before_id is not None:
         params["before"] = before_id
     if f == _NO_FILTER:  # the usual case (a dashboard's latest entries): built once
-        q = _LATEST.get(conn, before_id is not None)
+        q = _LATEST.get(conn, before_id is not None, _NO_FILTER, columns)
         if conn.dialect.name != "postgresql":
             params["ids"] = json.dumps([i.hex for i in ids])
     else:
-        q = _latest_statement(conn.dialect.name, before_id is not None, f)
+        q = _latest_statement(conn.dialect.name, before_id is not None, f, columns)
+    user = 6 if columns is None else columns.index("target_user_id")
     out: dict[uuid.UUID, list[Any]] = defaultdict(list)
     for r in await conn.execute(q, params):
-        out[r[6]].append(r)
+        out[r[user]].append(r)
     for rows in out.values():
         rows.sort(key=_newest_first)
     return {i: out.get(i, []) for i in user_ids}

@@ -134,8 +134,9 @@ def _activity_cursor(id_: int | None) -> str:
     return encode_cursor("Activity", id_ or 0)
 
 
-# A user's history in a compiled plan (app/schema/runtime/plans.py) is read from the rows of
-# activity_sql.SUMMARY_COLUMNS: each field as activity_from_row and the view above make it.
+# A user's history in a compiled plan (app/schema/runtime/plans.py) is read from rows of the columns of
+# activity_sql.SUMMARY_COLUMNS its selection reads (`id` first): each field as activity_from_row and the
+# view above make it.
 _SUMMARY = [c.name for c in activity_sql.SUMMARY_COLUMNS]
 row_form("Activity", _SUMMARY, {
     "id": ("id", lambda id_: to_global_id("Activity", id_)),

@@ -80,8 +80,9 @@ class Compiled:
     fetch: Fetch
     prepare: Prepare | None = None
     rows: bool = False  # the fetch can give driver rows for the types below it that have a row form
-    # the column names of the rows it gives, from `prepare`'s result (None: the row forms' own columns)
-    layout: Callable[[Any], tuple[str, ...] | None] | None = None
+    # the column names of the rows it gives, from `prepare`'s result and the columns the row forms
+    # below read for the selection (None: the row forms' own columns)
+    layout: Callable[[Any, frozenset[str]], tuple[str, ...] | None] | None = None
 
 
 Prepare = Callable[["Step", dict[str, Any]], Any]  # (the step, the document's fragment definitions)
@@ -90,7 +91,7 @@ _COMPILED: dict[tuple[str, str], Compiled] = {}
 
 def compiled(
     type_name: str, field_name: str, fetch: Fetch, prepare: Prepare | None = None, *, rows: bool = False,
-    layout: Callable[[Any], tuple[str, ...] | None] | None = None,
+    layout: Callable[[Any, frozenset[str]], tuple[str, ...] | None] | None = None,
 ) -> None:
     """Declare the compiled form of `type_name.field_name` (its GraphQL names). `rows`: the fetch
     gives driver rows where the selection below has row forms (`step.rows` tells it which it is to
@@ -178,7 +179,7 @@ class Step:
     """One response key of a selection."""
 
     __slots__ = ("action", "arguments", "complete", "compiled", "definition", "field_def", "field_name", "index",
-                 "columns", "key", "kind", "leaf_type", "nodes", "prepared", "read", "rows", "sub", "transform",
+                 "columns", "key", "kind", "layout", "leaf_type", "nodes", "prepared", "read", "rows", "sub", "transform",
                  "with_now")
 
     def __init__(self, key: str, kind: int) -> None:
@@ -198,6 +199,7 @@ class Step:
         self.action: Any = None
         self.leaf_type: tuple[Any, bool] | None = None  # (scalar or enum type, non-null) of a plain leaf
         self.rows = False  # a relation: its fetch gives rows (the selection below is read from rows)
+        self.layout: tuple[str, ...] | None = None  # ... of these columns (Compiled.layout)
         self.transform: Callable[..., Any] | None = None  # a row leaf: the row form's function,
         self.columns: tuple[int, ...] = ()  # of these columns of the row
         self.with_now = False  # ... and the request's clock
@@ -277,6 +279,7 @@ class Compiler:
         self.relations = 0
         self.rows = False  # compiling below a relation that gives rows
         self.layout: tuple[str, ...] | None = None  # ... of these columns (None: the forms' own)
+        self.needed: set[str] | None = None  # a first pass below such a relation: the columns read
         self.strawberry = getattr(executor.schema, "_strawberry_schema", None)
 
     def plan(self, root_type: GraphQLObjectType, grouped_field_set: Any) -> Plan:
@@ -325,11 +328,18 @@ class Compiler:
             step.field_def, step.field_name, step.nodes = field_def, name, [d.node for d in details]
             if name in form.fields:
                 spec = form.fields[name]
-                columns = form.columns or self.layout or ()
-                try:
-                    step.columns = tuple(columns.index(c) for c in _columns_of(spec))
-                except ValueError:
-                    raise _NoRowForm from None
+                wanted = _columns_of(spec)
+                if form.columns and not set(wanted) <= set(form.columns):
+                    raise _NoRowForm
+                if self.needed is not None:  # (the first pass: which columns, not where)
+                    self.needed.update(wanted)
+                    step.columns = tuple(0 for _ in wanted)
+                else:
+                    columns = self.layout or form.columns
+                    try:
+                        step.columns = tuple(columns.index(c) for c in wanted)
+                    except ValueError:
+                        raise _NoRowForm from None
                 step.transform = spec[1]
                 step.with_now = len(spec) > 2 and spec[2] == "now"
                 if step.transform is None and len(step.columns) != 1:
@@ -396,12 +406,23 @@ class Compiler:
             step.prepared = spec.prepare(step, fragments)
         if spec is not None and spec.rows and not self.rows:
             self.rows = True
-            self.layout = spec.layout(step.prepared) if spec.layout is not None else None
             try:
+                if spec.layout is not None:  # a first pass finds the columns the selection reads
+                    self.needed = set()
+                    try:
+                        self.completer(field_def.type, details, step)
+                        needed = frozenset(self.needed)
+                    finally:
+                        self.needed = None
+                        step.sub = None
+                    step.layout = self.layout = spec.layout(step.prepared, needed)
+                    if self.layout is None:
+                        raise _NoRowForm
                 step.complete = self.completer(field_def.type, details, step)
                 step.rows = True
             except _NoRowForm:
                 step.sub = None
+                step.layout = None
                 self.rows = False
                 step.complete = self.completer(field_def.type, details, step)
             finally:

@@ -51,8 +51,13 @@ def _certificate_reading(step: Step, fragments: dict[str, Any]) -> Any:
     return certificate_reading(step.nodes, fragments)
 
 
-def _certificate_columns(reading: frozenset[str] | None) -> tuple[str, ...] | None:
+def _certificate_columns(reading: frozenset[str] | None, needed: frozenset[str]) -> tuple[str, ...] | None:
+    """The narrowed read of certificates_by_user (what the selection's fields read, FIELD_READS)."""
     return certificates_sql.reading_columns(reading) if reading is not None else None
+
+
+def _history_columns(prepared: Any, needed: frozenset[str]) -> tuple[str, ...]:
+    return activity_sql.summary_columns(needed)
 
 
 async def _certificates(run: Run, parents: list[User], a: dict[str, Any], step: Step) -> list[Any]:
@@ -92,7 +97,7 @@ async def _history(run: Run, parents: list[User], a: dict[str, Any], step: Step)
     limit = args.limit - 1
     if step.rows:
         rows = await run.reader.run(activity_sql.latest_activity_rows_by_user, ids, args.filter, args.before_id,
-                                    args.limit)
+                                    args.limit, step.layout)
         return [ActivityConnection.of_rows(rows.get(u._id, []), limit, args.before_id,
                                            _HistoryCount(u._id, args.filter)) for u in parents]
     found = await run.reader.run(activity_sql.latest_activities_by_user, ids, args.filter, args.before_id, args.limit)
@@ -143,5 +148,5 @@ compiled("User", "rights", _by_user(users_sql.rights_by_user))
 compiled("User", "roles", _by_user(users_sql.roles_by_user, lambda held, u: _roles(held, u.status)))
 compiled("User", "groups", _groups_of, rows=True)
 compiled("User", "certificates", _certificates, _certificate_reading, rows=True, layout=_certificate_columns)
-compiled("User", "history", _history, rows=True)
+compiled("User", "history", _history, rows=True, layout=_history_columns)
 compiled("ActivityConnection", "totalCount", _history_total)
