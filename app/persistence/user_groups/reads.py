@@ -135,10 +135,10 @@ def _user_group_links(dialect: str) -> Any:
     return union_all(custom, system).subquery()
 
 
-def _groups_by_user_statement(dialect: str) -> Any:
+def _groups_by_user_statement(dialect: str, columns: tuple[str, ...] | None = None) -> Any:
     links = _user_group_links(dialect)
     return (
-        select(links.c.user_id, *GROUP_COLUMNS)
+        select(links.c.user_id, *(GROUP_COLUMNS if columns is None else [G.c[name] for name in columns]))
         .join(G, G.c.id == links.c.group_id)
         .order_by(links.c.user_id, G.c.kind, G.c.name_lower)
     )
@@ -161,10 +161,24 @@ async def groups_by_user(
     return {u: [group_from_row(r) for r in rows] for u, rows in found.items()}
 
 
-async def group_rows_by_user(conn: AsyncConnection, org_id: int, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Any]]:
-    """groups_by_user as rows of GROUP_COLUMNS (a compiled plan reads them without making groups)."""
+_GROUP_NAMES = frozenset(c.name for c in GROUP_COLUMNS)
+
+
+def group_columns(needed: frozenset[str]) -> tuple[str, ...]:
+    """The columns of a narrowed group_rows_by_user read: `needed` (of GROUP_COLUMNS), in name order."""
+    unknown = needed - _GROUP_NAMES
+    if unknown:
+        raise ValueError(f"not group columns: {sorted(unknown)}")
+    return tuple(sorted(needed)) or ("id",)
+
+
+async def group_rows_by_user(
+    conn: AsyncConnection, org_id: int, user_ids: Sequence[uuid.UUID], columns: tuple[str, ...] | None = None
+) -> dict[uuid.UUID, list[Any]]:
+    """groups_by_user as rows of GROUP_COLUMNS, or of `columns` (group_columns: what a compiled plan's
+    selection reads; it makes no groups)."""
     out: dict[uuid.UUID, list[Any]] = defaultdict(list)
-    for r in await conn.execute(_GROUPS_BY_USER.get(conn), {"org": org_id, "ids": list(user_ids)}):
+    for r in await conn.execute(_GROUPS_BY_USER.get(conn, columns), {"org": org_id, "ids": list(user_ids)}):
         out[r[0]].append(r[1:])
     return {u: out.get(u, []) for u in user_ids}
 

@@ -145,7 +145,8 @@ class UserGroupNode(DomainView, Node):
 domain_view(UserGroupNode, same=("kind", "name", "description", "p_number", "se_number", "created_at"),
             derived={"id": lambda n: to_global_id("UserGroup", n._domain.id), "_id": lambda n: n._domain.id,
                      "updated_at": lambda n: n._domain.updated_at or n._domain.created_at})
-# A user's groups in a compiled plan (app/schema/runtime/plans.py): rows of GROUP_COLUMNS, each field as
+# A user's groups in a compiled plan (app/schema/runtime/plans.py): rows of the columns of GROUP_COLUMNS
+# its selection reads (user_groups_sql.group_columns), each field as
 # group_from_row and the view above make it (`updatedAt` falls back to `createdAt` in the plan's fetch:
 # a row form reads one column per field).
 row_form("UserGroup", [c.name for c in GROUP_COLUMNS], {

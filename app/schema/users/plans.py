@@ -111,7 +111,7 @@ async def _history(run: Run, parents: list[User], a: dict[str, Any], step: Step)
 async def _groups_of(run: Run, parents: list[User], a: dict[str, Any], step: Step) -> list[Any]:
     ids = list(dict.fromkeys(u._id for u in parents))
     if step.rows:
-        rows = await run.reader.run(user_groups_sql.group_rows_by_user, ids)
+        rows = await run.reader.run(user_groups_sql.group_rows_by_user, ids, step.layout)
         return [list(rows.get(u._id, ())) for u in parents]
     found = await run.reader.run(user_groups_sql.groups_by_user, ids)
     return [_groups(found.get(u._id, []), u) for u in parents]
@@ -146,7 +146,7 @@ compiled("UserConnection", "totalCount", _total_count)
 compiled("User", "authenticators", _by_user(users_sql.authenticators_by_user, lambda kinds, u: _authenticators(kinds)))
 compiled("User", "rights", _by_user(users_sql.rights_by_user))
 compiled("User", "roles", _by_user(users_sql.roles_by_user, lambda held, u: _roles(held, u.status)))
-compiled("User", "groups", _groups_of, rows=True)
+compiled("User", "groups", _groups_of, rows=True, layout=lambda _, needed: user_groups_sql.group_columns(needed))
 compiled("User", "certificates", _certificates, _certificate_reading, rows=True, layout=_certificate_columns)
 compiled("User", "history", _history, rows=True, layout=_history_columns)
 compiled("ActivityConnection", "totalCount", _history_total)
