@@ -653,6 +653,9 @@ async def count_statements(ds: bench_data.Dataset, firsts: list[int]) -> dict[in
     event.listen(services.engine.sync_engine, "before_cursor_execute",
                  lambda _c, _cur, stmt, _p, _ctx, _many: statements.append(stmt))
     event.listen(services.engine.sync_engine.pool, "checkout", lambda *_a: checkouts.__setitem__(0, checkouts[0] + 1))
+    from app.persistence.db import RAW_STATEMENT_LISTENERS
+
+    RAW_STATEMENT_LISTENERS.append(statements.append)  # those sent to asyncpg itself (fetch_rows)
     app = create_app(settings, services)
     token = sign_token(settings, ds.admin_id, ds.cvr, [Role.USER_ADMINISTRATOR])
     out: dict[int, dict[str, Any]] = {}

@@ -28,6 +28,7 @@ from app.bootstrap import Services, build_services
 from app.config import Settings
 from app.domain.common.principal import Role
 from app.entrypoints.http.app import create_app
+from app.persistence.db import RAW_STATEMENT_LISTENERS
 from app.persistence.migrate import upgrade
 from app.schema.runtime.plans import MISMATCHES, VERIFYING
 from tests.factories import OrgFixture, make_org
@@ -155,12 +156,17 @@ class Env:
             if _COUNTING.get() and not VERIFYING.get():  # not the verification run of a compiled plan
                 seen.append(statement)
 
+        def raw(statement: str) -> None:  # the ones app.persistence.db.fetch_rows sends to asyncpg itself
+            before(None, None, statement)
+
         token = _COUNTING.set(True)
         event.listen(self.engine.sync_engine, "before_cursor_execute", before)
+        RAW_STATEMENT_LISTENERS.append(raw)
         try:
             yield seen
         finally:
             event.remove(self.engine.sync_engine, "before_cursor_execute", before)
+            RAW_STATEMENT_LISTENERS.remove(raw)
             _COUNTING.reset(token)
 
 

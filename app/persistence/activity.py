@@ -17,7 +17,7 @@ from app.domain.activity.subjects import subjects_of
 from app.observability import request_id_var
 from app.persistence.base import UUID
 from app.persistence.changes import record_changes
-from app.persistence.db import Statements, insert_many
+from app.persistence.db import Statements, fetch_rows, insert_many
 from app.persistence.tables.activity import activities
 
 COLUMNS = [
@@ -226,7 +226,7 @@ async def latest_activity_rows_by_user(
         q = _latest_statement(conn.dialect.name, before_id is not None, f, columns)
     user = 6 if columns is None else columns.index("target_user_id")
     out: dict[uuid.UUID, list[Any]] = defaultdict(list)
-    for r in await conn.execute(q, params):
+    for r in await fetch_rows(conn, q, params):
         out[r[user]].append(r)
     for rows in out.values():
         rows.sort(key=_newest_first)

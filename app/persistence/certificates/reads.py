@@ -33,7 +33,7 @@ from app.persistence.certificates.rows import (
     purposes_of,
     reason_of,
 )
-from app.persistence.db import Statements, any_of
+from app.persistence.db import Statements, any_of, fetch_rows
 from app.persistence.tables.certificates import certificate_profiles, certificate_system_rights, certificates
 
 
@@ -116,7 +116,7 @@ async def certificate_rows_by_user(
     """Each user's certificates as rows of the columns `names` (reading_columns), newest order first,
     values as stored (a compiled plan reads them without making certificates)."""
     out: dict[uuid.UUID, list[Any]] = defaultdict(list)
-    for r in await conn.execute(_BY_USER_READING.get(conn, names), {"org": org_id, "ids": list(user_ids)}):
+    for r in await fetch_rows(conn, _BY_USER_READING.get(conn, names), {"org": org_id, "ids": list(user_ids)}):
         out[r[0]].append(r[1:])
     return {i: out.get(i, []) for i in user_ids}
 

@@ -19,7 +19,7 @@ from app.domain.user_groups.model import (
     UserGroupFilter,
 )
 from app.domain.users.model import UserStatus
-from app.persistence.db import Statements, any_of
+from app.persistence.db import Statements, any_of, fetch_rows
 from app.persistence.tables.organisations import organisations
 from app.persistence.tables.user_groups import user_group_members, user_group_rights, user_groups
 from app.persistence.tables.users import users
@@ -178,7 +178,7 @@ async def group_rows_by_user(
     """groups_by_user as rows of GROUP_COLUMNS, or of `columns` (group_columns: what a compiled plan's
     selection reads; it makes no groups)."""
     out: dict[uuid.UUID, list[Any]] = defaultdict(list)
-    for r in await conn.execute(_GROUPS_BY_USER.get(conn, columns), {"org": org_id, "ids": list(user_ids)}):
+    for r in await fetch_rows(conn, _GROUPS_BY_USER.get(conn, columns), {"org": org_id, "ids": list(user_ids)}):
         out[r[0]].append(r[1:])
     return {u: out.get(u, []) for u in user_ids}
 

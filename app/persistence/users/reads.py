@@ -21,7 +21,7 @@ from app.domain.users.model import (
     UserOrderField,
     UserStatus,
 )
-from app.persistence.db import Statements, any_of
+from app.persistence.db import Statements, any_of, fetch_rows
 from app.persistence.tables.users import (
     anonymity_requests,
     user_authenticators,
@@ -55,7 +55,7 @@ async def _values_by_user(
     """One statement: a per-user list of `column` of `table`, only for users of `org_id`."""
     q = _VALUES_BY_USER.get(conn, table, column)
     out: dict[uuid.UUID, list[str]] = defaultdict(list)
-    for user_id, value in await conn.execute(q, {"org": org_id, "ids": list(ids)}):
+    for user_id, value in await fetch_rows(conn, q, {"org": org_id, "ids": list(ids)}):
         out[user_id].append(value)
     return {i: out.get(i, []) for i in ids}
 
@@ -173,7 +173,7 @@ async def list_users(
 ) -> list[User]:
     """A page of users; without a filter (a dashboard's usual page) the statement is built once per order."""
     q = _LIST.get(conn, order) if f == _ALL else _list_statement(conn.dialect.name, order, f)
-    rows = await conn.execute(q, {"org": org_id, "offset": offset, "limit": limit})
+    rows = await fetch_rows(conn, q, {"org": org_id, "offset": offset, "limit": limit})
     return [user_from_row(r) for r in rows]
 
 
@@ -241,7 +241,7 @@ async def status_of_user(
 ) -> tuple[UserStatus, frozenset[Role], dt.datetime | None] | None:
     """The caller's own status, the roles the gateway holds for them and when they were last seen,
     in one statement that every request runs (built once; bound parameters)."""
-    rows = (await conn.execute(_STATUS_OF_USER.get(conn), {"org": org_id, "id": user_id})).all()
+    rows = await fetch_rows(conn, _STATUS_OF_USER.get(conn), {"org": org_id, "id": user_id})
     if not rows:
         return None
     return UserStatus(rows[0][0]), frozenset(Role(r[1]) for r in rows if r[1] is not None), rows[0][2]
