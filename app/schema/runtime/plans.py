@@ -473,6 +473,24 @@ class Compiler:
 
     def completer(self, return_type: Any, details: Any, step: Step) -> Callable[[Any], Any]:
         """A function from the field's value to its place in the response (raises Handover)."""
+        shape = _list_of_non_null(return_type)
+        if shape is not None:  # [T!] and [T!]!, the usual lists: one function, no call per item wrapper
+            non_null_list, item_type = shape
+            item = self.completer(item_type, details, step)
+
+            def items(value: Any) -> Any:
+                if value is None:
+                    if non_null_list:
+                        raise Handover
+                    return None
+                if value.__class__ is not list and value.__class__ is not tuple:
+                    raise Handover
+                out = [item(v) for v in value]
+                if None in out:
+                    raise Handover
+                return out
+
+            return items
         if isinstance(return_type, GraphQLNonNull):
             inner = self.completer(return_type.of_type, details, step)
 
@@ -516,6 +534,18 @@ class Compiler:
 
 
 _NATIVE_NAMES = {"String": str, "ID": str, "Boolean": bool}
+
+
+def _list_of_non_null(t: Any) -> tuple[bool, Any] | None:
+    """(the list is non-null, the item type) for `[X!]` and `[X!]!` with X an object, scalar or enum."""
+    non_null = isinstance(t, GraphQLNonNull)
+    t = t.of_type if non_null else t
+    if not isinstance(t, GraphQLList) or not isinstance(t.of_type, GraphQLNonNull):
+        return None
+    item = t.of_type.of_type
+    if not isinstance(item, GraphQLObjectType | GraphQLScalarType | GraphQLEnumType):
+        return None
+    return non_null, item
 
 
 def _checked(coerce: Callable[[Any], Any]) -> Callable[[Any], Any]:
