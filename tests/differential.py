@@ -1,0 +1,214 @@
+"""Helpers of the differential test of compiled operations (tests/test_compiled_differential.py):
+two ASGI apps on one database, one with COMPILED_OPERATIONS=on and one with =off; each query is
+sent to both and the whole JSON bodies compared, failing with the first differing JSON path.
+
+What may differ between the two and is left out of the comparison (`comparable`):
+- `errors[].extensions.correlationId` (a fresh id per masked error; INTERNAL fails anyway);
+- `extensions.cost.remaining` and `budgetPerMinute` (each app keeps its own budget, or on
+  PostgreSQL both charge one shared bucket); `requested`, `actual` and `limit` must agree;
+- the order of `errors` (the specification leaves it open): they are compared sorted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from graphql import (
+    ArgumentNode,
+    DocumentNode,
+    GraphQLSchema,
+    NameNode,
+    OperationDefinitionNode,
+    TypeInfo,
+    TypeInfoVisitor,
+    VariableDefinitionNode,
+    VariableNode,
+    Visitor,
+    parse,
+    parse_type,
+    print_ast,
+    value_from_ast_untyped,
+    visit,
+)
+
+from app.bootstrap import build_services
+from app.config import Settings
+from app.entrypoints.http.app import create_app
+
+# Keys of `extensions.cost` each app computes for itself (its own budget).
+BUDGET_KEYS = ("remaining", "budgetPerMinute")
+
+
+# --- comparing ------------------------------------------------------------------------------------
+
+
+def first_difference(a: Any, b: Any, path: str = "$") -> str | None:
+    """The first JSON path where `a` and `b` differ, with both values (None when equal)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in list(a) + [k for k in b if k not in a]:
+            if key not in a:
+                return f"{path}.{key}: missing on the compiled side, off has {_short(b[key])}"
+            if key not in b:
+                return f"{path}.{key}: compiled has {_short(a[key])}, missing on the off side"
+            found = first_difference(a[key], b[key], f"{path}.{key}")
+            if found:
+                return found
+        if list(a) != list(b):
+            return f"{path}: the same keys in another order: {list(a)} vs {list(b)}"
+        return None
+    if isinstance(a, list) and isinstance(b, list):
+        for i, (x, y) in enumerate(zip(a, b, strict=False)):
+            found = first_difference(x, y, f"{path}[{i}]")
+            if found:
+                return found
+        if len(a) != len(b):
+            return f"{path}: {len(a)} items (compiled) vs {len(b)} (off)"
+        return None
+    if type(a) is not type(b) or a != b:
+        return f"{path}: compiled {_short(a)} vs off {_short(b)}"
+    return None
+
+
+def _short(value: Any, limit: int = 300) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=False)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def comparable(body: Any) -> Any:
+    """The body without what may differ between the two apps (the module's docstring)."""
+    if not isinstance(body, dict):
+        return body
+    out = dict(body)
+    if isinstance(out.get("errors"), list):
+        errors = []
+        for error in out["errors"]:
+            error = dict(error)
+            if isinstance(error.get("extensions"), dict):
+                error["extensions"] = {k: v for k, v in error["extensions"].items() if k != "correlationId"}
+            errors.append(error)
+        out["errors"] = sorted(errors, key=lambda e: json.dumps(e, sort_keys=True))
+    if isinstance(out.get("extensions"), dict):
+        extensions = dict(out["extensions"])
+        if isinstance(extensions.get("cost"), dict):
+            extensions["cost"] = {k: v for k, v in extensions["cost"].items() if k not in BUDGET_KEYS}
+        out["extensions"] = extensions
+    return out
+
+
+def codes(body: Any) -> list[str | None]:
+    errors = body.get("errors") if isinstance(body, dict) else None
+    return [(e.get("extensions") or {}).get("code") for e in errors or []]
+
+
+@dataclasses.dataclass
+class Exchange:
+    status: int
+    content_type: str
+    body: Any
+
+
+class Pair:
+    """The two apps' clients: `on` (compiled operations) and `off` (the general executor only)."""
+
+    def __init__(self, on: httpx.AsyncClient, off: httpx.AsyncClient) -> None:
+        self.on, self.off = on, off
+        self.compared = 0
+        # Per caller: strings of the organisation the caller is not of; none may appear in `data`.
+        self.foreign: dict[str | None, tuple[str, ...]] = {}
+
+    async def _post(self, client: httpx.AsyncClient, payload: dict[str, Any], token: str | None) -> Exchange:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = await client.post("/graphql", json=payload, headers=headers)
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = response.text
+        return Exchange(response.status_code, response.headers.get("content-type", ""), body)
+
+    async def compare(
+        self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None,
+        caller: str = "?", operation_name: str | None = None,
+    ) -> dict[str, Any]:
+        """Sends the query to both apps (off first, then on); asserts: no 5xx, no INTERNAL, the same
+        status, media type and body (`comparable`), and no other organisation's ids in `data`.
+        Returns the compiled side's body."""
+        payload: dict[str, Any] = {"query": query, "variables": variables or {}}
+        if operation_name is not None:
+            payload["operationName"] = operation_name
+        off = await self._post(self.off, payload, token)
+        on = await self._post(self.on, payload, token)
+        self.compared += 1
+        where = f"\ncaller: {caller}\nquery: {query}\nvariables: {json.dumps(variables or {}, ensure_ascii=False)}"
+        for side, exchange in (("on", on), ("off", off)):
+            assert exchange.status < 500, f"{side}: HTTP {exchange.status}: {_short(exchange.body)}{where}"
+            assert "INTERNAL" not in codes(exchange.body), f"{side}: INTERNAL: {_short(exchange.body)}{where}"
+        assert (on.status, on.content_type) == (off.status, off.content_type), (
+            f"status/media type: compiled {on.status} {on.content_type} vs off {off.status} {off.content_type}{where}"
+        )
+        difference = first_difference(comparable(on.body), comparable(off.body))
+        assert difference is None, f"the compiled answer differs from the general executor's at {difference}{where}"
+        data = on.body.get("data") if isinstance(on.body, dict) else None
+        if data is not None:
+            text = json.dumps(data)
+            leaked = [s for s in self.foreign.get(token, ()) if s in text]
+            assert not leaked, f"another organisation's ids in the answer: {leaked}{where}"
+        assert isinstance(on.body, dict), on.body
+        return on.body
+
+
+def app_settings(base: Settings, mode: str) -> Settings:
+    """The session's settings for one side: its compiled mode, no background workers (the session's
+    own app runs them), cost budgets lifted (the generated queries would exhaust them, and a budget
+    is each app's own)."""
+    return dataclasses.replace(
+        base, compiled_operations=mode, background_tasks=False,
+        cost_budget_per_minute=10**12, anonymous_cost_budget_per_minute=10**12,
+    )
+
+
+@contextlib.asynccontextmanager
+async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An ASGI app of its own (its own Services: settings, engine, caches) on the settings' database."""
+    services = build_services(settings)
+    app = create_app(settings, services)
+    async with app.router.lifespan_context(app):  # disposes the engine at the end
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            yield client
+
+
+# --- literals to variables --------------------------------------------------------------------------
+
+
+def hoist_arguments(schema: GraphQLSchema, query: str) -> tuple[str, dict[str, Any]]:
+    """The same operation with every literal field argument passed as a variable of the argument's
+    type (`first: 5` becomes `first: $v0` and `{"v0": 5}`); its results must be the same."""
+    document = parse(query)
+    type_info = TypeInfo(schema)
+    definitions: list[VariableDefinitionNode] = []
+    values: dict[str, Any] = {}
+
+    class Hoist(Visitor):
+        def enter_argument(self, node: ArgumentNode, *_: Any) -> Any:
+            argument = type_info.get_argument()
+            if argument is None or isinstance(node.value, VariableNode) or type_info.get_directive() is not None:
+                return None
+            name = f"v{len(definitions)}"
+            variable = VariableNode(name=NameNode(value=name))
+            definitions.append(VariableDefinitionNode(variable=variable, type=parse_type(str(argument.type))))
+            values[name] = value_from_ast_untyped(node.value)
+            return ArgumentNode(name=node.name, value=variable)
+
+    hoisted: DocumentNode = visit(document, TypeInfoVisitor(type_info, Hoist()))
+    if not definitions:
+        return query, {}
+    operations = [d for d in hoisted.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) != 1:
+        return query, {}
+    operation = operations[0]
+    operation.variable_definitions = (*(operation.variable_definitions or ()), *definitions)
+    return print_ast(hoisted), values
