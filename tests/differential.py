@@ -210,5 +210,8 @@ def hoist_arguments(schema: GraphQLSchema, query: str) -> tuple[str, dict[str, A
     if len(operations) != 1:
         return query, {}
     operation = operations[0]
-    operation.variable_definitions = (*(operation.variable_definitions or ()), *definitions)
+    with_variables = dataclasses.replace(
+        operation, variable_definitions=(*(operation.variable_definitions or ()), *definitions))
+    hoisted = dataclasses.replace(
+        hoisted, definitions=tuple(with_variables if d is operation else d for d in hoisted.definitions))
     return print_ast(hoisted), values

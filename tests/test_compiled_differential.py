@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -477,7 +479,7 @@ def _queries(world: World) -> st.SearchStrategy[str]:
     return world.queries
 
 
-GENERATED: dict[str, Any] = {"examples": 0, "with variables": 0, "pairs": 0, "seconds": 0.0}
+GENERATED: dict[str, Any] = {"examples": 0, "with variables": 0, "with data": 0, "pairs": 0, "seconds": 0.0}
 
 
 @settings(max_examples=GENERATED_EXAMPLES, deadline=None, derandomize=True, database=None,
@@ -492,7 +494,11 @@ async def test_generated_queries_get_the_same_answer_from_both(pair: Pair, world
         GENERATED["with variables"] += bool(variables)
     GENERATED["examples"] += 1
     try:
-        await each_caller(pair, world, query, variables)
+        bodies = await each_caller(pair, world, query, variables)
+        answered = bodies["USER_ADMINISTRATOR"]
+        GENERATED["with data"] += bool(answered.get("data")) and not answered.get("errors")
+        if os.environ.get("DIFFERENTIAL_SHOW"):
+            print("\n---", query, variables, json.dumps(answered)[:600])
     finally:
         GENERATED["pairs"] += pair.compared - before
         GENERATED["seconds"] += time.monotonic() - started
@@ -501,7 +507,7 @@ async def test_generated_queries_get_the_same_answer_from_both(pair: Pair, world
 def test_the_generated_queries_ran(env: Env) -> None:
     """Reports the generated examples of this database (pytest -s shows it)."""
     print(f"\ncompiled differential on {env.backend}: {GENERATED['examples']} generated examples "
-          f"({GENERATED['with variables']} with variables), {GENERATED['pairs']} pairs compared, "
+          f"({GENERATED['with variables']} with variables, {GENERATED['with data']} answered without errors), {GENERATED['pairs']} pairs compared, "
           f"{GENERATED['seconds']:.1f} s")
     assert GENERATED["examples"] >= GENERATED_EXAMPLES // 2, GENERATED
-    GENERATED.update(examples=0, pairs=0, seconds=0.0, **{"with variables": 0})
+    GENERATED.update(examples=0, **{"with data": 0}, pairs=0, seconds=0.0, **{"with variables": 0})
