@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,9 +22,12 @@ import httpx
 from graphql import (
     ArgumentNode,
     DocumentNode,
+    FieldNode,
     GraphQLSchema,
     NameNode,
     OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
     TypeInfo,
     TypeInfoVisitor,
     VariableDefinitionNode,
@@ -40,6 +44,15 @@ from app.bootstrap import build_services
 from app.config import Settings
 from app.entrypoints.http.app import create_app
 
+# DIFFERENTIAL_POOL=1: also fail when a response leaves a database connection checked out (off by
+# default: the general executor leaks one in a known case, test_compiled_differential.py's xfail).
+STRICT_POOL = os.environ.get("DIFFERENTIAL_POOL") == "1"
+# A known bug of the general executor (test_compiled_differential.py's strict xfail): when a root
+# field fails while a sibling's page is still loading its relations, the request's read connection is
+# closed under (PostgreSQL: "another operation is in progress", answered SERVICE_UNAVAILABLE at
+# random) or reopened and leaked. While it stands, a pair where either side answers
+# SERVICE_UNAVAILABLE is counted (`Pair.unavailable`) and not compared; set False once it is fixed.
+TOLERATE_SERVICE_UNAVAILABLE = True
 # Keys of `extensions.cost` each app computes for itself (its own budget).
 BUDGET_KEYS = ("remaining", "budgetPerMinute")
 
@@ -118,6 +131,7 @@ class Pair:
     def __init__(self, on: httpx.AsyncClient, off: httpx.AsyncClient) -> None:
         self.on, self.off = on, off
         self.compared = 0
+        self.unavailable: list[str] = []  # queries not compared (TOLERATE_SERVICE_UNAVAILABLE)
         # Per caller: strings of the organisation the caller is not of; none may appear in `data`.
         self.foreign: dict[str | None, tuple[str, ...]] = {}
 
@@ -142,11 +156,23 @@ class Pair:
             payload["operationName"] = operation_name
         off = await self._post(self.off, payload, token)
         on = await self._post(self.on, payload, token)
+
+        def where_of() -> str:
+            return f"\ncaller: {caller}\nquery: {query}\nvariables: {json.dumps(variables or {}, ensure_ascii=False)}"
+
+        if STRICT_POOL:
+            for side, client in (("on", self.on), ("off", self.off)):
+                out = checked_out(client)
+                assert not out, f"{side}: {out} connection(s) left checked out after the response{where_of()}"
         self.compared += 1
-        where = f"\ncaller: {caller}\nquery: {query}\nvariables: {json.dumps(variables or {}, ensure_ascii=False)}"
+        where = where_of()
         for side, exchange in (("on", on), ("off", off)):
             assert exchange.status < 500, f"{side}: HTTP {exchange.status}: {_short(exchange.body)}{where}"
             assert "INTERNAL" not in codes(exchange.body), f"{side}: INTERNAL: {_short(exchange.body)}{where}"
+        if TOLERATE_SERVICE_UNAVAILABLE and "SERVICE_UNAVAILABLE" in codes(on.body) + codes(off.body):
+            self.unavailable.append(query)
+            assert isinstance(on.body, dict), on.body
+            return on.body
         assert (on.status, on.content_type) == (off.status, off.content_type), (
             f"status/media type: compiled {on.status} {on.content_type} vs off {off.status} {off.content_type}{where}"
         )
@@ -159,6 +185,12 @@ class Pair:
             assert not leaked, f"another organisation's ids in the answer: {leaked}{where}"
         assert isinstance(on.body, dict), on.body
         return on.body
+
+
+def checked_out(client: httpx.AsyncClient) -> int:
+    """Connections of the client's app (app_client) checked out of its pool now."""
+    pool = client.services.engine.pool  # type: ignore[attr-defined]
+    return int(pool.checkedout()) if hasattr(pool, "checkedout") else 0
 
 
 def app_settings(base: Settings, mode: str) -> Settings:
@@ -178,6 +210,7 @@ async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, services)
     async with app.router.lifespan_context(app):  # disposes the engine at the end
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            client.services = services  # type: ignore[attr-defined]
             yield client
 
 
@@ -215,3 +248,42 @@ def hoist_arguments(schema: GraphQLSchema, query: str) -> tuple[str, dict[str, A
     hoisted = dataclasses.replace(
         hoisted, definitions=tuple(with_variables if d is operation else d for d in hoisted.definitions))
     return print_ast(hoisted), values
+
+
+# --- reshaping generated documents -------------------------------------------------------------------
+
+
+def reargue(query: str, choose: Any) -> str:
+    """The document with each field's arguments passed through `choose(field, argument name, value
+    node or None)`, which returns the value node to send (None: leave the argument out); `choose`
+    is also asked about the names in its `ask` attribute that the field does not have yet."""
+    document = parse(query)
+    asked: dict[str, tuple[str, ...]] = getattr(choose, "ask", {})
+
+    class Reargue(Visitor):
+        def enter_field(self, node: FieldNode, *_: Any) -> Any:
+            present = {a.name.value: a.value for a in node.arguments or ()}
+            names = list(present) + [n for n in asked.get(node.name.value, ()) if n not in present]
+            arguments = []
+            for name in names:
+                value = choose(node.name.value, name, present.get(name))
+                if value is not None:
+                    arguments.append(ArgumentNode(name=NameNode(value=name), value=value))
+            return dataclasses.replace(node, arguments=tuple(arguments))
+
+    return print_ast(visit(document, Reargue()))
+
+
+def merge_aliased(queries: list[str]) -> str:
+    """One anonymous query selecting the root fields of all `queries` (single-operation documents
+    without variables or fragments), the i-th query's fields aliased `q{i}_{name}`."""
+    selections = []
+    for i, query in enumerate(queries):
+        (operation,) = parse(query).definitions
+        assert isinstance(operation, OperationDefinitionNode) and not operation.variable_definitions
+        for selection in operation.selection_set.selections:
+            assert isinstance(selection, FieldNode)
+            alias = NameNode(value=f"q{i}_{(selection.alias or selection.name).value}")
+            selections.append(dataclasses.replace(selection, alias=alias))
+    return print_ast(DocumentNode(definitions=(OperationDefinitionNode(
+        operation=OperationType.QUERY, selection_set=SelectionSetNode(selections=tuple(selections))),)))

@@ -19,6 +19,7 @@ most every 5 minutes), so both apps of a pair see the same rows."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import itertools
 import json
@@ -48,12 +49,23 @@ from app.schema import schema as gateway_schema
 from app.schema.runtime.base import to_global_id
 from bench.dashboard import QUERY as DASHBOARD
 from tests.conftest import Env
-from tests.differential import Pair, app_client, app_settings, codes, hoist_arguments
+from tests.differential import (
+    Pair,
+    app_client,
+    app_settings,
+    checked_out,
+    codes,
+    comparable,
+    first_difference,
+    hoist_arguments,
+    merge_aliased,
+    reargue,
+)
 from tests.factories import OrgFixture, make_org
 
 SCHEMA: GraphQLSchema = gateway_schema._schema
 PASSWORD = "hemmeligt-kodeord-1"
-GENERATED_EXAMPLES = 40  # per database; each is sent by every caller to both apps
+GENERATED_EXAMPLES = 100  # per database; each is sent by every caller to both apps
 
 # --- the data -----------------------------------------------------------------------------------------
 
@@ -68,6 +80,8 @@ class World:
     certificate_ids: list[str] = field(default_factory=list)
     foreign_ids: list[str] = field(default_factory=list)  # of the other organisation
     strings: list[str] = field(default_factory=list)  # cursors, names, dates, numbers of the data
+    user_cursors: list[str] = field(default_factory=list)
+    history_cursors: list[str] = field(default_factory=list)
     queries: Any = None  # the generated queries' strategy (_queries)
 
 
@@ -232,12 +246,15 @@ async def _world(env: Env) -> World:
         seNumber uuid history(first: 3) { edges { cursor } } } } } }""", token=ua)
     for edge in page["data"]["users"]["edges"]:
         node = edge["node"]
-        world.strings += [edge["cursor"], *(e["cursor"] for e in node["history"]["edges"])]
+        world.user_cursors.append(edge["cursor"])
+        world.history_cursors += [e["cursor"] for e in node["history"]["edges"]]
         world.strings += [v for k, v in node.items() if isinstance(v, str) and k != "uuid"]
         world.strings.append(node["uuid"])
     world.strings += org.p_numbers + org.se_numbers + ["2020-01-01", dt.date.today().isoformat(), "2099-12-31",
                                                         "2026-13-45", "løn", "SKAT.MOMS", "NOT.A_RIGHT", ""]
-    world.strings = sorted(set(world.strings))
+    # in the order of the data's making (not sorted: uuids and emails are random), so a derandomized
+    # run draws the same examples from the same data
+    world.strings = list(dict.fromkeys(world.strings + world.user_cursors + world.history_cursors))
     return world
 
 
@@ -252,6 +269,8 @@ async def world(env: Env) -> World:
 @pytest_asyncio.fixture(scope="module")
 async def pair(env: Env, world: World) -> AsyncIterator[Pair]:
     async with app_client(app_settings(env.settings, "on")) as on, app_client(app_settings(env.settings, "off")) as off:
+        for client, mode in ((on, "on"), (off, "off")):
+            assert client.services.settings.compiled_operations == mode  # type: ignore[attr-defined]
         pair = Pair(on, off)
         ours = tuple(world.user_ids + world.group_ids + world.certificate_ids)
         for name, token in world.callers.items():
@@ -259,12 +278,15 @@ async def pair(env: Env, world: World) -> AsyncIterator[Pair]:
         yield pair
 
 
-@pytest_asyncio.fixture(autouse=True)
+@pytest_asyncio.fixture
 async def seen(pair: Pair, world: World) -> None:
     """Every caller's `lastSeenAt` written now (then not again for 5 minutes), by either app, before
     the test's comparisons."""
     for token in world.callers.values():
         await pair.compare("{ viewer { roles } }", token=token, caller="warm-up")
+
+
+DIFFERENTIAL = pytest.mark.usefixtures("seen")
 
 
 async def each_caller(pair: Pair, world: World, query: str, variables: dict[str, Any] | None = None,
@@ -356,6 +378,7 @@ FILTER_QUERY = """query($filter: UserFilterInput, $orderBy: UserOrderInput, $fir
                               groups { name } } } } }"""
 
 
+@DIFFERENTIAL
 @pytest.mark.parametrize("case", list(CASES))
 async def test_a_hand_written_query_gets_the_same_answer_from_both(pair: Pair, world: World, case: str) -> None:
     query, variables = CASES[case]
@@ -370,6 +393,7 @@ async def test_a_hand_written_query_gets_the_same_answer_from_both(pair: Pair, w
     assert codes(bodies["no token"]) and codes(bodies["expired token"])
 
 
+@DIFFERENTIAL
 async def test_every_user_is_reached_by_id_and_node_the_same_way(pair: Pair, world: World) -> None:
     query = f"""query($id: ID!) {{ user(id: $id) {{ {FULL_USER} }}
         node(id: $id) {{ __typename id ... on User {{ firstName certificates {{ status }} }} }} }}"""
@@ -377,11 +401,13 @@ async def test_every_user_is_reached_by_id_and_node_the_same_way(pair: Pair, wor
         await each_caller(pair, world, query, {"id": ident})
 
 
+@DIFFERENTIAL
 @pytest.mark.parametrize("order", ORDERS, ids=[f"{o['field']}-{o['direction']}" for o in ORDERS])
 async def test_an_order_gets_the_same_pages_from_both(pair: Pair, world: World, order: dict[str, str]) -> None:
     await each_caller(pair, world, FILTER_QUERY, {"orderBy": order, "first": 7})
 
 
+@DIFFERENTIAL
 async def test_filters_get_the_same_answers_from_both(pair: Pair, world: World) -> None:
     filters: list[dict[str, Any]] = [
         {"status": s} for s in ("CREATED", "PENDING_ACTIVATION", "ACTIVE", "DEACTIVATED", "DELETED")
@@ -399,6 +425,7 @@ async def test_filters_get_the_same_answers_from_both(pair: Pair, world: World) 
                                                       "orderBy": {"field": "EMAIL", "direction": "DESC"}})
 
 
+@DIFFERENTIAL
 @pytest.mark.parametrize("size", [1, 4])
 async def test_paging_through_every_user_with_after_gets_the_same_pages(pair: Pair, world: World, size: int) -> None:
     query = """query($first: Int!, $after: String) { users(first: $first, after: $after) {
@@ -420,6 +447,7 @@ async def test_paging_through_every_user_with_after_gets_the_same_pages(pair: Pa
             raise AssertionError(f"{name}: more than 100 pages")
 
 
+@DIFFERENTIAL
 async def test_a_users_history_paged_through_with_after_gets_the_same_pages(pair: Pair, world: World) -> None:
     query = """query($id: ID!, $after: String) { user(id: $id) { history(first: 3, after: $after) {
         edges { cursor node { id type summary } } pageInfo { hasNextPage endCursor } totalCount } } }"""
@@ -479,15 +507,50 @@ def _queries(world: World) -> st.SearchStrategy[str]:
     return world.queries
 
 
-GENERATED: dict[str, Any] = {"examples": 0, "with variables": 0, "with data": 0, "pairs": 0, "seconds": 0.0}
+GENERATED: dict[str, Any] = {"examples": 0, "with variables": 0, "with data": 0, "pairs": 0, "seconds": 0.0,
+                             "not compared": 0}
 
 
+ABSENT = object()
+# Page arguments of the connections the plans cover, drawn apart from the generated values (which
+# would make almost every `after` a bad cursor and `first` out of range).
+PAGE_SIZES = {"users": [ABSENT, None, 0, 1, 2, 3, 7, 50, 500, 501, -1],
+              "history": [ABSENT, None, 0, 1, 2, 5, 200, 201, -1]}
+
+
+def _page_arguments(world: World, data: st.DataObject) -> Any:
+    def choose(field_name: str, name: str, value: Any) -> Any:
+        if field_name not in PAGE_SIZES or name not in ("first", "after"):
+            return value
+        if name == "first":
+            size = data.draw(st.sampled_from(PAGE_SIZES[field_name]), label=f"{field_name}.first")
+        else:
+            own = world.user_cursors if field_name == "users" else world.history_cursors
+            other = world.history_cursors if field_name == "users" else world.user_cursors
+            size = data.draw(st.one_of(st.just(ABSENT), st.just(ABSENT), st.just(None), st.sampled_from(own),
+                                       st.sampled_from(own), st.sampled_from(other), st.just("bm90IGEgY3Vyc29y")),
+                             label=f"{field_name}.after")
+        if size is ABSENT:
+            return None
+        if size is None:
+            return nodes.Null
+        return nodes.Int(size) if isinstance(size, int) else nodes.String(size)
+
+    choose.ask = {"users": ("first", "after"), "history": ("first", "after")}  # type: ignore[attr-defined]
+    return choose
+
+
+@DIFFERENTIAL
 @settings(max_examples=GENERATED_EXAMPLES, deadline=None, derandomize=True, database=None,
           suppress_health_check=list(HealthCheck), print_blob=False)
 @given(data=st.data())
 async def test_generated_queries_get_the_same_answer_from_both(pair: Pair, world: World, data: st.DataObject) -> None:
-    started, before = time.monotonic(), pair.compared
-    query = data.draw(_queries(world), label="query")
+    """A generated query (one to three, merged under aliases), its page arguments drawn from the
+    data, and in about half of the examples every literal argument passed as a variable."""
+    started, before, unavailable = time.monotonic(), pair.compared, len(pair.unavailable)
+    parts = data.draw(st.lists(_queries(world), min_size=1, max_size=3), label="queries")
+    query = parts[0] if len(parts) == 1 else merge_aliased(parts)
+    query = reargue(query, _page_arguments(world, data))
     variables: dict[str, Any] = {}
     if data.draw(st.booleans(), label="literals as variables"):
         query, variables = hoist_arguments(SCHEMA, query)
@@ -501,13 +564,103 @@ async def test_generated_queries_get_the_same_answer_from_both(pair: Pair, world
             print("\n---", query, variables, json.dumps(answered)[:600])
     finally:
         GENERATED["pairs"] += pair.compared - before
+        GENERATED["not compared"] += len(pair.unavailable) - unavailable
         GENERATED["seconds"] += time.monotonic() - started
 
 
 def test_the_generated_queries_ran(env: Env) -> None:
     """Reports the generated examples of this database (pytest -s shows it)."""
     print(f"\ncompiled differential on {env.backend}: {GENERATED['examples']} generated examples "
-          f"({GENERATED['with variables']} with variables, {GENERATED['with data']} answered without errors), {GENERATED['pairs']} pairs compared, "
+          f"({GENERATED['with variables']} with variables, {GENERATED['with data']} answered without errors), {GENERATED['pairs']} pairs sent ({GENERATED['not compared']} not compared: SERVICE_UNAVAILABLE), "
           f"{GENERATED['seconds']:.1f} s")
     assert GENERATED["examples"] >= GENERATED_EXAMPLES // 2, GENERATED
-    GENERATED.update(examples=0, **{"with data": 0}, pairs=0, seconds=0.0, **{"with variables": 0})
+    GENERATED.update(examples=0, **{"with data": 0, "not compared": 0}, pairs=0, seconds=0.0, **{"with variables": 0})
+
+
+# --- the harness itself ---------------------------------------------------------------------------------
+
+
+def test_the_first_difference_names_its_json_path() -> None:
+    a = {"data": {"users": {"edges": [{"node": {"id": "1", "name": "A"}}, {"node": {"id": "2", "name": "B"}}]}}}
+    assert first_difference(a, json.loads(json.dumps(a))) is None
+    b = json.loads(json.dumps(a))
+    b["data"]["users"]["edges"][1]["node"]["name"] = "C"
+    assert first_difference(a, b) == '$.data.users.edges[1].node.name: compiled "B" vs off "C"'
+    b["data"]["users"]["edges"].pop()
+    assert first_difference(a, b) == "$.data.users.edges: 2 items (compiled) vs 1 (off)"
+    reordered = {"data": {"users": {"edges": [{"node": {"name": "A", "id": "1"}}, a["data"]["users"]["edges"][1]]}}}
+    assert "another order" in (first_difference(a, reordered) or "")  # response keys follow the query
+    assert first_difference({"x": 1}, {"x": 1.0}) == "$.x: compiled 1 vs off 1.0"
+    assert first_difference({"x": None}, {}) == "$.x: compiled has null, missing on the off side"
+
+
+def test_only_the_correlation_id_the_budget_and_the_order_of_errors_are_left_out() -> None:
+    def body(actual: int, remaining: int, *errors: dict[str, Any]) -> dict[str, Any]:
+        return {"data": None, "errors": list(errors),
+                "extensions": {"cost": {"requested": 5, "actual": actual, "limit": 9, "remaining": remaining,
+                                        "budgetPerMinute": 10}}}
+
+    e1 = {"message": "m", "path": ["a"], "extensions": {"code": "FORBIDDEN", "correlationId": "x"}}
+    e2 = {"message": "m", "path": ["b"], "extensions": {"code": "FORBIDDEN", "correlationId": "y"}}
+    e2_again = {**e2, "extensions": {"code": "FORBIDDEN", "correlationId": "z"}}
+    assert comparable(body(1, 3, e1, e2)) == comparable(body(1, 4, e2_again, e1))
+    assert comparable(body(1, 3, e1)) != comparable(body(2, 3, e1))  # the actual cost must agree
+    assert comparable(body(1, 3, e1)) != comparable(body(1, 3, {**e1, "path": ["a", 0]}))
+
+
+@DIFFERENTIAL
+async def test_the_pair_fails_on_a_compiled_answer_that_differs(pair: Pair, world: World) -> None:
+    """The comparison itself, with the compiled side's answer tampered with in the ways a plan could
+    go wrong: a value, an edge's order, a key's order, a missing error, another cost."""
+    query = "{ users(first: 3) { edges { node { id name email } } } }"
+    token = world.callers["USER_ADMINISTRATOR"]
+    tampered = Pair(pair.on, pair.off)
+    post = tampered._post
+
+    def tamper_with(change: Any) -> None:
+        async def _post(client: Any, payload: dict[str, Any], token: str | None) -> Any:
+            exchange = await post(client, payload, token)
+            if client is pair.on:
+                change(exchange.body)
+            return exchange
+        tampered._post = _post  # type: ignore[method-assign]
+
+    def edges(body: dict[str, Any]) -> list[dict[str, Any]]:
+        return body["data"]["users"]["edges"]
+
+    changes = {
+        "a value": lambda b: edges(b)[0]["node"].update(name="Someone else"),
+        "the order of edges": lambda b: edges(b).reverse(),
+        "the order of keys": lambda b: edges(b)[0].update(node=dict(reversed(edges(b)[0]["node"].items()))),
+        "an error more": lambda b: b.setdefault("errors", []).append({"message": "x", "extensions": {"code": "FORBIDDEN"}}),
+        "the actual cost": lambda b: b["extensions"]["cost"].update(actual=0),
+    }
+    for name, change in changes.items():
+        tamper_with(change)
+        with pytest.raises(AssertionError, match="differs from the general executor"):
+            await tampered.compare(query, token=token, caller=name)
+    tamper_with(lambda b: b.setdefault("errors", []).append({"message": "x", "extensions": {"code": "INTERNAL"}}))
+    with pytest.raises(AssertionError, match="INTERNAL"):
+        await tampered.compare(query, token=token, caller="INTERNAL")
+    tamper_with(lambda b: edges(b)[0]["node"].update(id=world.foreign_ids[0]))
+    tampered.off = pair.on  # both sides tampered: the same answer, and another organisation's id in it
+    tampered.foreign = pair.foreign
+    with pytest.raises(AssertionError, match="another organisation"):
+        await tampered.compare(query, token=token, caller="foreign id")
+
+
+@pytest.mark.xfail(strict=True, reason="the general executor leaks a read connection when a sibling root "
+                   "field fails while a users page's relations are loading (found by this test; issue 18); "
+                   "once fixed, drop this mark and set tests/differential.py TOLERATE_SERVICE_UNAVAILABLE = False")
+async def test_no_connection_is_left_checked_out_when_a_sibling_root_field_fails(env: Env, world: World) -> None:
+    """Found by the generated cases: a page of users whose nodes select two prefetched relations,
+    next to a root field that fails on an unknown right, leaves a connection checked out on both
+    apps (on a pair of its own: a leak must not starve the other tests' pools)."""
+    query = '{ a: users { edges { node { authenticators certificates { uuid } } } } b: users(filter: {right: "x"}) { totalCount } }'
+    token = world.callers["USER_ADMINISTRATOR"]
+    async with app_client(app_settings(env.settings, "on")) as on, app_client(app_settings(env.settings, "off")) as off:
+        own = Pair(on, off)
+        body = await own.compare(query, token=token, caller="USER_ADMINISTRATOR")
+        assert codes(body) == ["BAD_USER_INPUT"]
+        await asyncio.sleep(0.1)
+        assert (checked_out(on), checked_out(off)) == (0, 0)
