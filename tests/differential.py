@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -44,15 +43,15 @@ from app.bootstrap import build_services
 from app.config import Settings
 from app.entrypoints.http.app import create_app
 
-# DIFFERENTIAL_POOL=1: also fail when a response leaves a database connection checked out (off by
-# default: the general executor leaks one in a known case, test_compiled_differential.py's xfail).
-STRICT_POOL = os.environ.get("DIFFERENTIAL_POOL") == "1"
 # A known bug of the general executor (test_compiled_differential.py's strict xfail): when a root
 # field fails while a sibling's page is still loading its relations, the request's read connection is
-# closed under (PostgreSQL: "another operation is in progress", answered SERVICE_UNAVAILABLE at
-# random) or reopened and leaked. While it stands, a pair where either side answers
-# SERVICE_UNAVAILABLE is counted (`Pair.unavailable`) and not compared; set False once it is fixed.
-TOLERATE_SERVICE_UNAVAILABLE = True
+# closed under the loads (PostgreSQL: "another operation is in progress", answered
+# SERVICE_UNAVAILABLE at random) or opened again and never returned (collected later, it breaks the
+# pool: "Cannot operate on a closed database", INTERNAL for a later request). While it stands, a
+# pair that leaves a connection checked out or answers SERVICE_UNAVAILABLE is counted
+# (`Pair.tolerated`; not compared when unavailable) and the next comparison gets fresh apps.
+# Set False once it is fixed: each of those then fails the test.
+KNOWN_CONNECTION_BUG = True
 # Keys of `extensions.cost` each app computes for itself (its own budget).
 BUDGET_KEYS = ("remaining", "budgetPerMinute")
 
@@ -126,14 +125,39 @@ class Exchange:
 
 
 class Pair:
-    """The two apps' clients: `on` (compiled operations) and `off` (the general executor only)."""
+    """The two apps' clients: `on` (compiled operations) and `off` (the general executor only).
+    `Pair.opened(on_settings, off_settings)` makes both apps (`close()` ends them)."""
 
     def __init__(self, on: httpx.AsyncClient, off: httpx.AsyncClient) -> None:
         self.on, self.off = on, off
         self.compared = 0
-        self.unavailable: list[str] = []  # queries not compared (TOLERATE_SERVICE_UNAVAILABLE)
+        self.tolerated: list[str] = []  # queries that met KNOWN_CONNECTION_BUG
+        self.renewed = 0
         # Per caller: strings of the organisation the caller is not of; none may appear in `data`.
         self.foreign: dict[str | None, tuple[str, ...]] = {}
+        self._settings: tuple[Settings, Settings] | None = None
+        self._stack: contextlib.AsyncExitStack | None = None
+        self._poisoned = False
+
+    @classmethod
+    async def opened(cls, on: Settings, off: Settings) -> Pair:
+        pair = cls.__new__(cls)
+        cls.__init__(pair, None, None)  # type: ignore[arg-type]
+        pair._settings = (on, off)
+        await pair._open()
+        return pair
+
+    async def _open(self) -> None:
+        assert self._settings is not None
+        self._stack = contextlib.AsyncExitStack()
+        self.on = await self._stack.enter_async_context(app_client(self._settings[0]))
+        self.off = await self._stack.enter_async_context(app_client(self._settings[1]))
+        self._poisoned = False
+
+    async def close(self) -> None:
+        if self._stack is not None:
+            stack, self._stack = self._stack, None
+            await stack.aclose()
 
     async def _post(self, client: httpx.AsyncClient, payload: dict[str, Any], token: str | None) -> Exchange:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -148,31 +172,34 @@ class Pair:
         self, query: str, variables: dict[str, Any] | None = None, *, token: str | None = None,
         caller: str = "?", operation_name: str | None = None,
     ) -> dict[str, Any]:
-        """Sends the query to both apps (off first, then on); asserts: no 5xx, no INTERNAL, the same
-        status, media type and body (`comparable`), and no other organisation's ids in `data`.
-        Returns the compiled side's body."""
+        """Sends the query to both apps (off first, then on); asserts: no 5xx, no INTERNAL, no
+        connection left checked out, the same status, media type and body (`comparable`), and no
+        other organisation's ids in `data`. Returns the compiled side's body."""
+        if self._poisoned and self._stack is not None:
+            # a leaked connection, once collected, breaks the pool it came from: fresh apps
+            await self.close()
+            await self._open()
+            self.renewed += 1
         payload: dict[str, Any] = {"query": query, "variables": variables or {}}
         if operation_name is not None:
             payload["operationName"] = operation_name
         off = await self._post(self.off, payload, token)
         on = await self._post(self.on, payload, token)
-
-        def where_of() -> str:
-            return f"\ncaller: {caller}\nquery: {query}\nvariables: {json.dumps(variables or {}, ensure_ascii=False)}"
-
-        if STRICT_POOL:
-            for side, client in (("on", self.on), ("off", self.off)):
-                out = checked_out(client)
-                assert not out, f"{side}: {out} connection(s) left checked out after the response{where_of()}"
         self.compared += 1
-        where = where_of()
+        where = f"\ncaller: {caller}\nquery: {query}\nvariables: {json.dumps(variables or {}, ensure_ascii=False)}"
         for side, exchange in (("on", on), ("off", off)):
             assert exchange.status < 500, f"{side}: HTTP {exchange.status}: {_short(exchange.body)}{where}"
             assert "INTERNAL" not in codes(exchange.body), f"{side}: INTERNAL: {_short(exchange.body)}{where}"
-        if TOLERATE_SERVICE_UNAVAILABLE and "SERVICE_UNAVAILABLE" in codes(on.body) + codes(off.body):
-            self.unavailable.append(query)
-            assert isinstance(on.body, dict), on.body
-            return on.body
+        left = {side: checked_out(client) for side, client in (("on", self.on), ("off", self.off))}
+        unavailable = "SERVICE_UNAVAILABLE" in codes(on.body) + codes(off.body)
+        if any(left.values()) or unavailable:
+            assert KNOWN_CONNECTION_BUG, (
+                f"connections left checked out after the response: {left}; SERVICE_UNAVAILABLE: {unavailable}{where}")
+            self.tolerated.append(query)
+            self._poisoned = self._poisoned or any(left.values())
+            if unavailable:
+                assert isinstance(on.body, dict), on.body
+                return on.body
         assert (on.status, on.content_type) == (off.status, off.content_type), (
             f"status/media type: compiled {on.status} {on.content_type} vs off {off.status} {off.content_type}{where}"
         )

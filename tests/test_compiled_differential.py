@@ -65,7 +65,7 @@ from tests.factories import OrgFixture, make_org
 
 SCHEMA: GraphQLSchema = gateway_schema._schema
 PASSWORD = "hemmeligt-kodeord-1"
-GENERATED_EXAMPLES = 100  # per database; each is sent by every caller to both apps
+GENERATED_EXAMPLES = 80  # per database; each is sent by every caller to both apps
 
 # --- the data -----------------------------------------------------------------------------------------
 
@@ -268,14 +268,16 @@ async def world(env: Env) -> World:
 
 @pytest_asyncio.fixture(scope="module")
 async def pair(env: Env, world: World) -> AsyncIterator[Pair]:
-    async with app_client(app_settings(env.settings, "on")) as on, app_client(app_settings(env.settings, "off")) as off:
-        for client, mode in ((on, "on"), (off, "off")):
+    pair = await Pair.opened(app_settings(env.settings, "on"), app_settings(env.settings, "off"))
+    try:
+        for client, mode in ((pair.on, "on"), (pair.off, "off")):
             assert client.services.settings.compiled_operations == mode  # type: ignore[attr-defined]
-        pair = Pair(on, off)
         ours = tuple(world.user_ids + world.group_ids + world.certificate_ids)
         for name, token in world.callers.items():
             pair.foreign[token] = ours if name == "other organisation" else tuple(world.foreign_ids)
         yield pair
+    finally:
+        await pair.close()
 
 
 @pytest_asyncio.fixture
@@ -327,6 +329,10 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
         b: users(first: 3, orderBy: {field: EMAIL, direction: DESC}) { totalCount edges { node { id name: email } } }
         users(first: 1) { edges { node { id h1: history(first: 1) { totalCount edges { node { type } } }
                                           h2: history(first: 3) { edges { cursor } } } } } }""", {}),
+    "a failing sibling root field": ("""{ a: users(first: 5) { edges { node { id authenticators
+        certificates { status } groups { name } } } } b: users(filter: {right: "NOT.A_RIGHT"}) { totalCount } }""", {}),
+    "a failing nullable sibling": ("""query($id: ID!) { users(first: 5) { edges { node { id certificates { status } } } }
+        user(id: $id) { history(first: 501) { totalCount } } }""", {"id": "VXNlcjox"}),
     "the same field twice, merged": ("""{ users(first: 4) { edges { node { id id firstName }
         node { lastName groups { name } groups { kind } } } edges { cursor } } }""", {}),
     "typename everywhere": ("""{ __typename users(first: 5) { __typename pageInfo { __typename }
@@ -508,7 +514,7 @@ def _queries(world: World) -> st.SearchStrategy[str]:
 
 
 GENERATED: dict[str, Any] = {"examples": 0, "with variables": 0, "with data": 0, "pairs": 0, "seconds": 0.0,
-                             "not compared": 0}
+                             "known bug": 0}
 
 
 ABSENT = object()
@@ -547,7 +553,7 @@ def _page_arguments(world: World, data: st.DataObject) -> Any:
 async def test_generated_queries_get_the_same_answer_from_both(pair: Pair, world: World, data: st.DataObject) -> None:
     """A generated query (one to three, merged under aliases), its page arguments drawn from the
     data, and in about half of the examples every literal argument passed as a variable."""
-    started, before, unavailable = time.monotonic(), pair.compared, len(pair.unavailable)
+    started, before, tolerated = time.monotonic(), pair.compared, len(pair.tolerated)
     parts = data.draw(st.lists(_queries(world), min_size=1, max_size=3), label="queries")
     query = parts[0] if len(parts) == 1 else merge_aliased(parts)
     query = reargue(query, _page_arguments(world, data))
@@ -564,17 +570,17 @@ async def test_generated_queries_get_the_same_answer_from_both(pair: Pair, world
             print("\n---", query, variables, json.dumps(answered)[:600])
     finally:
         GENERATED["pairs"] += pair.compared - before
-        GENERATED["not compared"] += len(pair.unavailable) - unavailable
+        GENERATED["known bug"] += len(pair.tolerated) - tolerated
         GENERATED["seconds"] += time.monotonic() - started
 
 
 def test_the_generated_queries_ran(env: Env) -> None:
     """Reports the generated examples of this database (pytest -s shows it)."""
     print(f"\ncompiled differential on {env.backend}: {GENERATED['examples']} generated examples "
-          f"({GENERATED['with variables']} with variables, {GENERATED['with data']} answered without errors), {GENERATED['pairs']} pairs sent ({GENERATED['not compared']} not compared: SERVICE_UNAVAILABLE), "
+          f"({GENERATED['with variables']} with variables, {GENERATED['with data']} answered without errors), {GENERATED['pairs']} pairs sent ({GENERATED['known bug']} met the known connection bug), "
           f"{GENERATED['seconds']:.1f} s")
     assert GENERATED["examples"] >= GENERATED_EXAMPLES // 2, GENERATED
-    GENERATED.update(examples=0, **{"with data": 0, "not compared": 0}, pairs=0, seconds=0.0, **{"with variables": 0})
+    GENERATED.update(examples=0, **{"with data": 0, "known bug": 0}, pairs=0, seconds=0.0, **{"with variables": 0})
 
 
 # --- the harness itself ---------------------------------------------------------------------------------
@@ -614,7 +620,7 @@ async def test_the_pair_fails_on_a_compiled_answer_that_differs(pair: Pair, worl
     go wrong: a value, an edge's order, a key's order, a missing error, another cost."""
     query = "{ users(first: 3) { edges { node { id name email } } } }"
     token = world.callers["USER_ADMINISTRATOR"]
-    tampered = Pair(pair.on, pair.off)
+    tampered = Pair(pair.on, pair.off)  # the same apps, not renewed
     post = tampered._post
 
     def tamper_with(change: Any) -> None:
@@ -649,18 +655,31 @@ async def test_the_pair_fails_on_a_compiled_answer_that_differs(pair: Pair, worl
         await tampered.compare(query, token=token, caller="foreign id")
 
 
-@pytest.mark.xfail(strict=True, reason="the general executor leaks a read connection when a sibling root "
-                   "field fails while a users page's relations are loading (found by this test; issue 18); "
-                   "once fixed, drop this mark and set tests/differential.py TOLERATE_SERVICE_UNAVAILABLE = False")
+class ConnectionLeft(AssertionError):
+    pass
+
+
+@pytest.mark.xfail(strict=True, raises=ConnectionLeft, reason=(
+    "the general executor leaks a read connection when a root field fails while a sibling users page's "
+    "relations are loading (found by the generated cases; issue 18): once fixed, drop this mark and set "
+    "tests/differential.py KNOWN_CONNECTION_BUG = False"))
 async def test_no_connection_is_left_checked_out_when_a_sibling_root_field_fails(env: Env, world: World) -> None:
     """Found by the generated cases: a page of users whose nodes select two prefetched relations,
     next to a root field that fails on an unknown right, leaves a connection checked out on both
-    apps (on a pair of its own: a leak must not starve the other tests' pools)."""
+    apps (on PostgreSQL the loads may instead meet the closed connection: SERVICE_UNAVAILABLE). On
+    apps of its own: a leak breaks its pool."""
     query = '{ a: users { edges { node { authenticators certificates { uuid } } } } b: users(filter: {right: "x"}) { totalCount } }'
     token = world.callers["USER_ADMINISTRATOR"]
     async with app_client(app_settings(env.settings, "on")) as on, app_client(app_settings(env.settings, "off")) as off:
-        own = Pair(on, off)
-        body = await own.compare(query, token=token, caller="USER_ADMINISTRATOR")
-        assert codes(body) == ["BAD_USER_INPUT"]
+        for client in (on, off):
+            await client.post("/graphql", json={"query": "{ users { totalCount } }"},
+                              headers={"Authorization": f"Bearer {token}"})
+        assert (checked_out(on), checked_out(off)) == (0, 0)  # a plain query returns its connection
+        answers = []
+        for client in (on, off):
+            response = await client.post("/graphql", json={"query": query}, headers={"Authorization": f"Bearer {token}"})
+            answers.append(codes(response.json()))
         await asyncio.sleep(0.1)
-        assert (checked_out(on), checked_out(off)) == (0, 0)
+        left = (checked_out(on), checked_out(off))
+        if left != (0, 0) or any(c != ["BAD_USER_INPUT"] for c in answers):
+            raise ConnectionLeft(f"connections left checked out (on, off): {left}; error codes: {answers}")
