@@ -390,8 +390,8 @@ async def test_a_hand_written_query_gets_the_same_answer_from_both(pair: Pair, w
     query, variables = CASES[case]
     bodies = await each_caller(pair, world, query, variables)
     ua = bodies["USER_ADMINISTRATOR"]
-    if case == "first 501":
-        assert "BAD_USER_INPUT" in codes(ua) or codes(ua), ua
+    if case in ("first 501", "first -1", "bad cursor", "history bad cursor"):
+        assert "BAD_USER_INPUT" in codes(ua), ua
     if case.startswith("dashboard") or case == "every User field":
         assert ua.get("data") and ua["data"]["users"]["edges"], ua  # the case is not vacuous
         assert any(c == "FORBIDDEN" for c in codes(bodies["RIGHTS_ADMINISTRATOR"])), \
@@ -405,6 +405,20 @@ async def test_every_user_is_reached_by_id_and_node_the_same_way(pair: Pair, wor
         node(id: $id) {{ __typename id ... on User {{ firstName certificates {{ status }} }} }} }}"""
     for ident in [*world.user_ids, *world.foreign_ids[:3], world.group_ids[0], world.certificate_ids[0], "garbage"]:
         await each_caller(pair, world, query, {"id": ident})
+
+
+@DIFFERENTIAL
+async def test_the_operation_name_picks_the_operation_of_a_document(pair: Pair, world: World) -> None:
+    """One document, several operations: a plan is per operation, not per document."""
+    document = """query Small { users(first: 2) { edges { node { id } } } }
+        query Large($f: Int = 6) { users(first: $f) { totalCount edges { cursor node { id name groups { name } } } } }
+        query Mine { viewer { user { id certificates { status } history(first: 2) { totalCount } } } }"""
+    for operation in ("Small", "Large", "Mine", "Small"):
+        await each_caller(pair, world, document, operation_name=operation)
+    await each_caller(pair, world, document, {"f": 1}, operation_name="Large")
+    # No name: the specification asks for a request error; Strawberry (0.341) runs the first operation
+    # (its ExecutionContext.operation_name falls back to the first one's name). Both must agree.
+    await each_caller(pair, world, document)
 
 
 @DIFFERENTIAL
@@ -576,6 +590,8 @@ async def test_generated_queries_get_the_same_answer_from_both(pair: Pair, world
 
 def test_the_generated_queries_ran(env: Env) -> None:
     """Reports the generated examples of this database (pytest -s shows it)."""
+    if not GENERATED["examples"]:
+        pytest.skip("run apart from the generated test")
     print(f"\ncompiled differential on {env.backend}: {GENERATED['examples']} generated examples "
           f"({GENERATED['with variables']} with variables, {GENERATED['with data']} answered without errors), {GENERATED['pairs']} pairs sent ({GENERATED['known bug']} met the known connection bug), "
           f"{GENERATED['seconds']:.1f} s")
