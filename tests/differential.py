@@ -12,6 +12,7 @@ What may differ between the two and is left out of the comparison (`comparable`)
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import json
 from collections.abc import AsyncIterator
@@ -230,13 +231,26 @@ def app_settings(base: Settings, mode: str) -> Settings:
     )
 
 
+# The mode of the app serving the current request ("on" / "off"), for code that must tell the sides
+# apart without a request context (the harness's mutants).
+SIDE: contextvars.ContextVar[str | None] = contextvars.ContextVar("differential_side", default=None)
+
+
 @contextlib.asynccontextmanager
 async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """An ASGI app of its own (its own Services: settings, engine, caches) on the settings' database."""
     services = build_services(settings)
     app = create_app(settings, services)
+
+    async def sided(scope: Any, receive: Any, send: Any) -> None:
+        token = SIDE.set(settings.compiled_operations)
+        try:
+            await app(scope, receive, send)
+        finally:
+            SIDE.reset(token)
+
     async with app.router.lifespan_context(app):  # disposes the engine at the end
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sided), base_url="http://testserver") as client:
             client.services = services  # type: ignore[attr-defined]
             yield client
 

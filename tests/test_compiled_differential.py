@@ -50,6 +50,7 @@ from app.schema.runtime.base import to_global_id
 from bench.dashboard import QUERY as DASHBOARD
 from tests.conftest import Env
 from tests.differential import (
+    SIDE,
     Pair,
     app_client,
     app_settings,
@@ -122,12 +123,12 @@ CANCEL = """mutation($input: CertificateIdInput!) { cancelCertificateOrder(input
 _serial = itertools.count(1)
 
 
-async def _active(env: Env, org: OrgFixture, first: str, last: str) -> uuid.UUID:
+async def _active(env: Env, org: OrgFixture, first: str, last: str, anonymous: bool = False) -> uuid.UUID:
     """An activated user (the use cases, the person's first login skipped)."""
     async with env.services.unit_of_work(org.actor()) as uow:
         created = await uc.create_user(
             uow, NewUser(first_name=first, last_name=last, email=f"{first.lower()}.{uuid.uuid4().hex[:10]}@example.dk",
-                         date_of_birth="1979-06-15"), send=False)
+                         date_of_birth="1979-06-15", anonymous=anonymous), send=False)
         await activate_directly(uow, created.user, dt.datetime.now(dt.UTC))
         await uow.commit()
     return created.user.id
@@ -166,7 +167,8 @@ async def _populate(env: Env, org: OrgFixture) -> tuple[list[str], list[str], li
     deleted = await create(firstName="Slettet", lastName="Person")
     await _ok(env, DELETE, {"input": {"userId": deleted}}, ua, "deleteUser")
     users.append(deleted)
-    holders = [await _active(env, org, name, "Holder") for name in ("Frida", "Gustav", "Hanne", "Ivan", "Anonyma")]
+    holders = [await _active(env, org, name, "Holder", anonymous=name == "Anonyma")
+               for name in ("Frida", "Gustav", "Hanne", "Ivan", "Anonyma")]
     users.extend(gid("User", h) for h in holders)
     for n in range(6):  # enough users for several pages
         users.append(await create(firstName=f"Fyld{n}", lastName="Fyldesen", dateOfBirth=f"19{60 + n}-0{n + 1}-1{n}"))
@@ -186,7 +188,8 @@ async def _populate(env: Env, org: OrgFixture) -> tuple[list[str], list[str], li
                         ("Tom gruppe", {})):
         groups.append((await _ok(env, CREATE_GROUP, {"input": {"name": name, **extra}}, oa, "createUserGroup"))
                       ["group"]["id"])
-    await _ok(env, ADD_TO_GROUP, {"input": {"groupId": groups[0], "userIds": [frida, users[3], gid("User", holders[1])]}}, ua,
+    await _ok(env, ADD_TO_GROUP, {"input": {"groupId": groups[0], "userIds": [frida, users[3], gid("User", holders[1]),
+                                                                        gid("User", holders[4])]}}, ua,
               "addUsersToGroup")
     await _ok(env, ADD_TO_GROUP, {"input": {"groupId": groups[1], "userIds": [frida, gid("User", holders[4])]}}, ua,
               "addUsersToGroup")
@@ -372,6 +375,9 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
         certificates { id status notAfter } history(first: 2) { totalCount } } } } }""", {}),
     "anonymous users' names": ("""{ users(first: 100, orderBy: {field: NAME}) { edges { node { id firstName lastName
         name email phone cprMasked dateOfBirth anonymous reference } } } }""", {}),
+    "anonymous members of the caller's groups": ("""{ viewer { user { groups { name members(first: 50) {
+        totalCount edges { cursor external name pNumber node { __typename ... on User { id firstName lastName name
+        email anonymous status } } } } } } } }""", {}),
     "viewer": (f"{{ viewer {{ roles user {{ {FULL_USER} }} organisation {{ id cvr name }} }} }}", {}),
     "totalCount alone": ("{ users { totalCount } }", {}),
     "pageInfo alone": ("{ users(first: 2) { pageInfo { hasNextPage endCursor startCursor hasPreviousPage } } }", {}),
@@ -597,6 +603,67 @@ def test_the_generated_queries_ran(env: Env) -> None:
           f"{GENERATED['seconds']:.1f} s")
     assert GENERATED["examples"] >= GENERATED_EXAMPLES // 2, GENERATED
     GENERATED.update(examples=0, **{"with data": 0, "known bug": 0}, pairs=0, seconds=0.0, **{"with variables": 0})
+
+
+# --- mutants: a side that answers wrongly must be caught --------------------------------------------------------------
+
+
+def _off_side() -> bool:
+    """In a request to the `off` app: the mutants change the general executor's answers (the compiled
+    path, once it lands, may not call what they patch)."""
+    return SIDE.get() == "off"
+
+
+MUTANTS = {  # name -> the hand-written cases that must catch it
+    "another updatedAt": ["every User field"],
+    "the newest history entry left out": ["dashboard"],
+    "expiry derived at another time": ["dashboard"],
+}
+
+
+@DIFFERENTIAL
+@pytest.mark.parametrize("mutant", list(MUTANTS))
+async def test_a_side_that_answers_wrongly_is_caught(
+    pair: Pair, world: World, monkeypatch: pytest.MonkeyPatch, mutant: str
+) -> None:
+    """Mistakes a plan could make (a column, a page, a value derived at read time), made by one side:
+    the hand-written cases find each of them."""
+    from app.schema import activity
+    from app.schema.certificates import types as certificate_types
+    from app.schema.users import types as user_types
+
+    if mutant == "another updatedAt":
+        of = user_types.User.of.__func__  # type: ignore[attr-defined]
+
+        def stale(cls: Any, u: Any, info: Any) -> Any:
+            made = of(cls, u, info)
+            if _off_side():
+                made.updated_at = u.created_at - dt.timedelta(seconds=1)
+            return made
+
+        monkeypatch.setattr(user_types.User, "of", classmethod(stale))
+    elif mutant == "the newest history entry left out":
+        connection_of = activity.ActivityConnection.of.__func__  # type: ignore[attr-defined]
+
+        def shorter(cls: Any, rows: list[Any], *args: Any, **kwargs: Any) -> Any:
+            return connection_of(cls, rows[1:] if _off_side() else rows, *args, **kwargs)
+
+        monkeypatch.setattr(activity.ActivityConnection, "of", classmethod(shorter))
+    else:
+        now_of = certificate_types.now_of
+        monkeypatch.setattr(certificate_types, "now_of",
+                            lambda info: now_of(info) - (dt.timedelta(days=30) if _off_side() else dt.timedelta()))
+    caught = []
+    for case in MUTANTS[mutant]:
+        query, variables = CASES[case]
+        for name, token in world.callers.items():
+            try:
+                await pair.compare(query, variables, token=token, caller=name)
+            except AssertionError as exc:
+                assert "differs from the general executor" in str(exc), exc
+                caught.append((case, name))
+    assert caught, f"the mutant {mutant!r} was not caught by {MUTANTS[mutant]}"
+    print(f"\nmutant {mutant!r} caught by {caught}")
 
 
 # --- the harness itself ---------------------------------------------------------------------------------
