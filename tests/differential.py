@@ -328,3 +328,33 @@ def merge_aliased(queries: list[str]) -> str:
             selections.append(dataclasses.replace(selection, alias=alias))
     return print_ast(DocumentNode(definitions=(OperationDefinitionNode(
         operation=OperationType.QUERY, selection_set=SelectionSetNode(selections=tuple(selections))),)))
+
+
+def augment(schema: GraphQLSchema, query: str, extras: dict[str, list[str]], pick: Any) -> str:
+    """The document with, in every selection set of a type named in `extras`, the selections
+    `pick(type name, selections)` returns from that type's list (each text one aliased selection,
+    e.g. `x_status: status`: aliases no generated field has, so nothing conflicts)."""
+    document = parse(query)
+    type_info = TypeInfo(schema)
+    parsed = {name: [_selection(text) for text in texts] for name, texts in extras.items()}
+
+    class Augment(Visitor):
+        def enter_selection_set(self, node: SelectionSetNode, *_: Any) -> Any:
+            parent = type_info.get_parent_type()
+            if parent is None or parent.name not in parsed:
+                return None
+            present = {(s.alias or s.name).value for s in node.selections if isinstance(s, FieldNode)}
+            chosen = [s for s in pick(parent.name, parsed[parent.name]) if (s.alias or s.name).value not in present]
+            if not chosen:
+                return None
+            return dataclasses.replace(node, selections=(*node.selections, *chosen))
+
+    return print_ast(visit(document, TypeInfoVisitor(type_info, Augment())))
+
+
+def _selection(text: str) -> FieldNode:
+    (operation,) = parse(f"{{ {text} }}").definitions
+    assert isinstance(operation, OperationDefinitionNode)
+    (field,) = operation.selection_set.selections
+    assert isinstance(field, FieldNode)
+    return field
