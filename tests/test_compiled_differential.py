@@ -652,27 +652,42 @@ async def test_a_side_that_answers_wrongly_is_caught(
     from app.schema.certificates import types as certificate_types
     from app.schema.users import types as user_types
 
+    applied = [0]  # times the mutant changed an answer of the off side
+
     if mutant == "another updatedAt":
-        of = user_types.User.of.__func__  # type: ignore[attr-defined]
+        for name in ("of", "shown_to"):  # the domain user as the schema's (either, as the code has it)
+            if not hasattr(user_types.User, name):
+                continue
+            made_by = getattr(user_types.User, name).__func__
 
-        def stale(cls: Any, u: Any, info: Any) -> Any:
-            made = of(cls, u, info)
-            if _off_side():
-                made.updated_at = u.created_at - dt.timedelta(seconds=1)
-            return made
+            def stale(cls: Any, u: Any, *args: Any, _made_by: Any = made_by, **kwargs: Any) -> Any:
+                made = _made_by(cls, u, *args, **kwargs)
+                if _off_side():
+                    made.updated_at = u.created_at - dt.timedelta(seconds=1)
+                    applied[0] += 1
+                return made
 
-        monkeypatch.setattr(user_types.User, "of", classmethod(stale))
+            monkeypatch.setattr(user_types.User, name, classmethod(stale))
     elif mutant == "the newest history entry left out":
         connection_of = activity.ActivityConnection.of.__func__  # type: ignore[attr-defined]
 
         def shorter(cls: Any, rows: list[Any], *args: Any, **kwargs: Any) -> Any:
-            return connection_of(cls, rows[1:] if _off_side() else rows, *args, **kwargs)
+            if _off_side() and rows:
+                rows = rows[1:]
+                applied[0] += 1
+            return connection_of(cls, rows, *args, **kwargs)
 
         monkeypatch.setattr(activity.ActivityConnection, "of", classmethod(shorter))
     else:
         now_of = certificate_types.now_of
-        monkeypatch.setattr(certificate_types, "now_of",
-                            lambda info: now_of(info) - (dt.timedelta(days=30) if _off_side() else dt.timedelta()))
+
+        def earlier(info: Any) -> Any:
+            if _off_side():
+                applied[0] += 1
+                return now_of(info) - dt.timedelta(days=30)
+            return now_of(info)
+
+        monkeypatch.setattr(certificate_types, "now_of", earlier)
     caught = []
     for case in MUTANTS[mutant]:
         query, variables = CASES[case]
@@ -682,6 +697,9 @@ async def test_a_side_that_answers_wrongly_is_caught(
             except AssertionError as exc:
                 assert "differs from the general executor" in str(exc), exc
                 caught.append((case, name))
+    if not applied[0]:
+        pytest.skip(f"the mutant {mutant!r} no longer reaches the general executor's answers (the code it "
+                    "patches moved): move it")
     assert caught, f"the mutant {mutant!r} was not caught by {MUTANTS[mutant]}"
     print(f"\nmutant {mutant!r} caught by {caught}")
 
