@@ -358,3 +358,16 @@ def _selection(text: str) -> FieldNode:
     (field,) = operation.selection_set.selections
     assert isinstance(field, FieldNode)
     return field
+
+
+def plan_counts() -> tuple[int, int] | None:
+    """(plan runs that answered, plan runs that handed over) so far in this process, where the
+    compiled path keeps them (app/schema/runtime/plans.py `PLANS`); None before it exists."""
+    try:
+        from app.schema.runtime import plans  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    stats = getattr(plans, "PLANS", None)
+    if stats is None or not hasattr(stats, "completed") or not hasattr(stats, "handovers"):
+        return None
+    return int(stats.completed), int(stats.handovers)

@@ -61,6 +61,7 @@ from tests.differential import (
     first_difference,
     hoist_arguments,
     merge_aliased,
+    plan_counts,
     reargue,
 )
 from tests.factories import OrgFixture, make_org
@@ -550,8 +551,8 @@ def _queries(world: World) -> st.SearchStrategy[str]:
     return world.queries
 
 
-GENERATED: dict[str, Any] = {"examples": 0, "with variables": 0, "with data": 0, "pairs": 0, "seconds": 0.0,
-                             "known bug": 0}
+_COUNTS = ("examples", "with variables", "with data", "pairs", "known bug", "planned", "handed over")
+GENERATED: dict[str, Any] = {**dict.fromkeys(_COUNTS, 0), "seconds": 0.0}
 
 
 ABSENT = object()
@@ -590,7 +591,7 @@ def _page_arguments(world: World, data: st.DataObject) -> Any:
 async def test_generated_queries_get_the_same_answer_from_both(pair: Pair, world: World, data: st.DataObject) -> None:
     """A generated query (one to three, merged under aliases), its page arguments drawn from the
     data, and in about half of the examples every literal argument passed as a variable."""
-    started, before, tolerated = time.monotonic(), pair.compared, len(pair.tolerated)
+    started, before, tolerated, plans = time.monotonic(), pair.compared, len(pair.tolerated), plan_counts()
     parts = data.draw(st.lists(_queries(world), min_size=1, max_size=3), label="queries")
     query = parts[0] if len(parts) == 1 else merge_aliased(parts)
     query = reargue(query, _page_arguments(world, data))
@@ -611,6 +612,10 @@ async def test_generated_queries_get_the_same_answer_from_both(pair: Pair, world
     finally:
         GENERATED["pairs"] += pair.compared - before
         GENERATED["known bug"] += len(pair.tolerated) - tolerated
+        after = plan_counts()
+        if plans is not None and after is not None:
+            GENERATED["planned"] += after[0] - plans[0]
+            GENERATED["handed over"] += after[1] - plans[1]
         GENERATED["seconds"] += time.monotonic() - started
 
 
@@ -618,11 +623,16 @@ def test_the_generated_queries_ran(env: Env) -> None:
     """Reports the generated examples of this database (pytest -s shows it)."""
     if not GENERATED["examples"]:
         pytest.skip("run apart from the generated test")
-    print(f"\ncompiled differential on {env.backend}: {GENERATED['examples']} generated examples "
-          f"({GENERATED['with variables']} with variables, {GENERATED['with data']} answered without errors), {GENERATED['pairs']} pairs sent ({GENERATED['known bug']} met the known connection bug), "
-          f"{GENERATED['seconds']:.1f} s")
+    g = GENERATED
+    print(f"\ncompiled differential on {env.backend}: {g['examples']} generated examples ({g['with variables']} "
+          f"with variables, {g['with data']} answered without errors), {g['pairs']} pairs sent "
+          f"({g['known bug']} met the known connection bug), {g['seconds']:.1f} s; on the compiled side: "
+          + (f"{GENERATED['planned']} plan runs answered, {GENERATED['handed over']} handed over"
+             if plan_counts() is not None else "no plans yet"))
     assert GENERATED["examples"] >= GENERATED_EXAMPLES // 2, GENERATED
-    GENERATED.update(examples=0, **{"with data": 0, "known bug": 0}, pairs=0, seconds=0.0, **{"with variables": 0})
+    if plan_counts() is not None:
+        assert GENERATED["planned"] > 0, f"no generated query ran a plan: the comparison is vacuous ({GENERATED})"
+    GENERATED.update({**dict.fromkeys(_COUNTS, 0), "seconds": 0.0})
 
 
 # --- mutants: a side that answers wrongly must be caught --------------------------------------------------------------
