@@ -52,7 +52,7 @@ from app.entrypoints.http.app import create_app
 # pair that leaves a connection checked out or answers SERVICE_UNAVAILABLE is counted
 # (`Pair.tolerated`; not compared when unavailable) and the next comparison gets fresh apps.
 # Set False once it is fixed: each of those then fails the test.
-KNOWN_CONNECTION_BUG = True
+KNOWN_CONNECTION_BUG = False
 # Keys of `extensions.cost` each app computes for itself (its own budget).
 BUDGET_KEYS = ("remaining", "budgetPerMinute")
 

@@ -790,15 +790,12 @@ class ConnectionLeft(AssertionError):
     pass
 
 
-@pytest.mark.xfail(strict=True, raises=ConnectionLeft, reason=(
-    "the general executor leaks a read connection when a root field fails while a sibling users page's "
-    "relations are loading (found by the generated cases; issue 18): once fixed, drop this mark and set "
-    "tests/differential.py KNOWN_CONNECTION_BUG = False"))
 async def test_no_connection_is_left_checked_out_when_a_sibling_root_field_fails(env: Env, world: World) -> None:
     """Found by the generated cases: a page of users whose nodes select two prefetched relations,
-    next to a root field that fails on an unknown right, leaves a connection checked out on both
-    apps (on PostgreSQL the loads may instead meet the closed connection: SERVICE_UNAVAILABLE). On
-    apps of its own: a leak breaks its pool."""
+    next to a root field that fails on an unknown right, left a connection checked out on both apps
+    (the loads, abandoned when the operation ended, opened the read session's connection again; on
+    PostgreSQL they could meet it being closed: SERVICE_UNAVAILABLE). The read session now refuses
+    reads once closed and closes under its lock. On apps of its own: a leak breaks its pool."""
     query = '{ a: users { edges { node { authenticators certificates { uuid } } } } b: users(filter: {right: "x"}) { totalCount } }'
     token = world.callers["USER_ADMINISTRATOR"]
     async with app_client(app_settings(env.settings, "on")) as on, app_client(app_settings(env.settings, "off")) as off:

@@ -107,3 +107,26 @@ async def test_anonymous_users_on_the_planned_page(env: Env, org: OrgFixture) ->
     assert nodes == [{"uuid": hidden["uuid"], "firstName": "Skjult", "lastName": "Gruppe", "email": hidden["email"],
                       "anonymous": True, "groups": [{"kind": "SYSTEM"}], "history": nodes[0]["history"]}]
     assert [e["node"]["type"] for e in nodes[0]["history"]["edges"]] == ["ACTIVATION_CODE_GENERATED", "USER_CREATED"]
+
+
+async def test_loads_abandoned_by_a_failed_sibling_leave_no_connection_and_no_error_log(
+    env: Env, org: OrgFixture, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A root field that fails while its sibling's page is still loading relations: the loads, left
+    behind when the operation ends, find the read session closed (app.persistence.read_session):
+    no connection is opened again, and nothing is logged as an error."""
+    import asyncio
+    import gc
+    import logging
+
+    query = '{ a: users { edges { node { authenticators certificates { uuid } } } } b: users(filter: {right: "x"}) { totalCount } }'
+    pool = env.engine.sync_engine.pool
+    before = pool.checkedout()
+    with caplog.at_level(logging.WARNING):
+        body = await env.gql(query, token=token_for(env, org, Role.USER_ADMINISTRATOR))
+        await asyncio.sleep(0.1)
+        gc.collect()
+        await asyncio.sleep(0)
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
+    assert pool.checkedout() <= before  # (background jobs hold some now and then)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text

@@ -17,12 +17,18 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
+class SessionClosed(RuntimeError):
+    """A read after the request's operation ended: work it abandoned (a loader's batch still running
+    when a sibling root field failed) must not open a connection nobody would return."""
+
+
 class ReadSession:
     def __init__(self, engine: AsyncEngine, org_id: int) -> None:
         self._engine = engine
         self.org_id = org_id
         self._conn: AsyncConnection | None = None
         self._lock = asyncio.Lock()
+        self._closed = False
 
     async def run(
         self, query: Callable[Concatenate[AsyncConnection, int, P], Awaitable[T]], *args: P.args, **kwargs: P.kwargs
@@ -49,6 +55,8 @@ class ReadSession:
         return bound
 
     async def _connection(self) -> AsyncConnection:
+        if self._closed:
+            raise SessionClosed("the request's read session is closed")
         if self._conn is None:
             conn = await self._engine.connect()
             if conn.dialect.name == "postgresql":
@@ -60,7 +68,11 @@ class ReadSession:
         return self._conn
 
     async def close(self) -> None:
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            await conn.rollback()
-            await conn.close()
+        """Return the connection; a statement still running finishes first (under the lock: closing
+        under it broke the connection, "another operation is in progress"), and later reads fail."""
+        self._closed = True
+        async with self._lock:
+            if self._conn is not None:
+                conn, self._conn = self._conn, None
+                await conn.rollback()
+                await conn.close()
