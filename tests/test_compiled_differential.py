@@ -424,8 +424,8 @@ async def test_the_operation_name_picks_the_operation_of_a_document(pair: Pair, 
     for operation in ("Small", "Large", "Mine", "Small"):
         await each_caller(pair, world, document, operation_name=operation)
     await each_caller(pair, world, document, {"f": 1}, operation_name="Large")
-    # No name: the specification asks for a request error; Strawberry (0.341) runs the first operation
-    # (its ExecutionContext.operation_name falls back to the first one's name). Both must agree.
+    # No name: a request error (OPERATION_NAME_REQUIRED, app/schema/runtime/limits.py; Strawberry alone
+    # ran the first operation). Both must agree.
     await each_caller(pair, world, document)
 
 

@@ -130,3 +130,21 @@ async def test_loads_abandoned_by_a_failed_sibling_leave_no_connection_and_no_er
     assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
     assert pool.checkedout() <= before  # (background jobs hold some now and then)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+
+
+async def test_a_document_of_several_operations_needs_the_operation_name(env: Env, org: OrgFixture) -> None:
+    """The specification's GetOperation (found by the differential test: Strawberry ran the first one)."""
+    document = "query A { users(first: 1) { totalCount } } query B { __typename }"
+    token = token_for(env, org, Role.USER_ADMINISTRATOR)
+    body = await env.gql(document, token=token)
+    assert body["data"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["OPERATION_NAME_REQUIRED"]
+    response = await env.client.post("/graphql", json={"query": document},
+                                     headers={"Authorization": f"Bearer {token}",
+                                              "Accept": "application/graphql-response+json"})
+    assert response.status_code == 400 and "data" not in response.json()
+    named = await env.client.post("/graphql", json={"query": document, "operationName": "B"},
+                                  headers={"Authorization": f"Bearer {token}"})
+    assert named.json()["data"] == {"__typename": "Query"} and "errors" not in named.json()
+    single = await env.gql("query { __typename }", token=token)
+    assert single == {"data": {"__typename": "Query"}}

@@ -197,6 +197,10 @@ class QueryLimits(SchemaExtension):
         ec = self.execution_context
         assert ec.graphql_document is not None
         operations = [d for d in ec.graphql_document.definitions if isinstance(d, OperationDefinitionNode)]
+        if len(operations) > 1 and getattr(ec, "_provided_operation_name", None) is None:
+            # The specification's GetOperation: a request error (Strawberry ran the first operation).
+            return [limit_error("OPERATION_NAME_REQUIRED",
+                                "The document has several operations: `operationName` must say which to run")]
         op = next((o for o in operations if ec.operation_name is None or (o.name and o.name.value == ec.operation_name)),
                   None)
         if op is None:
