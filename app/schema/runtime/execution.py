@@ -247,7 +247,7 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         mode = _compiled_mode(self.context_value)
         if mode != "off" and not serially and not new_defer_usages and self._plain_allowed:
-            plan = plan_of(self, root_type, grouped_field_set)
+            plan = plan_of(self, root_type, grouped_field_set, eager=mode == "verify")
             if plan is not None:
                 return self._run_planned(plan, mode, root_type, root_value, grouped_field_set, new_defer_usages)
         return super().execute_collected_root_fields(root_type, root_value, grouped_field_set, serially,

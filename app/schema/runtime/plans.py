@@ -783,6 +783,7 @@ def _flatten(values: list[Any]) -> list[Any]:
 # --- the cache and the entry point ----------------------------------------------------------------------
 
 _NOT_PLANNED = object()
+_SEEN_ONCE = object()
 
 
 class PlanCache:
@@ -822,8 +823,11 @@ MISMATCHES: list[tuple[str | None, str]] = []
 VERIFYING: contextvars.ContextVar[bool] = contextvars.ContextVar("verifying_plan", default=False)
 
 
-def plan_of(executor: Any, root_type: GraphQLObjectType, grouped_field_set: Any) -> Plan | None:
-    """The operation's plan (made on first sight), or None when it has none."""
+def plan_of(executor: Any, root_type: GraphQLObjectType, grouped_field_set: Any, *, eager: bool = False) -> Plan | None:
+    """The operation's plan, or None when it has none (yet). A plan is made when a document is seen the
+    second time (`eager`: the first): a document sent once - a one-off query, a script, an attacker's
+    stream of new documents - costs what it did before plans existed, and nothing more is kept for it
+    than a mark."""
     operation = executor.operation
     if operation.operation is not OperationType.QUERY:
         return None
@@ -832,7 +836,10 @@ def plan_of(executor: Any, root_type: GraphQLObjectType, grouped_field_set: Any)
         return None
     key = (loc.source.body, operation.name.value if operation.name else None)
     plan = PLANS.get(key)
-    if plan is None:
+    if plan is None and not eager:
+        PLANS.put(key, _SEEN_ONCE)
+        return None
+    if plan is None or plan is _SEEN_ONCE:
         plan = _NOT_PLANNED
         if not _has_directives(operation, executor.fragments):
             try:
