@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -156,9 +157,11 @@ class Statements:
     """Statements of the hot read path, built once per dialect and key with bind parameters for every
     value: building and cache-keying a Core statement costs more than running it on a warm connection."""
 
+    MAX = 256  # per builder: keys come from selections (a certificate list's columns), which clients choose
+
     def __init__(self, build: Any) -> None:
         self._build = build
-        self._built: dict[Any, Any] = {}
+        self._built: collections.OrderedDict[Any, Any] = collections.OrderedDict()
 
     def get(self, conn: Any, *key: Any) -> Any:
         full = (conn.dialect.name, *key)
@@ -166,4 +169,8 @@ class Statements:
         if stmt is None:
             stmt = self._built[full] = self._build(*full)
             _HOT[id(stmt)] = stmt
+            if len(self._built) > self.MAX:
+                _, old = self._built.popitem(last=False)
+                _HOT.pop(id(old), None)
+                _RAW.pop(id(old), None)
         return stmt

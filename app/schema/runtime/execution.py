@@ -32,6 +32,7 @@ import datetime as dt
 import enum
 import functools
 import inspect
+import logging
 import operator
 import uuid
 from typing import Any
@@ -51,9 +52,11 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import Info
 
 from app.schema.runtime.authorization import Decision, gate_for
+from app.schema.runtime.operation_log import redacted_name
 from app.schema.runtime.plans import MISMATCHES, PLANS, VERIFYING, Handover, difference, plan_of, run_plan
 
 _ALLOW = Decision.ALLOW
+log = logging.getLogger("app.graphql.plans")
 _DEFINITION = "strawberry-definition"
 
 
@@ -282,8 +285,11 @@ class GatewayExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if found is None and counter[0] - start != planned_objects:
             found = f"objects completed: general {counter[0] - start}, plan {planned_objects}"
         if found is not None:
-            name = self.operation.name.value if self.operation.name else None
+            name = redacted_name(self.operation.name.value if self.operation.name else None)
+            log.warning("compiled plan of operation %s differs from the general executor at %s", name,
+                        found.split(":", 1)[0])
             MISMATCHES.append((name, found))
+            del MISMATCHES[:-100]  # (verify is a diagnostic: the latest hundred are kept)
             return general
         return data
 
