@@ -1,7 +1,8 @@
 """Compiled operations: a read query the dashboards send all day, run from a plan instead of field by field.
 
-A *plan* is made once per (document, operation) and decided once per role set (the two policy tables
-of app/domain/common/policy.py, for every (type, field) it touches). It says, for each selection:
+A *plan* is made once per (document, operation) - the second time the document arrives - and decided
+once per role set (the two policy tables of app/domain/common/policy.py, for every (type, field) it
+touches). It says, for each selection:
 
 - *leaves*: a basic field (an attribute of the object the schema's type is made from) of a scalar or
   enum type, read and coerced by the type's own output coercion;
@@ -14,8 +15,11 @@ of app/domain/common/policy.py, for every (type, field) it touches). It says, fo
   their permission classes (PolicyPermission) are checked as the permission extension would.
 
 Running a plan has two phases: *load* walks the selections top down, fetching each relation for all the
-parents reached at that point; *assemble* builds the response dicts in one pass. Nothing is shared
-between requests except the plan.
+parents reached at that point; *assemble* builds the response dicts in one pass, by one generated
+function per selection. A relation compiled with `rows=True` gives the driver's rows to the selection
+below when every field selected there has a *row form* (`row_form("Activity", …)`, next to the type's
+view: the column each field reads and the view's own function of it), read only those columns, and
+makes no domain or view object per row. Nothing is shared between requests except the plan.
 
 Whatever a plan does not cover is run by the general executor (app/schema/runtime/execution.py), whole:
 a document with directives, an abstract type, a field without a compiled form, a role set for which
@@ -34,7 +38,6 @@ from __future__ import annotations
 import collections
 import contextvars
 import datetime as dt
-import logging
 import operator
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -59,7 +62,6 @@ from strawberry.types.arguments import convert_arguments
 from app.domain.common.policy import Decision, is_allowed
 from app.schema.runtime.authorization import relation_decision, type_decision
 
-log = logging.getLogger("app.graphql.plans")
 _DEFINITION = "strawberry-definition"
 _ALLOW = Decision.ALLOW
 PLAN_CACHE_SIZE = 512
